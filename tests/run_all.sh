@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole test suite: format check, release build + unit/e2e tests,
+# ASan+UBSan build + tests, bounded fuzzing. Expects deploy/setup.sh to have
+# run (the README's test command runs both).
+#   GGUFD_FUZZ_SECONDS=N   seconds per fuzz target (default 45)
+#   GGUFD_SKIP_SANITIZERS=1 / GGUFD_SKIP_FUZZ=1   for quick local runs
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+jobs=$(nproc)
+step() { printf '\n=== %s\n' "$*"; }
+failures=()
+run() {  # run NAME CMD...: records a failure but keeps going
+  local name=$1; shift
+  if ! "$@"; then failures+=("$name"); fi
+}
+
+step "format (clang-format --dry-run)"
+mapfile -t sources < <(git ls-files '*.cc' '*.h' | grep -v '^clients/.*/gen/')
+run format clang-format --dry-run --Werror "${sources[@]}"
+
+step "release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$jobs"
+
+step "unit and end-to-end tests (ctest)"
+run ctest ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [[ -d tests/e2e ]] && compgen -G "tests/e2e/test_*.py" >/dev/null; then
+  step "end-to-end tests (pytest)"
+  run pytest env GGUFD_BIN="$root/build/service/ggufd" \
+    python3 -m pytest -q tests/e2e
+fi
+
+if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
+  step "ASan+UBSan build and tests"
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DGGUFD_SANITIZE=address -DGGUFD_BENCH=OFF >/dev/null
+  cmake --build build-asan -j "$jobs"
+  run asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
+fi
+
+if [[ ${GGUFD_SKIP_FUZZ:-0} != 1 ]]; then
+  step "fuzzing (libFuzzer, ${GGUFD_FUZZ_SECONDS:-45}s per target)"
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGGUFD_FUZZ=ON -DGGUFD_TESTS=OFF \
+    -DGGUFD_BENCH=OFF >/dev/null
+  cmake --build build-fuzz -j "$jobs"
+  run fuzz tests/fuzz/run_fuzzers.sh build-fuzz "${GGUFD_FUZZ_SECONDS:-45}"
+fi
+
+step "summary"
+if ((${#failures[@]})); then
+  echo "FAILED: ${failures[*]}"
+  exit 1
+fi
+echo "all test stages passed"
