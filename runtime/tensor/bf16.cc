@@ -1,0 +1,29 @@
+// BF16 (bfloat16): weights pair with bfloat16 activations, as in ggml.
+#include <cstdint>
+
+#include "runtime/tensor/fp16.h"
+#include "runtime/tensor/scalar_kernels.h"
+
+namespace ggufd::tensor {
+
+void DequantizeRowBF16(const void* src, float* dst, int64_t n) {
+  const uint16_t* x = static_cast<const uint16_t*>(src);
+  for (int64_t i = 0; i < n; ++i) dst[i] = Bf16ToFp32(x[i]);
+}
+
+void FromFloatBF16(const float* src, void* dst, int64_t n) {
+  uint16_t* y = static_cast<uint16_t*>(dst);
+  for (int64_t i = 0; i < n; ++i) y[i] = Fp32ToBf16(src[i]);
+}
+
+float DotBF16(int64_t n, const void* w, const void* a) {
+  const uint16_t* x = static_cast<const uint16_t*>(w);
+  const uint16_t* y = static_cast<const uint16_t*>(a);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    sum += static_cast<double>(Bf16ToFp32(x[i])) * Bf16ToFp32(y[i]);
+  }
+  return static_cast<float>(sum);
+}
+
+}  // namespace ggufd::tensor

@@ -1,0 +1,35 @@
+// IQ4_NL: 32 values per block, 4-bit indices into a non-uniform 16-level
+// grid with one half scale; activations are quantized to q8_0.
+#include "runtime/tensor/blocks.h"
+#include "runtime/tensor/fp16.h"
+#include "runtime/tensor/scalar_kernels.h"
+
+namespace ggufd::tensor {
+
+void DequantizeRowIQ4_NL(const void* src, float* dst, int64_t n) {
+  const auto* x = static_cast<const BlockIQ4_NL*>(src);
+  for (int64_t b = 0; b < n / kQK; ++b, dst += kQK) {
+    const float d = Fp16ToFp32(x[b].d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      dst[j] = d * static_cast<float>(kIq4nlValues[x[b].qs[j] & 0xf]);
+      dst[j + kQK / 2] = d * static_cast<float>(kIq4nlValues[x[b].qs[j] >> 4]);
+    }
+  }
+}
+
+float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockIQ4_NL*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int sumi = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      sumi += kIq4nlValues[x[b].qs[j] & 0xf] * y[b].qs[j];
+      sumi += kIq4nlValues[x[b].qs[j] >> 4] * y[b].qs[j + kQK / 2];
+    }
+    sum += static_cast<float>(sumi) * (Fp16ToFp32(x[b].d) * Fp16ToFp32(y[b].d));
+  }
+  return sum;
+}
+
+}  // namespace ggufd::tensor

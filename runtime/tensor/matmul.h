@@ -1,0 +1,64 @@
+// Matrix products of quantized weights with float activations: the one entry
+// point the forward pass uses. Activations are converted once per call to the
+// block type the weight type pairs with (q8_0, q8_1, q8_K, f16, bf16 or f32,
+// as the reference does), then each output is an integer (or float) dot
+// product computed by exactly one thread in a fixed order, so results do not
+// depend on the thread count.
+#ifndef GGUFD_RUNTIME_TENSOR_MATMUL_H_
+#define GGUFD_RUNTIME_TENSOR_MATMUL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "runtime/tensor/isa.h"
+#include "runtime/tensor/tensor_type.h"
+#include "runtime/tensor/thread_pool.h"
+
+namespace ggufd::tensor {
+
+// A 2-D weight: `rows` rows of `cols` values each, row-major, rows
+// `row_bytes` apart (GGUF: cols = ne0, rows = ne1).
+struct WeightView {
+  TensorType type = TensorType::kF32;
+  const uint8_t* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t row_bytes = 0;
+};
+
+// Reusable storage for converted activations, sized once at load so the
+// forward pass never allocates.
+class ActivationBuffer {
+ public:
+  // Room for `max_tokens` rows of up to `max_cols` values in any pairing type.
+  void Reserve(int64_t max_tokens, int64_t max_cols);
+  // Bytes needed for n_tokens rows of n_cols values (the worst pairing type).
+  static size_t BytesFor(int64_t n_tokens, int64_t n_cols);
+  uint8_t* data() { return bytes_.data(); }
+  size_t capacity() const { return bytes_.size(); }
+
+ private:
+  std::vector<uint8_t> bytes_;
+};
+
+// y[t * w.rows + r] = dot(row r of w, x[t * w.cols ...]) for t < n_tokens.
+// Requires CanMatMul(w.type). Uses the kernels of BestIsa().
+void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            ActivationBuffer& scratch, ThreadPool& pool);
+
+// The same with the kernels of a given instruction-set level (at most
+// BestIsa(); for tests and benchmarks).
+void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
+            ActivationBuffer& scratch, ThreadPool& pool, Isa isa);
+
+// Whether MatMul and DequantizeRow handle weights of `type` (checked by the
+// model loader, so the forward pass never meets an unsupported type).
+bool CanMatMul(TensorType type);
+
+// Row `row` of w as floats (embedding lookup); out has w.cols values.
+void DequantizeRow(const WeightView& w, int64_t row, float* out);
+
+}  // namespace ggufd::tensor
+
+#endif  // GGUFD_RUNTIME_TENSOR_MATMUL_H_

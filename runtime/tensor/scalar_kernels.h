@@ -1,0 +1,59 @@
+// Portable kernels, one group per tensor type (each defined in that type's
+// own file: f16.cc, q4_0.cc, q6_k.cc ...). They are the reference the SIMD
+// kernels are tested against, and the fallback on CPUs without AVX2.
+// Internal to ggufd_tensor: callers go through type_traits.h.
+#ifndef GGUFD_RUNTIME_TENSOR_SCALAR_KERNELS_H_
+#define GGUFD_RUNTIME_TENSOR_SCALAR_KERNELS_H_
+
+#include <cstdint>
+
+namespace ggufd::tensor {
+
+// Dequantizers: n values (a multiple of the block size) to floats.
+void DequantizeRowF32(const void* src, float* dst, int64_t n);
+void DequantizeRowF16(const void* src, float* dst, int64_t n);
+void DequantizeRowBF16(const void* src, float* dst, int64_t n);
+void DequantizeRowQ4_0(const void* src, float* dst, int64_t n);
+void DequantizeRowQ4_1(const void* src, float* dst, int64_t n);
+void DequantizeRowQ5_0(const void* src, float* dst, int64_t n);
+void DequantizeRowQ5_1(const void* src, float* dst, int64_t n);
+void DequantizeRowQ8_0(const void* src, float* dst, int64_t n);
+void DequantizeRowQ8_1(const void* src, float* dst, int64_t n);
+void DequantizeRowQ2_K(const void* src, float* dst, int64_t n);
+void DequantizeRowQ3_K(const void* src, float* dst, int64_t n);
+void DequantizeRowQ4_K(const void* src, float* dst, int64_t n);
+void DequantizeRowQ5_K(const void* src, float* dst, int64_t n);
+void DequantizeRowQ6_K(const void* src, float* dst, int64_t n);
+void DequantizeRowQ8_K(const void* src, float* dst, int64_t n);
+void DequantizeRowIQ4_NL(const void* src, float* dst, int64_t n);
+void DequantizeRowIQ4_XS(const void* src, float* dst, int64_t n);
+
+// Activation conversions: n floats to the activation row format. The 8-bit
+// quantizers reproduce ggml's CPU kernels bit for bit.
+void FromFloatF32(const float* src, void* dst, int64_t n);
+void FromFloatF16(const float* src, void* dst, int64_t n);
+void FromFloatBF16(const float* src, void* dst, int64_t n);
+void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
+void QuantizeRowQ8_1(const float* src, void* dst, int64_t n);
+void QuantizeRowQ8_K(const float* src, void* dst, int64_t n);
+
+// Dot products of a weight row with an activation row of the paired format.
+float DotF32(int64_t n, const void* w, const void* a);
+float DotF16(int64_t n, const void* w, const void* a);
+float DotBF16(int64_t n, const void* w, const void* a);
+float DotQ4_0Q8_0(int64_t n, const void* w, const void* a);
+float DotQ4_1Q8_1(int64_t n, const void* w, const void* a);
+float DotQ5_0Q8_0(int64_t n, const void* w, const void* a);
+float DotQ5_1Q8_1(int64_t n, const void* w, const void* a);
+float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
+float DotQ2_KQ8_K(int64_t n, const void* w, const void* a);
+float DotQ3_KQ8_K(int64_t n, const void* w, const void* a);
+float DotQ4_KQ8_K(int64_t n, const void* w, const void* a);
+float DotQ5_KQ8_K(int64_t n, const void* w, const void* a);
+float DotQ6_KQ8_K(int64_t n, const void* w, const void* a);
+float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a);
+float DotIQ4_XSQ8_K(int64_t n, const void* w, const void* a);
+
+}  // namespace ggufd::tensor
+
+#endif  // GGUFD_RUNTIME_TENSOR_SCALAR_KERNELS_H_

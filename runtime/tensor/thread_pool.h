@@ -1,0 +1,34 @@
+// A fixed pool of compute threads used inside one runtime operation. The
+// calling thread takes part in the work, so a pool of size 1 starts no thread.
+#ifndef GGUFD_RUNTIME_TENSOR_THREAD_POOL_H_
+#define GGUFD_RUNTIME_TENSOR_THREAD_POOL_H_
+
+#include <cstdint>
+#include <functional>
+
+namespace ggufd::tensor {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Splits [0, n) into contiguous chunks (a deterministic split for a given
+  // n and pool size) and runs fn(begin, end, thread_index) on them; returns
+  // when all chunks are done.
+  void ParallelFor(int64_t n,
+                   const std::function<void(int64_t, int64_t, int)>& fn);
+
+ private:
+  struct State;
+  int n_threads_;
+  State* state_;
+};
+
+}  // namespace ggufd::tensor
+
+#endif  // GGUFD_RUNTIME_TENSOR_THREAD_POOL_H_

@@ -1,0 +1,188 @@
+#include "runtime/tensor/type_traits.h"
+
+#include "runtime/tensor/scalar_kernels.h"
+#include "runtime/tensor/simd_kernels.h"
+
+namespace ggufd::tensor {
+namespace {
+
+using T = TensorType;
+
+// Kernels per Isa: {scalar, avx2, avx512, avx512vnni}.
+constexpr std::array<VecDotFn, kIsaCount> Dots(VecDotFn scalar,
+                                               VecDotFn avx2 = nullptr,
+                                               VecDotFn avx512 = nullptr,
+                                               VecDotFn vnni = nullptr) {
+  return {scalar, avx2, avx512, vnni};
+}
+constexpr std::array<MatTileFn, kIsaCount> Tiles(MatTileFn avx2,
+                                                 MatTileFn avx512 = nullptr,
+                                                 MatTileFn vnni = nullptr) {
+  return {nullptr, avx2, avx512, vnni};
+}
+
+// Indexed by GGUF type id; block sizes and bytes agree with tensor_type.cc
+// (checked by type_traits_test).
+constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
+  std::array<TypeTraits, kTensorTypeIdLimit> t{};
+  auto at = [&t](T type) -> TypeTraits& {
+    return t[static_cast<uint32_t>(type)];
+  };
+  // Float formats pair with activations of their own type, as in ggml.
+  at(T::kF32) = {.name = "f32",
+                 .block_size = 1,
+                 .type_size = 4,
+                 .dequantize_row = DequantizeRowF32,
+                 .from_float = FromFloatF32,
+                 .vec_dot_type = T::kF32,
+                 .vec_dot = Dots(DotF32, avx2::DotF32, avx512::DotF32),
+                 .mat_tile = Tiles(avx2::TileF32, avx512::TileF32)};
+  at(T::kF16) = {.name = "f16",
+                 .block_size = 1,
+                 .type_size = 2,
+                 .dequantize_row = DequantizeRowF16,
+                 .from_float = FromFloatF16,
+                 .vec_dot_type = T::kF16,
+                 .vec_dot = Dots(DotF16, avx2::DotF16, avx512::DotF16),
+                 .mat_tile = Tiles(avx2::TileF16, avx512::TileF16)};
+  at(T::kBF16) = {.name = "bf16",
+                  .block_size = 1,
+                  .type_size = 2,
+                  .dequantize_row = DequantizeRowBF16,
+                  .from_float = FromFloatBF16,
+                  .vec_dot_type = T::kBF16,
+                  .vec_dot = Dots(DotBF16, avx2::DotBF16, avx512::DotBF16),
+                  .mat_tile = Tiles(avx2::TileBF16, avx512::TileBF16)};
+  // 32-value blocks.
+  at(T::kQ4_0) = {.name = "q4_0",
+                  .block_size = 32,
+                  .type_size = 18,
+                  .dequantize_row = DequantizeRowQ4_0,
+                  .vec_dot_type = T::kQ8_0,
+                  .vec_dot = Dots(DotQ4_0Q8_0, avx2::DotQ4_0Q8_0,
+                                  avx512::DotQ4_0Q8_0, avx512vnni::DotQ4_0Q8_0),
+                  .mat_tile = Tiles(avx2::TileQ4_0Q8_0, avx512::TileQ4_0Q8_0,
+                                    avx512vnni::TileQ4_0Q8_0)};
+  at(T::kQ4_1) = {.name = "q4_1",
+                  .block_size = 32,
+                  .type_size = 20,
+                  .dequantize_row = DequantizeRowQ4_1,
+                  .vec_dot_type = T::kQ8_1,
+                  .vec_dot = Dots(DotQ4_1Q8_1, avx2::DotQ4_1Q8_1,
+                                  avx512::DotQ4_1Q8_1, avx512vnni::DotQ4_1Q8_1),
+                  .mat_tile = Tiles(avx2::TileQ4_1Q8_1, avx512::TileQ4_1Q8_1,
+                                    avx512vnni::TileQ4_1Q8_1)};
+  at(T::kQ5_0) = {.name = "q5_0",
+                  .block_size = 32,
+                  .type_size = 22,
+                  .dequantize_row = DequantizeRowQ5_0,
+                  .vec_dot_type = T::kQ8_0,
+                  .vec_dot = Dots(DotQ5_0Q8_0)};
+  at(T::kQ5_1) = {.name = "q5_1",
+                  .block_size = 32,
+                  .type_size = 24,
+                  .dequantize_row = DequantizeRowQ5_1,
+                  .vec_dot_type = T::kQ8_1,
+                  .vec_dot = Dots(DotQ5_1Q8_1)};
+  at(T::kQ8_0) = {.name = "q8_0",
+                  .block_size = 32,
+                  .type_size = 34,
+                  .dequantize_row = DequantizeRowQ8_0,
+                  .from_float = QuantizeRowQ8_0,
+                  .vec_dot_type = T::kQ8_0,
+                  .vec_dot = Dots(DotQ8_0Q8_0, avx2::DotQ8_0Q8_0,
+                                  avx512::DotQ8_0Q8_0, avx512vnni::DotQ8_0Q8_0),
+                  .mat_tile = Tiles(avx2::TileQ8_0Q8_0, avx512::TileQ8_0Q8_0,
+                                    avx512vnni::TileQ8_0Q8_0)};
+  // An activation format only: no weight is stored as q8_1.
+  at(T::kQ8_1) = {.name = "q8_1",
+                  .block_size = 32,
+                  .type_size = 36,
+                  .dequantize_row = DequantizeRowQ8_1,
+                  .from_float = QuantizeRowQ8_1,
+                  .vec_dot_type = T::kQ8_1};
+  at(T::kIQ4_NL) = {.name = "iq4_nl",
+                    .block_size = 32,
+                    .type_size = 18,
+                    .dequantize_row = DequantizeRowIQ4_NL,
+                    .vec_dot_type = T::kQ8_0,
+                    .vec_dot = Dots(DotIQ4_NLQ8_0)};
+  // 256-value super-blocks.
+  at(T::kQ2_K) = {.name = "q2_K",
+                  .block_size = 256,
+                  .type_size = 84,
+                  .dequantize_row = DequantizeRowQ2_K,
+                  .vec_dot_type = T::kQ8_K,
+                  .vec_dot = Dots(DotQ2_KQ8_K)};
+  at(T::kQ3_K) = {.name = "q3_K",
+                  .block_size = 256,
+                  .type_size = 110,
+                  .dequantize_row = DequantizeRowQ3_K,
+                  .vec_dot_type = T::kQ8_K,
+                  .vec_dot = Dots(DotQ3_KQ8_K)};
+  at(T::kQ4_K) = {.name = "q4_K",
+                  .block_size = 256,
+                  .type_size = 144,
+                  .dequantize_row = DequantizeRowQ4_K,
+                  .vec_dot_type = T::kQ8_K,
+                  .vec_dot = Dots(DotQ4_KQ8_K)};
+  at(T::kQ5_K) = {.name = "q5_K",
+                  .block_size = 256,
+                  .type_size = 176,
+                  .dequantize_row = DequantizeRowQ5_K,
+                  .vec_dot_type = T::kQ8_K,
+                  .vec_dot = Dots(DotQ5_KQ8_K)};
+  at(T::kQ6_K) = {.name = "q6_K",
+                  .block_size = 256,
+                  .type_size = 210,
+                  .dequantize_row = DequantizeRowQ6_K,
+                  .vec_dot_type = T::kQ8_K,
+                  .vec_dot = Dots(DotQ6_KQ8_K)};
+  // An activation format only (GGUF files never store it).
+  at(T::kQ8_K) = {.name = "q8_K",
+                  .block_size = 256,
+                  .type_size = 292,
+                  .dequantize_row = DequantizeRowQ8_K,
+                  .from_float = QuantizeRowQ8_K,
+                  .vec_dot_type = T::kQ8_K};
+  at(T::kIQ4_XS) = {.name = "iq4_xs",
+                    .block_size = 256,
+                    .type_size = 136,
+                    .dequantize_row = DequantizeRowIQ4_XS,
+                    .vec_dot_type = T::kQ8_K,
+                    .vec_dot = Dots(DotIQ4_XSQ8_K)};
+  return t;
+}();
+static_assert(kTraits.size() == kTensorTypeIdLimit);
+
+// The highest level at or below `isa` with a dot kernel of its own.
+int DotLevel(const TypeTraits& traits, Isa isa) {
+  for (int level = static_cast<int>(isa); level > 0; --level) {
+    if (traits.vec_dot[level] != nullptr) return level;
+  }
+  return 0;
+}
+
+}  // namespace
+
+const TypeTraits& Traits(uint32_t id) {
+  static constexpr TypeTraits kNone{};
+  return id < kTraits.size() ? kTraits[id] : kNone;
+}
+
+bool HasKernels(TensorType type) {
+  const TypeTraits& traits = Traits(type);
+  return traits.dequantize_row != nullptr && traits.vec_dot[0] != nullptr;
+}
+
+VecDotFn ResolveVecDot(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  return traits.vec_dot[DotLevel(traits, isa)];
+}
+
+MatTileFn ResolveMatTile(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  return traits.mat_tile[DotLevel(traits, isa)];
+}
+
+}  // namespace ggufd::tensor

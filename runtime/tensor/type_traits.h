@@ -1,0 +1,72 @@
+// One table, indexed by GGUF type id, of everything the kernels need to know
+// about a tensor type: its block layout, how to dequantize a row, which
+// activation format it pairs with in a dot product, how to convert float
+// activations into that format, and the dot kernel for each instruction set
+// (ggml's type_traits, with the ISA dispatch folded in).
+#ifndef GGUFD_RUNTIME_TENSOR_TYPE_TRAITS_H_
+#define GGUFD_RUNTIME_TENSOR_TYPE_TRAITS_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "runtime/tensor/isa.h"
+#include "runtime/tensor/tensor_type.h"
+
+namespace ggufd::tensor {
+
+// Writes the n values (a multiple of the block size) of a row as floats.
+using DequantizeRowFn = void (*)(const void* src, float* dst, int64_t n);
+
+// Converts n floats into this type's row format (activation quantization).
+using FromFloatFn = void (*)(const float* src, void* dst, int64_t n);
+
+// Dot product of an n-value weight row with an n-value activation row in the
+// weight type's paired format.
+using VecDotFn = float (*)(int64_t n, const void* w, const void* a);
+
+// A tile of dot products: for r < n_rows and c < n_cols,
+//   y[c * y_stride + r] = dot(w + r * w_stride, a + c * a_stride),
+// each computed exactly as the same ISA's VecDotFn computes it, so tiling
+// never changes a result. n_rows and n_cols are at most kMaxTileRows and
+// kMaxTileCols.
+using MatTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
+                           int n_rows, const uint8_t* a, size_t a_stride,
+                           int n_cols, float* y, size_t y_stride);
+inline constexpr int kMaxTileRows = 4;
+inline constexpr int kMaxTileCols = 4;
+
+struct TypeTraits {
+  std::string_view name;   // ggml's name; empty for ids ggufd has no kernel for
+  int64_t block_size = 0;  // values per block
+  size_t type_size = 0;    // bytes per block
+  DequantizeRowFn dequantize_row = nullptr;
+  FromFloatFn from_float = nullptr;            // set for the activation formats
+  TensorType vec_dot_type = TensorType::kF32;  // paired activation format
+  // Per Isa (indexed by its value); null where that level has no kernel of
+  // its own (the next lower level's is used).
+  std::array<VecDotFn, kIsaCount> vec_dot = {};
+  std::array<MatTileFn, kIsaCount> mat_tile = {};
+};
+
+// Traits of a type id; an entry with an empty name when ggufd has no kernels
+// for it (or the id is out of range).
+const TypeTraits& Traits(uint32_t id);
+inline const TypeTraits& Traits(TensorType type) {
+  return Traits(static_cast<uint32_t>(type));
+}
+
+// True when rows of `type` can be dequantized and multiplied (MatMul).
+bool HasKernels(TensorType type);
+
+// The dot kernel used at `isa`: that level's own, else the nearest lower
+// level's (the scalar one always exists for types with kernels).
+VecDotFn ResolveVecDot(TensorType type, Isa isa);
+// The tile kernel used at `isa`, or null when the best dot kernel at that
+// level has no tiled form (MatMul then calls the dot kernel per output).
+MatTileFn ResolveMatTile(TensorType type, Isa isa);
+
+}  // namespace ggufd::tensor
+
+#endif  // GGUFD_RUNTIME_TENSOR_TYPE_TRAITS_H_

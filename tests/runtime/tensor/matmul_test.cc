@@ -1,0 +1,183 @@
+// MatMul against the per-output dot kernels and a float reference, at every
+// instruction-set level this CPU supports, with several thread counts.
+#include "runtime/tensor/matmul.h"
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/tensor/type_traits.h"
+#include "tests/runtime/tensor/kernel_vectors.h"
+
+namespace ggufd::tensor {
+namespace {
+
+using testing::KernelVectors;
+using testing::LoadKernelVectors;
+
+// A weight of `rows` rows built by cycling the 16 reference rows (an odd row
+// count exercises partial tiles and uneven thread chunks).
+struct BigWeight {
+  std::vector<uint8_t> bytes;
+  WeightView view;
+};
+BigWeight Cycle(const WeightView& w, int64_t rows) {
+  BigWeight big;
+  big.bytes.resize(static_cast<size_t>(rows) * w.row_bytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(big.bytes.data() + r * w.row_bytes,
+                w.data + (r % w.rows) * w.row_bytes, w.row_bytes);
+  }
+  big.view = w;
+  big.view.data = big.bytes.data();
+  big.view.rows = rows;
+  return big;
+}
+
+std::vector<float> RandomActivations(int64_t n_tokens, int64_t cols,
+                                     uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(n_tokens * cols));
+  for (float& v : x) v = normal(rng);
+  // One large outlier per token, like real residual streams.
+  for (int64_t t = 0; t < n_tokens; ++t) x[t * cols + (t * 37) % cols] = 20.0f;
+  return x;
+}
+
+class MatMulTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto loaded = LoadKernelVectors(GetParam());
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    v_ = std::move(*loaded);
+  }
+  KernelVectors v_;
+};
+
+// Every output equals the dot kernel applied to that row and token, exactly
+// (tiling must not change results), and is close to the float product.
+TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
+  const BigWeight w = Cycle(v_.weight, 37);
+  const TypeTraits& traits = Traits(w.view.type);
+  const TypeTraits& act = Traits(traits.vec_dot_type);
+  ThreadPool pool(2);
+  ActivationBuffer scratch;
+  scratch.Reserve(9, w.view.cols);
+  for (int64_t n_tokens : {1, 2, 5, 9}) {
+    const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 7);
+    // The activation rows as MatMul converts them.
+    const size_t a_stride =
+        static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
+    std::vector<uint8_t> a(a_stride * n_tokens);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      act.from_float(x.data() + t * w.view.cols, a.data() + t * a_stride,
+                     w.view.cols);
+    }
+    for (int level = 0; level < kIsaCount; ++level) {
+      const Isa isa = static_cast<Isa>(level);
+      if (!IsaSupported(isa)) continue;
+      std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
+      MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
+      const VecDotFn dot = ResolveVecDot(w.view.type, isa);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < w.view.rows; ++r) {
+          const float want =
+              dot(w.view.cols, w.view.data + r * w.view.row_bytes,
+                  a.data() + t * a_stride);
+          ASSERT_EQ(y[t * w.view.rows + r], want)
+              << IsaName(isa) << " token " << t << " row " << r;
+          // Against the dequantized weight in double: only the activation
+          // quantization error remains (well under 2% of the row magnitude).
+          double exact = 0, mag = 0;
+          for (int64_t j = 0; j < w.view.cols; ++j) {
+            const double p =
+                static_cast<double>(
+                    v_.weight_dequant[(r % 16) * w.view.cols + j]) *
+                x[t * w.view.cols + j];
+            exact += p;
+            mag += std::fabs(p);
+          }
+          ASSERT_NEAR(want, exact, 0.02 * mag) << IsaName(isa) << " " << r;
+        }
+      }
+    }
+  }
+}
+
+// The thread count never changes a single bit of the result.
+TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
+  const BigWeight w = Cycle(v_.weight, 101);
+  const int64_t n_tokens = 7;
+  const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 11);
+  ActivationBuffer scratch;
+  scratch.Reserve(n_tokens, w.view.cols);
+  for (int level = 0; level < kIsaCount; ++level) {
+    const Isa isa = static_cast<Isa>(level);
+    if (!IsaSupported(isa)) continue;
+    std::vector<std::vector<float>> results;
+    for (int n_threads : {1, 2, 3, 5}) {
+      ThreadPool pool(n_threads);
+      for (int64_t tokens : {int64_t{1}, n_tokens}) {
+        std::vector<float> y(static_cast<size_t>(tokens * w.view.rows));
+        MatMul(w.view, x.data(), tokens, y.data(), scratch, pool, isa);
+        results.push_back(y);
+      }
+    }
+    for (size_t i = 2; i < results.size(); ++i) {
+      ASSERT_EQ(std::memcmp(results[i].data(), results[i % 2].data(),
+                            results[i].size() * sizeof(float)),
+                0)
+          << IsaName(isa) << " run " << i;
+    }
+    // Decoding one token gives the same numbers as that token in a batch.
+    ASSERT_EQ(std::memcmp(results[0].data(), results[1].data(),
+                          w.view.rows * sizeof(float)),
+              0)
+        << IsaName(isa);
+  }
+}
+
+TEST_P(MatMulTest, DequantizeRowMatchesReference) {
+  std::vector<float> row(v_.weight.cols);
+  for (int64_t r = 0; r < v_.weight.rows; ++r) {
+    DequantizeRow(v_.weight, r, row.data());
+    for (int64_t j = 0; j < v_.weight.cols; ++j) {
+      ASSERT_NEAR(row[j], v_.weight_dequant[r * v_.weight.cols + j],
+                  1e-6 * std::fabs(v_.weight_dequant[r * v_.weight.cols + j]))
+          << r << " " << j;
+    }
+  }
+}
+
+TEST_P(MatMulTest, GrowsAnUndersizedScratchBuffer) {
+  ActivationBuffer scratch;  // never reserved
+  ThreadPool pool(1);
+  const std::vector<float> x = RandomActivations(3, v_.weight.cols, 5);
+  std::vector<float> y(3 * v_.weight.rows);
+  MatMul(v_.weight, x.data(), 3, y.data(), scratch, pool);
+  for (float value : y) EXPECT_TRUE(std::isfinite(value));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
+                         ::testing::ValuesIn(testing::KernelVectorTypes()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST(MatMulSupportTest, KnowsWhichTypesItHandles) {
+  for (const std::string& name : testing::KernelVectorTypes()) {
+    const auto type = ParseTensorType(name);
+    ASSERT_TRUE(type.has_value()) << name;
+    EXPECT_TRUE(CanMatMul(*type)) << name;
+  }
+  EXPECT_FALSE(CanMatMul(TensorType::kQ8_1));  // an activation format only
+  EXPECT_FALSE(CanMatMul(TensorType::kIQ2_XXS));
+  EXPECT_FALSE(CanMatMul(TensorType::kI32));
+}
+
+}  // namespace
+}  // namespace ggufd::tensor
