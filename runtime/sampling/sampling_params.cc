@@ -1,0 +1,106 @@
+#include "runtime/sampling/sampling_params.h"
+
+#include <cmath>
+#include <limits>
+#include <string_view>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "runtime/common/status_macros.h"
+
+namespace ggufd::sampling {
+namespace {
+
+// More bias entries than the largest vocabularies in use (~256k) is abuse.
+constexpr size_t kMaxLogitBiasEntries = size_t{1} << 18;
+
+absl::Status CheckFinite(std::string_view name, float value) {
+  if (std::isfinite(value)) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s must be a finite number, got %g", name, value));
+}
+
+absl::Status CheckRange(std::string_view name, float value, float lo,
+                        float hi) {
+  RETURN_IF_ERROR(CheckFinite(name, value));
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s must be in [%g, %g], got %g", name, lo, hi, value));
+}
+
+absl::Status CheckIntRange(std::string_view name, int64_t value, int64_t lo,
+                           int64_t hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s must be in [%d, %d], got %d", name, lo, hi, value));
+}
+
+absl::Status CheckLogitBias(const std::vector<LogitBias>& entries,
+                            int32_t vocab_size) {
+  if (entries.size() > kMaxLogitBiasEntries) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("logit_bias has %d entries, at most %d are allowed",
+                        entries.size(), kMaxLogitBiasEntries));
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const LogitBias& entry = entries[i];
+    if (entry.token < 0 || (vocab_size > 0 && entry.token >= vocab_size)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "logit_bias[%d] names token %d, outside the vocabulary [0, %d)", i,
+          entry.token, vocab_size));
+    }
+    // -inf bans a token; +inf or NaN would poison the softmax.
+    if (std::isnan(entry.bias) ||
+        entry.bias == std::numeric_limits<float>::infinity()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "logit_bias[%d] (token %d) must be a number or -inf, got %g", i,
+          entry.token, entry.bias));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status SamplingParams::Validate(int32_t vocab_size) const {
+  if (vocab_size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("vocabulary size must not be negative, got ", vocab_size));
+  }
+  RETURN_IF_ERROR(CheckFinite("temperature", temperature));
+  if (temperature < 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "temperature must be >= 0 (0 = greedy), got %g", temperature));
+  }
+  RETURN_IF_ERROR(
+      CheckIntRange("top_k", top_k, 0, std::numeric_limits<int32_t>::max()));
+  RETURN_IF_ERROR(CheckRange("top_p", top_p, 0.0f, 1.0f));
+  RETURN_IF_ERROR(CheckRange("min_p", min_p, 0.0f, 1.0f));
+  RETURN_IF_ERROR(CheckRange("typical_p", typical_p, 0.0f, 1.0f));
+  RETURN_IF_ERROR(CheckIntRange(
+      "min_keep", min_keep, 0,
+      vocab_size > 0 ? vocab_size : std::numeric_limits<int32_t>::max()));
+  RETURN_IF_ERROR(
+      CheckIntRange("repeat_last_n", repeat_last_n, 0, kMaxRepeatLastN));
+  RETURN_IF_ERROR(CheckFinite("repeat_penalty", repeat_penalty));
+  if (repeat_penalty <= 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "repeat_penalty must be > 0 (1 = off), got %g", repeat_penalty));
+  }
+  RETURN_IF_ERROR(CheckFinite("presence_penalty", presence_penalty));
+  RETURN_IF_ERROR(CheckFinite("frequency_penalty", frequency_penalty));
+  RETURN_IF_ERROR(CheckLogitBias(logit_bias, vocab_size));
+  RETURN_IF_ERROR(
+      CheckIntRange("top_logprobs", top_logprobs, 0, kMaxTopLogprobs));
+  return absl::OkStatus();
+}
+
+void AddIgnoreEosBias(absl::Span<const TokenId> end_of_generation_tokens,
+                      SamplingParams& params) {
+  for (TokenId token : end_of_generation_tokens) {
+    params.logit_bias.push_back(
+        LogitBias{token, -std::numeric_limits<float>::infinity()});
+  }
+}
+
+}  // namespace ggufd::sampling
