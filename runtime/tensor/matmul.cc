@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 
 #include "runtime/tensor/type_traits.h"
 
@@ -91,7 +92,7 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
       }
     };
     if (n_tokens * w.cols >= kParallelConvertValues) {
-      pool.ParallelFor(n_tokens, convert);
+      pool.ParallelFor(n_tokens, std::ref(convert));
     } else {
       convert(0, n_tokens, 0);
     }
@@ -101,10 +102,13 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const VecDotFn dot = ResolveVecDot(w.type, isa);
   const MatTileFn tile = ResolveMatTile(w.type, isa);
   const int64_t n_items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
-  pool.ParallelFor(n_items, [&](int64_t begin, int64_t end, int) {
+  // Passed by reference: wrapping the lambda itself in std::function would
+  // allocate on every call.
+  auto multiply = [&](int64_t begin, int64_t end, int) {
     MulRows(w, a, a_stride, n_tokens, y, dot, tile, begin * kRowsPerItem,
             std::min(w.rows, end * kRowsPerItem));
-  });
+  };
+  pool.ParallelFor(n_items, std::ref(multiply));
 }
 
 void DequantizeRow(const WeightView& w, int64_t row, float* out) {

@@ -1,0 +1,97 @@
+#include "runtime/model/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace ggufd::model {
+
+void RmsNorm(const float* x, const float* w, float* out, int n, float eps) {
+  double sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(sum / n);
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * w[i];
+}
+
+void BuildRopeTable(int64_t n_pos, int n_rot, float freq_base,
+                    const float* freq_divisors, float* cos_out,
+                    float* sin_out) {
+  const int half = n_rot / 2;
+  const float theta_scale =
+      std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
+  for (int64_t pos = 0; pos < n_pos; ++pos) {
+    float theta = static_cast<float>(pos);
+    float* c = cos_out + pos * half;
+    float* s = sin_out + pos * half;
+    for (int i = 0; i < half; ++i) {
+      const float angle =
+          freq_divisors != nullptr ? theta / freq_divisors[i] : theta;
+      c[i] = std::cos(angle);
+      s[i] = std::sin(angle);
+      theta *= theta_scale;
+    }
+  }
+}
+
+void ApplyRope(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
+               const float* cos, const float* sin) {
+  const int half = n_rot / 2;
+  // kNormal pairs (2i, 2i+1); kNeox pairs (i, i + n_rot/2).
+  const int stride = style == RopeStyle::kNormal ? 2 : 1;
+  const int partner = style == RopeStyle::kNormal ? 1 : half;
+  for (int h = 0; h < n_heads; ++h) {
+    float* head = x + h * head_dim;
+    for (int i = 0; i < half; ++i) {
+      float* a = head + i * stride;
+      float* b = a + partner;
+      const float x0 = *a;
+      const float x1 = *b;
+      *a = x0 * cos[i] - x1 * sin[i];
+      *b = x0 * sin[i] + x1 * cos[i];
+    }
+  }
+}
+
+void Softmax(float* x, int n) {
+  const float max = *std::max_element(x, x + n);
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
+  switch (act) {
+    case FfnActivation::kSilu:
+      for (int i = 0; i < n; ++i) {
+        gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+      }
+      break;
+    case FfnActivation::kGeluTanh: {
+      constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+      constexpr float kCoef = 0.044715f;
+      for (int i = 0; i < n; ++i) {
+        const float g = gate[i];
+        gate[i] =
+            0.5f * g *
+            (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + kCoef * g * g))) *
+            up[i];
+      }
+      break;
+    }
+  }
+}
+
+void SoftCap(float* x, int n, float cap) {
+  for (int i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+}
+
+void AddTo(const float* x, float* y, int n) {
+  for (int i = 0; i < n; ++i) y[i] += x[i];
+}
+
+}  // namespace ggufd::model

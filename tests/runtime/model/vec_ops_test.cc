@@ -1,0 +1,88 @@
+// The attention kernels of every instruction set this CPU runs agree with
+// the scalar reference, on F32 and F16 cache rows of awkward lengths.
+#include "runtime/model/vec_ops.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/tensor/fp16.h"
+#include "runtime/tensor/isa.h"
+
+namespace ggufd::model {
+namespace {
+
+struct Rows {
+  std::vector<uint8_t> f32;
+  std::vector<uint8_t> f16;
+};
+
+// n rows of dim values each, `pad` extra values between rows.
+Rows MakeRows(int n, int dim, int pad) {
+  Rows rows;
+  const int stride = dim + pad;
+  rows.f32.resize(static_cast<size_t>(n) * stride * 4);
+  rows.f16.resize(static_cast<size_t>(n) * stride * 2);
+  for (int i = 0; i < n * stride; ++i) {
+    const float v = std::sin(0.37f * i) * 2;
+    const uint16_t h = tensor::Fp32ToFp16(v);
+    std::memcpy(&rows.f32[4 * i], &v, 4);
+    std::memcpy(&rows.f16[2 * i], &h, 2);
+  }
+  return rows;
+}
+
+TEST(VecOpsTest, EveryIsaMatchesScalar) {
+  const VecOps& ref = ScalarVecOps();
+  const VecOps& best = GetVecOps(tensor::BestIsa());
+  for (int dim : {8, 13, 64, 72, 128}) {
+    for (int n : {1, 5, 33}) {
+      SCOPED_TRACE(testing::Message() << "dim " << dim << " n " << n);
+      const int pad = 3;
+      Rows rows = MakeRows(n, dim, pad);
+      std::vector<float> q(dim), w(n);
+      for (int i = 0; i < dim; ++i) q[i] = std::cos(0.11f * i);
+      for (int r = 0; r < n; ++r) w[r] = 1.0f / (r + 1);
+      for (bool f16 : {false, true}) {
+        const size_t stride = (dim + pad) * (f16 ? 2 : 4);
+        const uint8_t* data = f16 ? rows.f16.data() : rows.f32.data();
+        std::vector<float> a(n), b(n);
+        (f16 ? ref.dot_rows_f16 : ref.dot_rows_f32)(q.data(), data, stride, n,
+                                                    dim, 0.5f, a.data());
+        (f16 ? best.dot_rows_f16 : best.dot_rows_f32)(q.data(), data, stride, n,
+                                                      dim, 0.5f, b.data());
+        for (int r = 0; r < n; ++r) EXPECT_NEAR(a[r], b[r], 1e-4) << r;
+        std::vector<float> sa(dim, 7), sb(dim, 7);
+        (f16 ? ref.weighted_sum_f16 : ref.weighted_sum_f32)(
+            w.data(), data, stride, n, dim, sa.data());
+        (f16 ? best.weighted_sum_f16 : best.weighted_sum_f32)(
+            w.data(), data, stride, n, dim, sb.data());
+        for (int i = 0; i < dim; ++i) EXPECT_NEAR(sa[i], sb[i], 1e-4) << i;
+      }
+    }
+  }
+}
+
+TEST(VecOpsTest, F16ConversionsAreExactAndAgree) {
+  const VecOps& ref = ScalarVecOps();
+  const VecOps& best = GetVecOps(tensor::BestIsa());
+  std::vector<float> x = {0.0f,   -0.0f,    1.0f,  65504.0f, 70000.0f, 1e-8f,
+                          3e-5f,  -2.5f,    0.1f,  1.0f / 3, 1.00049f, 2049.f,
+                          -7e-6f, 123.456f, 1e30f, -1e30f,   0.5f};
+  std::vector<uint16_t> a(x.size()), b(x.size());
+  ref.to_f16(x.data(), a.data(), static_cast<int>(x.size()));
+  best.to_f16(x.data(), b.data(), static_cast<int>(x.size()));
+  EXPECT_EQ(a, b);
+  std::vector<float> ra = x, rb = x;
+  ref.round_f16(ra.data(), static_cast<int>(ra.size()));
+  best.round_f16(rb.data(), static_cast<int>(rb.size()));
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(ra[i], tensor::Fp16ToFp32(a[i])) << i;
+    EXPECT_EQ(std::memcmp(&ra[i], &rb[i], 4), 0) << i;
+  }
+}
+
+}  // namespace
+}  // namespace ggufd::model
