@@ -6,6 +6,9 @@ int main(int argc, char** argv) {
   CLI::App app{"ggufd: serve GGUF language models over gRPC"};
   app.require_subcommand(1);
   ggufd::cli::RegisterInspectCommand(app);
+  ggufd::cli::RegisterRunCommand(app);
+  ggufd::cli::RegisterTokenizeCommand(app);
+  ggufd::cli::RegisterDetokenizeCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ggufd::cli::ExitCode();
 }

@@ -11,6 +11,9 @@ namespace ggufd::cli {
 int& ExitCode();
 
 void RegisterInspectCommand(CLI::App& app);
+void RegisterRunCommand(CLI::App& app);
+void RegisterTokenizeCommand(CLI::App& app);
+void RegisterDetokenizeCommand(CLI::App& app);
 
 }  // namespace ggufd::cli
 

@@ -1,0 +1,50 @@
+// The runtime's stable numeric error codes. They travel inside absl::Status
+// (as a payload) and reach gRPC clients in google.rpc.ErrorInfo metadata
+// ("error_code"), so their numbers never change; new codes are appended.
+#ifndef GGUFD_RUNTIME_ERROR_CODE_H_
+#define GGUFD_RUNTIME_ERROR_CODE_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+
+namespace ggufd {
+
+enum class ErrorCode : int {
+  kOk = 0,
+  kInvalidArgument = 1,    // a request field is out of range or malformed
+  kModelNotFound = 2,      // the model path does not exist
+  kInvalidModel = 3,       // malformed GGUF, hostile hyperparameters
+  kUnsupportedModel = 4,   // architecture or tensor type not implemented
+  kNoModel = 5,            // the operation needs a loaded model
+  kContextOverflow = 6,    // prompt (+ generation) exceeds the context
+  kOutOfMemory = 7,        // the memory limit would be exceeded
+  kCancelled = 8,          // cancelled before it could start
+  kDeadlineExceeded = 9,   // the deadline passed before it could start
+  kQueueFull = 10,         // the runtime's command queue is full (service)
+  kPermissionDenied = 11,  // a path outside the model directory (service)
+  kInternal = 12,          // a bug: an invariant of ggufd broke
+  kGenerationFailed = 13,  // poisoned runtime or a failure half-way through
+  kUnavailable = 14,       // the runtime's worker is gone (service)
+  kShuttingDown = 15,      // the server is draining (service)
+};
+
+// Upper-case name used as the ErrorInfo reason ("GENERATION_FAILED").
+std::string_view ErrorCodeName(ErrorCode code);
+
+// The canonical absl code that goes with each error code.
+absl::StatusCode CanonicalCode(ErrorCode code);
+
+// A status of the canonical code carrying `code` as its payload.
+absl::Status MakeError(ErrorCode code, std::string_view message);
+
+// The code carried by `status`; kOk for OK, and for a status without
+// payload a code derived from its canonical code.
+ErrorCode GetErrorCode(const absl::Status& status);
+
+// Returns `status` with `code` attached (kept if it already has one).
+absl::Status WithErrorCode(absl::Status status, ErrorCode code);
+
+}  // namespace ggufd
+
+#endif  // GGUFD_RUNTIME_ERROR_CODE_H_

@@ -1,0 +1,158 @@
+// The Runtime: the one owner of a loaded model and everything that changes
+// while it serves (KV cache, tokenizer, token vectors, sampling defaults, RNG,
+// scratch buffers, logits, diagnostics). It is deliberately not thread-safe:
+// the service confines each Runtime to one worker thread, and a guard counts
+// concurrent entries (a debug build asserts on them) so tests can prove that
+// no two operations ever overlapped.
+//
+// Every operation returns a status carrying an ErrorCode (error_code.h). An
+// operation that fails half-way poisons the runtime: later operations answer
+// kGenerationFailed until Reset() or Release().
+#ifndef GGUFD_RUNTIME_RUNTIME_H_
+#define GGUFD_RUNTIME_RUNTIME_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/cancel_token.h"
+#include "runtime/error_code.h"
+#include "runtime/generation.h"
+
+namespace ggufd {
+
+struct LoadOptions {
+  // Context length in tokens; 0 = the model's own, capped at 8192.
+  int32_t context_length = 0;
+  // Compute threads for this runtime; 0 = all cores.
+  int32_t threads = 0;
+  // Refuse the load if KV cache + scratch would exceed this; 0 = no limit.
+  uint64_t memory_limit_bytes = 0;
+  // Most prompt tokens evaluated in one forward pass.
+  int32_t max_batch = 512;
+  // Called with a fraction in [0, 1] while loading.
+  std::function<void(double)> on_progress;
+};
+
+struct ModelInfo {
+  std::string path;
+  std::string name;          // general.name
+  std::string architecture;  // general.architecture
+  std::string file_type;     // dominant weight type, e.g. "q4_1"
+  uint64_t file_bytes = 0;
+  uint64_t parameters = 0;
+  int32_t context_length = 0;        // the runtime's context
+  int32_t train_context_length = 0;  // the model's own
+  int32_t vocab_size = 0;
+  int32_t embedding_length = 0;
+  int32_t layers = 0;
+  int32_t heads = 0;
+  int32_t kv_heads = 0;
+  std::string chat_template;  // tokenizer.chat_template, may be empty
+  TokenId bos = -1;
+  TokenId eos = -1;
+};
+
+struct RuntimeCounters {
+  uint64_t generations = 0;
+  uint64_t generations_failed = 0;
+  uint64_t generations_cancelled = 0;
+  uint64_t prompt_tokens = 0;
+  uint64_t cached_tokens = 0;
+  uint64_t generated_tokens = 0;
+  uint64_t loads = 0;
+  uint64_t resets = 0;
+};
+
+struct Diagnostics {
+  bool model_loaded = false;
+  bool poisoned = false;
+  ModelInfo model;
+  uint64_t weights_bytes = 0;  // mapped tensor data
+  uint64_t kv_cache_bytes = 0;
+  uint64_t scratch_bytes = 0;
+  int32_t kv_tokens_used = 0;  // positions held in the KV cache
+  int32_t threads = 0;
+  RuntimeCounters counters;
+  Timings last_timings;
+  std::string last_error;
+  // Most operations ever seen inside this runtime at once; 1 when the owner
+  // discipline held (0 before the first operation).
+  int32_t max_concurrent_entries = 0;
+};
+
+struct TokenizeOptions {
+  std::optional<bool> add_special;  // nullopt = the model's rule
+  bool parse_special = false;
+};
+
+class Runtime {
+ public:
+  Runtime();
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Loads `path`. On failure the previously loaded model (if any) stays
+  // loaded and usable; on success it is replaced and the cache is empty.
+  absl::Status Load(const std::string& path, const LoadOptions& options);
+
+  // Replaces the persistent defaults after validating them (against the
+  // vocabulary when a model is loaded).
+  absl::Status Configure(const GenerationDefaults& defaults);
+  const GenerationDefaults& defaults() const { return defaults_; }
+
+  // Generates from `request`, streaming events to `sink`. Cancellation is
+  // checked between prefill chunks and between tokens; a cancelled
+  // generation still ends with OnFinished (reason kCancelled) and OK.
+  absl::StatusOr<GenerationResult> Generate(const GenerateRequest& request,
+                                            GenerationSink& sink,
+                                            const CancelToken& cancel);
+
+  // Clears the KV cache and token vectors, reseeds the RNG, and clears a
+  // poisoned state. The model stays loaded.
+  absl::Status Reset();
+
+  // Drops the model and every buffer; clears a poisoned state.
+  absl::Status Release();
+
+  Diagnostics GetDiagnostics() const;
+  absl::StatusOr<ModelInfo> GetModelInfo() const;
+
+  absl::StatusOr<std::vector<TokenId>> Tokenize(std::string_view text,
+                                                const TokenizeOptions& options);
+  absl::StatusOr<std::string> Detokenize(const std::vector<TokenId>& ids);
+
+  // For tests of the poisoning rule: the next Generate fails half-way.
+  void InjectFailureForTesting() { inject_failure_ = true; }
+
+ private:
+  struct Loaded;  // model, tokenizer, state: everything tied to one model
+  class EntryGuard;
+
+  absl::Status CheckUsable() const;
+  // Marks the runtime poisoned after a failure half-way through an
+  // operation; returns the kGenerationFailed status to answer with.
+  absl::Status Poison(const absl::Status& cause);
+
+  std::unique_ptr<Loaded> loaded_;
+  GenerationDefaults defaults_;
+  bool poisoned_ = false;
+  bool inject_failure_ = false;
+  std::string last_error_;
+  RuntimeCounters counters_;
+  Timings last_timings_;
+  mutable std::atomic<int32_t> entries_{0};
+  mutable std::atomic<int32_t> max_entries_{0};
+};
+
+}  // namespace ggufd
+
+#endif  // GGUFD_RUNTIME_RUNTIME_H_

@@ -1,0 +1,49 @@
+// Internal to the Runtime: everything tied to one loaded model. Swapped in
+// whole on a successful Load, so a failed load leaves the old one intact.
+#ifndef GGUFD_RUNTIME_RUNTIME_STATE_H_
+#define GGUFD_RUNTIME_RUNTIME_STATE_H_
+
+#include <cassert>
+#include <memory>
+#include <vector>
+
+#include "runtime/model/model.h"
+#include "runtime/model/run_state.h"
+#include "runtime/runtime.h"
+#include "runtime/tensor/thread_pool.h"
+#include "runtime/tokenizer/tokenizer.h"
+
+namespace ggufd {
+
+struct Runtime::Loaded {
+  std::unique_ptr<model::Model> model;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  std::unique_ptr<tensor::ThreadPool> pool;
+  std::unique_ptr<model::RunState> state;
+  // The tokens whose keys and values the cache holds, in order.
+  std::vector<TokenId> cached;
+  ModelInfo info;
+  LoadOptions options;
+};
+
+// Counts the operations inside the runtime at once. The owner discipline
+// (one worker thread per runtime) keeps this at 1; a debug build asserts it.
+class Runtime::EntryGuard {
+ public:
+  explicit EntryGuard(const Runtime& runtime) : runtime_(runtime) {
+    const int32_t now = runtime_.entries_.fetch_add(1) + 1;
+    int32_t seen = runtime_.max_entries_.load();
+    while (now > seen &&
+           !runtime_.max_entries_.compare_exchange_weak(seen, now)) {
+    }
+    assert(now == 1 && "Runtime entered concurrently: owner discipline broken");
+  }
+  ~EntryGuard() { runtime_.entries_.fetch_sub(1); }
+
+ private:
+  const Runtime& runtime_;
+};
+
+}  // namespace ggufd
+
+#endif  // GGUFD_RUNTIME_RUNTIME_STATE_H_
