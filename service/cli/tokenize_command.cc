@@ -39,8 +39,15 @@ int RunTokenize(const TokenizeArgs& args) {
   if (!file.ok()) return Fail(std::string(file.status().message()));
   auto tokenizer = tokenizer::Tokenizer::FromGguf(**file);
   if (!tokenizer.ok()) return Fail(std::string(tokenizer.status().message()));
+  // BOS only, as the model's metadata asks (llama.cpp's common_tokenize
+  // with add_special=false after a BOS), so a WordPiece model gets [CLS]
+  // but no [SEP] and no model gets an EOS.
   auto ids = tokenizer->Encode(
-      text, {.add_special = !args.no_bos, .parse_special = args.parse_special});
+      text, {.add_special = false, .parse_special = args.parse_special});
+  if (ids.ok() && !args.no_bos && tokenizer->add_bos() &&
+      tokenizer->bos() != tokenizer::kNoToken) {
+    ids->insert(ids->begin(), tokenizer->bos());
+  }
   if (!ids.ok()) return Fail(std::string(ids.status().message()));
 
   std::string out;
@@ -74,7 +81,7 @@ void RegisterTokenizeCommand(CLI::App& app) {
   cmd->add_flag("--json", args->json,
                 "Print {\"ids\": [...], \"pieces\": [...]}");
   cmd->add_flag("--no-bos", args->no_bos,
-                "Do not add BOS/EOS even if the model asks for them");
+                "Do not add BOS even if the model asks for it");
   cmd->add_flag("--parse-special", args->parse_special,
                 "Turn special-token text such as <|im_start|> into tokens");
   cmd->add_option("text", args->text, "The text, or - to read stdin")
