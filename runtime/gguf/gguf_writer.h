@@ -37,7 +37,19 @@ class GgufWriter {
                  absl::Span<const uint64_t> dims,
                  absl::Span<const uint8_t> data);
 
-  // The complete file.
+  // Declares a tensor without its bytes, for writers that stream large
+  // tensors: write SerializeHeader(), then each tensor's bytes in declaration
+  // order, each padded with zeros to alignment(). `dims` is ne0 first and
+  // ne0 a multiple of the type's block size.
+  void DeclareTensor(std::string_view name, tensor::TensorType type,
+                     absl::Span<const uint64_t> dims);
+
+  // Everything before the tensor data: header, metadata, tensor table and
+  // the padding up to the data section.
+  std::vector<uint8_t> SerializeHeader() const;
+  uint32_t alignment() const { return alignment_; }
+
+  // The complete file (declared-only tensors read as zeros).
   std::vector<uint8_t> Serialize() const;
   absl::Status WriteFile(const std::string& path) const;
 
@@ -46,8 +58,12 @@ class GgufWriter {
     std::string name;
     tensor::TensorType type;
     std::vector<uint64_t> dims;
-    std::vector<uint8_t> data;
+    uint64_t n_bytes = 0;
+    std::vector<uint8_t> data;  // empty for declared-only tensors
   };
+  uint64_t Aligned(uint64_t n) const {
+    return (n + alignment_ - 1) / alignment_ * alignment_;
+  }
   void Key(std::string_view key, ValueType type);
   void PutString(std::string_view s);
   template <typename T>
