@@ -1,8 +1,10 @@
 // MatMul throughput on SmolLM2-135M shapes: the 576 -> 1536 (ffn_up/gate)
-// and 1536 -> 576 (ffn_down) projections, for Q4_1 and Q8_0 weights, as a
-// one-token matvec (decode) and a 512-token matmul (prefill), with 1 and 2
-// threads, at every instruction-set level this CPU supports. The scalar
-// level is the in-run reference: compare ratios, not absolute numbers.
+// and 1536 -> 576 (ffn_down) projections, for the weight types of Q4_1,
+// Q8_0, Q4_0 and Q4_K_M / Q5_K_M models (q4_1, q8_0, q4_0, q5_0, q4_K, q5_K,
+// q6_K), as a one-token matvec (decode) and a 512-token matmul (prefill),
+// with 1 and 2 threads, at every instruction-set level this CPU supports;
+// and the 576 -> 49152 output projection as a matvec. The scalar level is
+// the in-run reference: compare ratios, not absolute numbers.
 //
 //   matmul_bench --benchmark_filter='q4_1/576x1536'
 #include <cstdint>
@@ -20,8 +22,29 @@
 namespace ggufd::tensor {
 namespace {
 
-// Random blocks with realistic scales: every half-float field set to a small
-// finite value, quants uniformly random.
+// Byte offsets of the half-float scale fields (d, and dmin / m where the
+// type has one) inside one block of each benchmarked type.
+struct ScaleFields {
+  int d = 0;
+  int m = -1;
+};
+ScaleFields ScaleFieldsOf(TensorType type) {
+  switch (type) {
+    case TensorType::kQ4_1:
+    case TensorType::kQ5_1:
+    case TensorType::kQ4_K:
+    case TensorType::kQ5_K:
+      return {.d = 0, .m = 2};
+    case TensorType::kQ6_K:
+      return {.d = 208};
+    default:
+      return {.d = 0};  // q4_0, q5_0, q8_0
+  }
+}
+
+// Random blocks with realistic scales: every half-float scale set to a small
+// finite value (random bits could be NaN or subnormal), quants and packed
+// group scales uniformly random.
 std::vector<uint8_t> RandomWeight(TensorType type, int64_t rows, int64_t cols) {
   const TypeTraits& traits = Traits(type);
   const size_t n_blocks = static_cast<size_t>(rows * cols / traits.block_size);
@@ -30,10 +53,11 @@ std::vector<uint8_t> RandomWeight(TensorType type, int64_t rows, int64_t cols) {
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
   const uint16_t d = Fp32ToFp16(0.01f);
   const uint16_t m = Fp32ToFp16(-0.08f);
+  const ScaleFields fields = ScaleFieldsOf(type);
   for (size_t i = 0; i < n_blocks; ++i) {
     uint8_t* block = bytes.data() + i * traits.type_size;
-    std::memcpy(block, &d, 2);  // q4_1 and q8_0 both start with d
-    if (type == TensorType::kQ4_1) std::memcpy(block + 2, &m, 2);
+    std::memcpy(block + fields.d, &d, 2);
+    if (fields.m >= 0) std::memcpy(block + fields.m, &m, 2);
   }
   return bytes;
 }
@@ -79,13 +103,20 @@ const bool kRegistered = [] {
   struct Shape {
     int64_t cols, rows;
   };
-  for (TensorType type : {TensorType::kQ4_1, TensorType::kQ8_0}) {
-    for (Shape shape : {Shape{576, 1536}, Shape{1536, 576}}) {
+  for (TensorType type :
+       {TensorType::kQ4_1, TensorType::kQ8_0, TensorType::kQ4_0,
+        TensorType::kQ5_0, TensorType::kQ4_K, TensorType::kQ5_K,
+        TensorType::kQ6_K}) {
+    // 576 x 49152 is the output projection: too big for L2, so its decode
+    // shows the memory-bound matvec.
+    for (Shape shape :
+         {Shape{576, 1536}, Shape{1536, 576}, Shape{576, 49152}}) {
       for (int64_t tokens : {1, 512}) {
         for (int threads : {1, 2}) {
           for (int level = 0; level < kIsaCount; ++level) {
             const Isa isa = static_cast<Isa>(level);
             if (isa == Isa::kScalar && tokens > 1) continue;
+            if (shape.rows > 4096 && tokens > 1) continue;
             const std::string name = std::string(Traits(type).name) + "/" +
                                      std::to_string(shape.cols) + "x" +
                                      std::to_string(shape.rows) +

@@ -1,7 +1,8 @@
-// AVX2 + FMA + F16C kernels (compiled with -mavx2 -mfma -mf16c; reached only
-// after CPU detection). The integer dots follow ggml's approach: unpack a
-// block to 32 bytes, multiply-add unsigned by signed bytes (vpmaddubsw), sum
-// pairs to 32 bits (vpmaddwd), convert and scale once per block.
+// AVX2 + FMA + F16C float and q8_0 kernels (compiled with -mavx2 -mfma
+// -mf16c; reached only after CPU detection). The q8_0 dot follows ggml's
+// approach: multiply-add unsigned by signed bytes (vpmaddubsw), sum pairs to
+// 32 bits (vpmaddwd), convert and scale once per block. (q4_0 and q4_1 use
+// the row panels of panel_avx2.cc, the other quantized types dot256_*.)
 //
 // Nothing here may call an inline function shared with other translation
 // units (fp16.h, blocks.h helpers): the linker could keep this file's AVX2
@@ -25,14 +26,6 @@ inline float Hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
-}
-
-// The 32 nibbles of a 4-bit block as bytes 0..15, in value order (low
-// nibbles are values 0..15, high nibbles 16..31).
-inline __m256i Nibbles(const uint8_t* qs) {
-  const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
 }
 
 // Sums of 4 adjacent products of unsigned u and signed s bytes, as int32.
@@ -131,100 +124,6 @@ using KF16 = FloatKernel<F16>::K<R, C>;
 template <int R, int C>
 using KBF16 = FloatKernel<BF16>::K<R, C>;
 
-// q4_0 x q8_0. The nibbles stay unsigned (0..15) for vpmaddubsw and the -8
-// offset is applied as -8 * sum(q8) per activation block, computed once per
-// block and shared by all R rows.
-template <int R, int C>
-struct KQ4_0 {
-  static constexpr int kMaxRows = 4;
-  static constexpr int kMaxCols = 2;
-  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
-                  size_t as, float* y, size_t ys) {
-    __m256 acc[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < n / kQK; ++b) {
-      __m256i qa[C], offset[C];
-      float da[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
-        qa[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
-        offset[c] = DotU8S8(eight, qa[c]);
-        da[c] = Half(blk->d);
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const BlockQ4_0* blk = BlockAt<BlockQ4_0>(w, ws, r, b);
-        const __m256i qw = Nibbles(blk->qs);
-        const float dw = Half(blk->d);
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          const __m256i p = _mm256_sub_epi32(DotU8S8(qw, qa[c]), offset[c]);
-          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
-                                      _mm256_cvtepi32_ps(p), acc[r][c]);
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) {
-        y[static_cast<size_t>(c) * ys + r] = Hsum(acc[r][c]);
-      }
-    }
-  }
-};
-
-// q4_1 x q8_1: d_w * d_a * sum(q4 * q8) + m_w * s_a per block. The m_w * s_a
-// term goes into lane 0 of the same accumulator (one extra FMA).
-template <int R, int C>
-struct KQ4_1 {
-  static constexpr int kMaxRows = 4;
-  static constexpr int kMaxCols = 2;
-  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
-                  size_t as, float* y, size_t ys) {
-    __m256 acc[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    for (int64_t b = 0; b < n / kQK; ++b) {
-      __m256i qa[C];
-      float da[C];
-      __m256 sa[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        const BlockQ8_1* blk = BlockAt<BlockQ8_1>(a, as, c, b);
-        qa[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk->qs));
-        da[c] = Half(blk->d);
-        sa[c] = _mm256_set1_ps(Half(blk->s));
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const BlockQ4_1* blk = BlockAt<BlockQ4_1>(w, ws, r, b);
-        const __m256i qw = Nibbles(blk->qs);
-        const float dw = Half(blk->d);
-        const __m256 mw = _mm256_zextps128_ps256(_mm_set_ss(Half(blk->m)));
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          const __m256 p = _mm256_cvtepi32_ps(DotU8S8(qw, qa[c]));
-          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]), p, acc[r][c]);
-          acc[r][c] = _mm256_fmadd_ps(mw, sa[c], acc[r][c]);
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int c = 0; c < C; ++c) {
-        y[static_cast<size_t>(c) * ys + r] = Hsum(acc[r][c]);
-      }
-    }
-  }
-};
-
 // q8_0 x q8_0: both signed, so |w| times sign-transferred a (vpsignb), as
 // ggml does; |w| <= 128 and |a| <= 127 keep vpmaddubsw pairs in range.
 template <int R, int C>
@@ -282,12 +181,6 @@ float DotF16(int64_t n, const void* w, const void* a) {
 float DotBF16(int64_t n, const void* w, const void* a) {
   return RunDot<KBF16>(n, w, a);
 }
-float DotQ4_0Q8_0(int64_t n, const void* w, const void* a) {
-  return RunDot<KQ4_0>(n, w, a);
-}
-float DotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
-  return RunDot<KQ4_1>(n, w, a);
-}
 float DotQ8_0Q8_0(int64_t n, const void* w, const void* a) {
   return RunDot<KQ8_0>(n, w, a);
 }
@@ -303,14 +196,6 @@ void TileF16(int64_t n, const uint8_t* w, size_t ws, int nr, const uint8_t* a,
 void TileBF16(int64_t n, const uint8_t* w, size_t ws, int nr, const uint8_t* a,
               size_t as, int nc, float* y, size_t ys) {
   RunTile<KBF16>(n, w, ws, nr, a, as, nc, y, ys);
-}
-void TileQ4_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
-                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
-  RunTile<KQ4_0>(n, w, ws, nr, a, as, nc, y, ys);
-}
-void TileQ4_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
-                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
-  RunTile<KQ4_1>(n, w, ws, nr, a, as, nc, y, ys);
 }
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
                   const uint8_t* a, size_t as, int nc, float* y, size_t ys) {

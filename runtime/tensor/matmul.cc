@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdint>
 #include <functional>
 
+#include "runtime/tensor/blocks.h"
+#include "runtime/tensor/fp16.h"
 #include "runtime/tensor/type_traits.h"
 
 namespace ggufd::tensor {
@@ -12,6 +15,7 @@ namespace {
 // Output rows handed out per work item: a multiple of the tile height, and
 // large enough that a thread streams long runs of weight rows.
 constexpr int64_t kRowsPerItem = 4 * kMaxTileRows;
+static_assert(kRowsPerItem % kPanelRows == 0);
 
 // Activation rows below this many values are converted on the calling thread
 // (waking the pool would cost more than the conversion).
@@ -48,6 +52,39 @@ void MulRows(const WeightView& w, const uint8_t* a, size_t a_stride,
   }
 }
 
+// Describes the q8_0 / q8_1 blocks of activation rows [t_begin, t_end) for
+// the panel kernels (PanelActBlock), nb blocks per row.
+void DescribeActivationBlocks(TensorType act_type, const uint8_t* a,
+                              size_t a_stride, int64_t nb, int64_t t_begin,
+                              int64_t t_end, PanelActBlock* out) {
+  for (int64_t t = t_begin; t < t_end; ++t) {
+    const uint8_t* row = a + static_cast<size_t>(t) * a_stride;
+    PanelActBlock* info = out + t * nb;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int8_t* qs;
+      if (act_type == TensorType::kQ8_1) {
+        const auto& blk = reinterpret_cast<const BlockQ8_1*>(row)[b];
+        info[b].d = Fp16ToFp32(blk.d);
+        info[b].s = Fp16ToFp32(blk.s);
+        qs = blk.qs;
+      } else {
+        const auto& blk = reinterpret_cast<const BlockQ8_0*>(row)[b];
+        info[b].d = Fp16ToFp32(blk.d);
+        info[b].s = 0;
+        qs = blk.qs;
+      }
+      int32_t sum = 0;
+      for (int j = 0; j < kQK; ++j) sum += qs[j];
+      info[b].sum = sum;
+      info[b].zero = 0;
+    }
+  }
+}
+
+// Tokens from which the panel kernels read PanelActBlock tables (below it
+// they work without repacking, straight from the blocks).
+constexpr int64_t kDescribeMinTokens = 3;
+
 }  // namespace
 
 size_t ActivationBuffer::BytesFor(int64_t n_tokens, int64_t n_cols) {
@@ -77,18 +114,43 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const TypeTraits& act = Traits(traits.vec_dot_type);
   assert(w.cols % traits.block_size == 0 && w.cols % act.block_size == 0);
 
+  const VecDotFn dot = ResolveVecDot(w.type, isa);
+  const MatTileFn tile = ResolveMatTile(w.type, isa);
+  // The panel kernels address their rows with 32-bit offsets (gathers);
+  // absurdly long rows take the per-output path, which gives the same bits.
+  const MatPanelFn panel =
+      w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)
+          ? ResolveMatPanel(w.type, isa)
+          : nullptr;
+
   // Convert the activations once, into the weight type's pairing format.
   const uint8_t* a = reinterpret_cast<const uint8_t*>(x);
   size_t a_stride = static_cast<size_t>(w.cols) * sizeof(float);
+  PanelActBlock* a_blocks = nullptr;
   if (traits.vec_dot_type != TensorType::kF32) {
     a_stride = static_cast<size_t>(w.cols / act.block_size) * act.type_size;
     // Only reached when the caller reserved too little; keeps us correct.
     scratch.Reserve(n_tokens, w.cols);
     uint8_t* buf = scratch.data();
+    // The panel kernels' block table goes after the rows, when it fits
+    // (it always does in a buffer sized by BytesFor).
+    const int64_t nb = w.cols / kQK;
+    const size_t table_at =
+        (static_cast<size_t>(n_tokens) * a_stride + 63) / 64 * 64;
+    if (panel != nullptr && n_tokens >= kDescribeMinTokens &&
+        act.block_size == kQK &&
+        table_at + static_cast<size_t>(n_tokens * nb) * sizeof(PanelActBlock) <=
+            scratch.capacity()) {
+      a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
+    }
     auto convert = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
         act.from_float(x + static_cast<size_t>(t) * w.cols,
                        buf + static_cast<size_t>(t) * a_stride, w.cols);
+      }
+      if (a_blocks != nullptr) {
+        DescribeActivationBlocks(traits.vec_dot_type, buf, a_stride, nb, begin,
+                                 end, a_blocks);
       }
     };
     if (n_tokens * w.cols >= kParallelConvertValues) {
@@ -99,15 +161,23 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
     a = buf;
   }
 
-  const VecDotFn dot = ResolveVecDot(w.type, isa);
-  const MatTileFn tile = ResolveMatTile(w.type, isa);
   const int64_t n_items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
-  // Passed by reference: wrapping the lambda itself in std::function would
-  // allocate on every call.
   auto multiply = [&](int64_t begin, int64_t end, int) {
+    const int64_t r_end = std::min(w.rows, end * kRowsPerItem);
+    if (panel != nullptr) {
+      for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
+        panel(w.cols, w.data + static_cast<size_t>(r) * w.row_bytes,
+              w.row_bytes,
+              static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r)), a,
+              a_stride, a_blocks, n_tokens, y + r, static_cast<size_t>(w.rows));
+      }
+      return;
+    }
     MulRows(w, a, a_stride, n_tokens, y, dot, tile, begin * kRowsPerItem,
-            std::min(w.rows, end * kRowsPerItem));
+            r_end);
   };
+  // By reference: a std::function holding the closure would allocate on
+  // every call, and the forward pass must not allocate.
   pool.ParallelFor(n_items, std::ref(multiply));
 }
 

@@ -1,16 +1,23 @@
-// Dot and tile kernels per instruction-set level, each namespace defined in
-// its own translation unit compiled with that level's -m flags
-// (dot_avx2.cc, dot_avx512.cc, dot_avx512_vnni.cc). Call them only through
-// type_traits.h, which hands them out after CPU detection.
+// Dot, tile and panel kernels per instruction-set level, each namespace
+// defined in translation units compiled with that level's -m flags:
+//   dot_avx2.cc              float, q8_0 (AVX2)
+//   panel_avx2.cc            q4_0, q4_1 (AVX2 row panels)
+//   dot_avx512{,_vnni}.cc    float; q8_0 without VNNI (AVX-512)
+//   panel_avx512{,_vnni}.cc  q4_0, q4_1; q8_0 with VNNI (AVX-512 row panels)
+//   dot256_*.cc              q5_0, q5_1, iq4_nl, K-quants, iq4_xs (all levels)
+// Call them only through type_traits.h, which hands them out after CPU
+// detection.
 //
-// Every DotX is TileX on a 1 x 1 tile, and a tile computes each output with
-// the same operations in the same order whatever its shape, so MatMul's
-// results never depend on how outputs are grouped into tiles or threads.
+// Every DotX computes each output exactly as TileX / PanelX of the same
+// level does, whatever the tile shape or token count, so MatMul's results
+// never depend on how outputs are grouped into tiles or threads.
 #ifndef GGUFD_RUNTIME_TENSOR_SIMD_KERNELS_H_
 #define GGUFD_RUNTIME_TENSOR_SIMD_KERNELS_H_
 
 #include <cstddef>
 #include <cstdint>
+
+#include "runtime/tensor/type_traits.h"
 
 // Declares the kernels of one level in namespace ggufd::tensor::<ns>.
 #define GGUFD_DECLARE_SIMD_KERNELS(ns)                                        \
@@ -18,9 +25,15 @@
   float DotF32(int64_t n, const void* w, const void* a);                      \
   float DotF16(int64_t n, const void* w, const void* a);                      \
   float DotBF16(int64_t n, const void* w, const void* a);                     \
-  float DotQ4_0Q8_0(int64_t n, const void* w, const void* a);                 \
-  float DotQ4_1Q8_1(int64_t n, const void* w, const void* a);                 \
-  float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);                 \
+  float DotQ5_0Q8_0(int64_t n, const void* w, const void* a);                 \
+  float DotQ5_1Q8_1(int64_t n, const void* w, const void* a);                 \
+  float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a);               \
+  float DotQ2_KQ8_K(int64_t n, const void* w, const void* a);                 \
+  float DotQ3_KQ8_K(int64_t n, const void* w, const void* a);                 \
+  float DotQ4_KQ8_K(int64_t n, const void* w, const void* a);                 \
+  float DotQ5_KQ8_K(int64_t n, const void* w, const void* a);                 \
+  float DotQ6_KQ8_K(int64_t n, const void* w, const void* a);                 \
+  float DotIQ4_XSQ8_K(int64_t n, const void* w, const void* a);               \
   void TileF32(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,      \
                const uint8_t* a, size_t a_stride, int n_cols, float* y,       \
                size_t y_stride);                                              \
@@ -30,19 +43,75 @@
   void TileBF16(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,     \
                 const uint8_t* a, size_t a_stride, int n_cols, float* y,      \
                 size_t y_stride);                                             \
-  void TileQ4_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+  void TileQ5_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
                     const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
                     size_t y_stride);                                         \
-  void TileQ4_1Q8_1(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+  void TileQ5_1Q8_1(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
                     const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
                     size_t y_stride);                                         \
-  void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+  void TileIQ4_NLQ8_0(int64_t n, const uint8_t* w, size_t w_stride,           \
+                      int n_rows, const uint8_t* a, size_t a_stride,          \
+                      int n_cols, float* y, size_t y_stride);                 \
+  void TileQ2_KQ8_K(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
                     const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
                     size_t y_stride);                                         \
+  void TileQ3_KQ8_K(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                    const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
+                    size_t y_stride);                                         \
+  void TileQ4_KQ8_K(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                    const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
+                    size_t y_stride);                                         \
+  void TileQ5_KQ8_K(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                    const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
+                    size_t y_stride);                                         \
+  void TileQ6_KQ8_K(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                    const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
+                    size_t y_stride);                                         \
+  void TileIQ4_XSQ8_K(int64_t n, const uint8_t* w, size_t w_stride,           \
+                      int n_rows, const uint8_t* a, size_t a_stride,          \
+                      int n_cols, float* y, size_t y_stride);                 \
+  }
+
+// The row-panel kernels (panel_avx2.cc, panel_avx512_impl.h).
+#define GGUFD_DECLARE_PANEL_KERNELS(ns)                                        \
+  namespace ggufd::tensor::ns {                                                \
+  float PanelDotQ4_0Q8_0(int64_t n, const void* w, const void* a);             \
+  float PanelDotQ4_1Q8_1(int64_t n, const void* w, const void* a);             \
+  void PanelQ4_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                     const uint8_t* a, size_t a_stride,                        \
+                     const PanelActBlock* a_blocks, int64_t n_tokens,          \
+                     float* y, size_t y_stride);                               \
+  void PanelQ4_1Q8_1(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                     const uint8_t* a, size_t a_stride,                        \
+                     const PanelActBlock* a_blocks, int64_t n_tokens,          \
+                     float* y, size_t y_stride);                               \
   }
 
 GGUFD_DECLARE_SIMD_KERNELS(avx2)
+namespace ggufd::tensor::avx2 {
+float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
+void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
+                  const uint8_t* a, size_t a_stride, int n_cols, float* y,
+                  size_t y_stride);
+}  // namespace ggufd::tensor::avx2
 GGUFD_DECLARE_SIMD_KERNELS(avx512)
+namespace ggufd::tensor::avx512 {
+float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
+void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
+                  const uint8_t* a, size_t a_stride, int n_cols, float* y,
+                  size_t y_stride);
+}  // namespace ggufd::tensor::avx512
 GGUFD_DECLARE_SIMD_KERNELS(avx512vnni)
+GGUFD_DECLARE_PANEL_KERNELS(avx2)
+GGUFD_DECLARE_PANEL_KERNELS(avx512)
+GGUFD_DECLARE_PANEL_KERNELS(avx512vnni)
+
+namespace ggufd::tensor::avx512vnni {
+float PanelDotQ8_0Q8_0(int64_t n, const void* w, const void* a);
+void PanelQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
+                   const uint8_t* a, size_t a_stride,
+                   const PanelActBlock* a_blocks, int64_t n_tokens, float* y,
+                   size_t y_stride);
+}  // namespace ggufd::tensor::avx512vnni
 
 #endif  // GGUFD_RUNTIME_TENSOR_SIMD_KERNELS_H_

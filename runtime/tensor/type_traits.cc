@@ -15,6 +15,11 @@ constexpr std::array<VecDotFn, kIsaCount> Dots(VecDotFn scalar,
                                                VecDotFn vnni = nullptr) {
   return {scalar, avx2, avx512, vnni};
 }
+constexpr std::array<MatPanelFn, kIsaCount> Panels(MatPanelFn avx2,
+                                                   MatPanelFn avx512,
+                                                   MatPanelFn vnni) {
+  return {nullptr, avx2, avx512, vnni};
+}
 constexpr std::array<MatTileFn, kIsaCount> Tiles(MatTileFn avx2,
                                                  MatTileFn avx512 = nullptr,
                                                  MatTileFn vnni = nullptr) {
@@ -54,46 +59,55 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .vec_dot = Dots(DotBF16, avx2::DotBF16, avx512::DotBF16),
                   .mat_tile = Tiles(avx2::TileBF16, avx512::TileBF16)};
   // 32-value blocks.
-  at(T::kQ4_0) = {.name = "q4_0",
-                  .block_size = 32,
-                  .type_size = 18,
-                  .dequantize_row = DequantizeRowQ4_0,
-                  .vec_dot_type = T::kQ8_0,
-                  .vec_dot = Dots(DotQ4_0Q8_0, avx2::DotQ4_0Q8_0,
-                                  avx512::DotQ4_0Q8_0, avx512vnni::DotQ4_0Q8_0),
-                  .mat_tile = Tiles(avx2::TileQ4_0Q8_0, avx512::TileQ4_0Q8_0,
-                                    avx512vnni::TileQ4_0Q8_0)};
-  at(T::kQ4_1) = {.name = "q4_1",
-                  .block_size = 32,
-                  .type_size = 20,
-                  .dequantize_row = DequantizeRowQ4_1,
-                  .vec_dot_type = T::kQ8_1,
-                  .vec_dot = Dots(DotQ4_1Q8_1, avx2::DotQ4_1Q8_1,
-                                  avx512::DotQ4_1Q8_1, avx512vnni::DotQ4_1Q8_1),
-                  .mat_tile = Tiles(avx2::TileQ4_1Q8_1, avx512::TileQ4_1Q8_1,
-                                    avx512vnni::TileQ4_1Q8_1)};
+  at(T::kQ4_0) = {
+      .name = "q4_0",
+      .block_size = 32,
+      .type_size = 18,
+      .dequantize_row = DequantizeRowQ4_0,
+      .vec_dot_type = T::kQ8_0,
+      .vec_dot = Dots(DotQ4_0Q8_0, avx2::PanelDotQ4_0Q8_0,
+                      avx512::PanelDotQ4_0Q8_0, avx512vnni::PanelDotQ4_0Q8_0),
+      .mat_panel = Panels(avx2::PanelQ4_0Q8_0, avx512::PanelQ4_0Q8_0,
+                          avx512vnni::PanelQ4_0Q8_0)};
+  at(T::kQ4_1) = {
+      .name = "q4_1",
+      .block_size = 32,
+      .type_size = 20,
+      .dequantize_row = DequantizeRowQ4_1,
+      .vec_dot_type = T::kQ8_1,
+      .vec_dot = Dots(DotQ4_1Q8_1, avx2::PanelDotQ4_1Q8_1,
+                      avx512::PanelDotQ4_1Q8_1, avx512vnni::PanelDotQ4_1Q8_1),
+      .mat_panel = Panels(avx2::PanelQ4_1Q8_1, avx512::PanelQ4_1Q8_1,
+                          avx512vnni::PanelQ4_1Q8_1)};
   at(T::kQ5_0) = {.name = "q5_0",
                   .block_size = 32,
                   .type_size = 22,
                   .dequantize_row = DequantizeRowQ5_0,
                   .vec_dot_type = T::kQ8_0,
-                  .vec_dot = Dots(DotQ5_0Q8_0)};
+                  .vec_dot = Dots(DotQ5_0Q8_0, avx2::DotQ5_0Q8_0,
+                                  avx512::DotQ5_0Q8_0, avx512vnni::DotQ5_0Q8_0),
+                  .mat_tile = Tiles(avx2::TileQ5_0Q8_0, avx512::TileQ5_0Q8_0,
+                                    avx512vnni::TileQ5_0Q8_0)};
   at(T::kQ5_1) = {.name = "q5_1",
                   .block_size = 32,
                   .type_size = 24,
                   .dequantize_row = DequantizeRowQ5_1,
                   .vec_dot_type = T::kQ8_1,
-                  .vec_dot = Dots(DotQ5_1Q8_1)};
-  at(T::kQ8_0) = {.name = "q8_0",
-                  .block_size = 32,
-                  .type_size = 34,
-                  .dequantize_row = DequantizeRowQ8_0,
-                  .from_float = QuantizeRowQ8_0,
-                  .vec_dot_type = T::kQ8_0,
-                  .vec_dot = Dots(DotQ8_0Q8_0, avx2::DotQ8_0Q8_0,
-                                  avx512::DotQ8_0Q8_0, avx512vnni::DotQ8_0Q8_0),
-                  .mat_tile = Tiles(avx2::TileQ8_0Q8_0, avx512::TileQ8_0Q8_0,
-                                    avx512vnni::TileQ8_0Q8_0)};
+                  .vec_dot = Dots(DotQ5_1Q8_1, avx2::DotQ5_1Q8_1,
+                                  avx512::DotQ5_1Q8_1, avx512vnni::DotQ5_1Q8_1),
+                  .mat_tile = Tiles(avx2::TileQ5_1Q8_1, avx512::TileQ5_1Q8_1,
+                                    avx512vnni::TileQ5_1Q8_1)};
+  at(T::kQ8_0) = {
+      .name = "q8_0",
+      .block_size = 32,
+      .type_size = 34,
+      .dequantize_row = DequantizeRowQ8_0,
+      .from_float = QuantizeRowQ8_0,
+      .vec_dot_type = T::kQ8_0,
+      .vec_dot = Dots(DotQ8_0Q8_0, avx2::DotQ8_0Q8_0, avx512::DotQ8_0Q8_0,
+                      avx512vnni::PanelDotQ8_0Q8_0),
+      .mat_tile = Tiles(avx2::TileQ8_0Q8_0, avx512::TileQ8_0Q8_0),
+      .mat_panel = Panels(nullptr, nullptr, avx512vnni::PanelQ8_0Q8_0)};
   // An activation format only: no weight is stored as q8_1.
   at(T::kQ8_1) = {.name = "q8_1",
                   .block_size = 32,
@@ -101,43 +115,62 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .dequantize_row = DequantizeRowQ8_1,
                   .from_float = QuantizeRowQ8_1,
                   .vec_dot_type = T::kQ8_1};
-  at(T::kIQ4_NL) = {.name = "iq4_nl",
-                    .block_size = 32,
-                    .type_size = 18,
-                    .dequantize_row = DequantizeRowIQ4_NL,
-                    .vec_dot_type = T::kQ8_0,
-                    .vec_dot = Dots(DotIQ4_NLQ8_0)};
+  at(T::kIQ4_NL) = {
+      .name = "iq4_nl",
+      .block_size = 32,
+      .type_size = 18,
+      .dequantize_row = DequantizeRowIQ4_NL,
+      .vec_dot_type = T::kQ8_0,
+      .vec_dot = Dots(DotIQ4_NLQ8_0, avx2::DotIQ4_NLQ8_0, avx512::DotIQ4_NLQ8_0,
+                      avx512vnni::DotIQ4_NLQ8_0),
+      .mat_tile = Tiles(avx2::TileIQ4_NLQ8_0, avx512::TileIQ4_NLQ8_0,
+                        avx512vnni::TileIQ4_NLQ8_0)};
   // 256-value super-blocks.
   at(T::kQ2_K) = {.name = "q2_K",
                   .block_size = 256,
                   .type_size = 84,
                   .dequantize_row = DequantizeRowQ2_K,
                   .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ2_KQ8_K)};
+                  .vec_dot = Dots(DotQ2_KQ8_K, avx2::DotQ2_KQ8_K,
+                                  avx512::DotQ2_KQ8_K, avx512vnni::DotQ2_KQ8_K),
+                  .mat_tile = Tiles(avx2::TileQ2_KQ8_K, avx512::TileQ2_KQ8_K,
+                                    avx512vnni::TileQ2_KQ8_K)};
   at(T::kQ3_K) = {.name = "q3_K",
                   .block_size = 256,
                   .type_size = 110,
                   .dequantize_row = DequantizeRowQ3_K,
                   .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ3_KQ8_K)};
+                  .vec_dot = Dots(DotQ3_KQ8_K, avx2::DotQ3_KQ8_K,
+                                  avx512::DotQ3_KQ8_K, avx512vnni::DotQ3_KQ8_K),
+                  .mat_tile = Tiles(avx2::TileQ3_KQ8_K, avx512::TileQ3_KQ8_K,
+                                    avx512vnni::TileQ3_KQ8_K)};
   at(T::kQ4_K) = {.name = "q4_K",
                   .block_size = 256,
                   .type_size = 144,
                   .dequantize_row = DequantizeRowQ4_K,
                   .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ4_KQ8_K)};
+                  .vec_dot = Dots(DotQ4_KQ8_K, avx2::DotQ4_KQ8_K,
+                                  avx512::DotQ4_KQ8_K, avx512vnni::DotQ4_KQ8_K),
+                  .mat_tile = Tiles(avx2::TileQ4_KQ8_K, avx512::TileQ4_KQ8_K,
+                                    avx512vnni::TileQ4_KQ8_K)};
   at(T::kQ5_K) = {.name = "q5_K",
                   .block_size = 256,
                   .type_size = 176,
                   .dequantize_row = DequantizeRowQ5_K,
                   .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ5_KQ8_K)};
+                  .vec_dot = Dots(DotQ5_KQ8_K, avx2::DotQ5_KQ8_K,
+                                  avx512::DotQ5_KQ8_K, avx512vnni::DotQ5_KQ8_K),
+                  .mat_tile = Tiles(avx2::TileQ5_KQ8_K, avx512::TileQ5_KQ8_K,
+                                    avx512vnni::TileQ5_KQ8_K)};
   at(T::kQ6_K) = {.name = "q6_K",
                   .block_size = 256,
                   .type_size = 210,
                   .dequantize_row = DequantizeRowQ6_K,
                   .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ6_KQ8_K)};
+                  .vec_dot = Dots(DotQ6_KQ8_K, avx2::DotQ6_KQ8_K,
+                                  avx512::DotQ6_KQ8_K, avx512vnni::DotQ6_KQ8_K),
+                  .mat_tile = Tiles(avx2::TileQ6_KQ8_K, avx512::TileQ6_KQ8_K,
+                                    avx512vnni::TileQ6_KQ8_K)};
   // An activation format only (GGUF files never store it).
   at(T::kQ8_K) = {.name = "q8_K",
                   .block_size = 256,
@@ -145,12 +178,16 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .dequantize_row = DequantizeRowQ8_K,
                   .from_float = QuantizeRowQ8_K,
                   .vec_dot_type = T::kQ8_K};
-  at(T::kIQ4_XS) = {.name = "iq4_xs",
-                    .block_size = 256,
-                    .type_size = 136,
-                    .dequantize_row = DequantizeRowIQ4_XS,
-                    .vec_dot_type = T::kQ8_K,
-                    .vec_dot = Dots(DotIQ4_XSQ8_K)};
+  at(T::kIQ4_XS) = {
+      .name = "iq4_xs",
+      .block_size = 256,
+      .type_size = 136,
+      .dequantize_row = DequantizeRowIQ4_XS,
+      .vec_dot_type = T::kQ8_K,
+      .vec_dot = Dots(DotIQ4_XSQ8_K, avx2::DotIQ4_XSQ8_K, avx512::DotIQ4_XSQ8_K,
+                      avx512vnni::DotIQ4_XSQ8_K),
+      .mat_tile = Tiles(avx2::TileIQ4_XSQ8_K, avx512::TileIQ4_XSQ8_K,
+                        avx512vnni::TileIQ4_XSQ8_K)};
   return t;
 }();
 static_assert(kTraits.size() == kTensorTypeIdLimit);
@@ -183,6 +220,11 @@ VecDotFn ResolveVecDot(TensorType type, Isa isa) {
 MatTileFn ResolveMatTile(TensorType type, Isa isa) {
   const TypeTraits& traits = Traits(type);
   return traits.mat_tile[DotLevel(traits, isa)];
+}
+
+MatPanelFn ResolveMatPanel(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  return traits.mat_panel[DotLevel(traits, isa)];
 }
 
 }  // namespace ggufd::tensor

@@ -37,6 +37,26 @@ using MatTileFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
 inline constexpr int kMaxTileRows = 4;
 inline constexpr int kMaxTileCols = 4;
 
+// A panel of products: y[t * y_stride + r] = dot(w + r * w_stride,
+// a + t * a_stride) for r < n_rows <= kPanelRows and every t < n_tokens.
+// The weight rows are repacked once and shared by all tokens. Each output is
+// computed exactly as the same ISA's VecDotFn computes it.
+//
+// For q8_0 / q8_1 activations the caller may pass `a_blocks`, the
+// PanelActBlock of every activation block ([n_tokens][n / 32]), so that
+// work is not redone for every panel; null makes the kernel derive them.
+struct PanelActBlock {
+  float d;       // the block's scale
+  float s;       // q8_1: d * sum(qs) as stored; q8_0: 0
+  int32_t sum;   // sum(qs)
+  int32_t zero;  // padding to 16 bytes
+};
+using MatPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
+                            int n_rows, const uint8_t* a, size_t a_stride,
+                            const PanelActBlock* a_blocks, int64_t n_tokens,
+                            float* y, size_t y_stride);
+inline constexpr int kPanelRows = 16;
+
 struct TypeTraits {
   std::string_view name;   // ggml's name; empty for ids ggufd has no kernel for
   int64_t block_size = 0;  // values per block
@@ -48,6 +68,8 @@ struct TypeTraits {
   // its own (the next lower level's is used).
   std::array<VecDotFn, kIsaCount> vec_dot = {};
   std::array<MatTileFn, kIsaCount> mat_tile = {};
+  // Where set, preferred over mat_tile at that level.
+  std::array<MatPanelFn, kIsaCount> mat_panel = {};
 };
 
 // Traits of a type id; an entry with an empty name when ggufd has no kernels
@@ -66,6 +88,8 @@ VecDotFn ResolveVecDot(TensorType type, Isa isa);
 // The tile kernel used at `isa`, or null when the best dot kernel at that
 // level has no tiled form (MatMul then calls the dot kernel per output).
 MatTileFn ResolveMatTile(TensorType type, Isa isa);
+// The panel kernel used at `isa`, or null (MatMul then uses tiles).
+MatPanelFn ResolveMatPanel(TensorType type, Isa isa);
 
 }  // namespace ggufd::tensor
 

@@ -108,6 +108,65 @@ TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
   }
 }
 
+// Rows of 2.5 reference rows (2560 values): long enough for the panel
+// kernels to work in several chunks, the last one partial.
+BigWeight Widen(const WeightView& w, int64_t rows) {
+  const size_t half = w.row_bytes / 2;  // 512 values: whole blocks
+  const size_t row_bytes = 2 * w.row_bytes + half;
+  BigWeight big;
+  big.bytes.resize(static_cast<size_t>(rows) * row_bytes);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint8_t* out = big.bytes.data() + r * row_bytes;
+    std::memcpy(out, w.data + (r % w.rows) * w.row_bytes, w.row_bytes);
+    std::memcpy(out + w.row_bytes, w.data + ((r + 5) % w.rows) * w.row_bytes,
+                w.row_bytes);
+    std::memcpy(out + 2 * w.row_bytes,
+                w.data + ((r + 11) % w.rows) * w.row_bytes, half);
+  }
+  big.view = w;
+  big.view.data = big.bytes.data();
+  big.view.rows = rows;
+  big.view.cols = w.cols * 5 / 2;
+  big.view.row_bytes = row_bytes;
+  return big;
+}
+
+// Long rows: every output still equals the dot kernel's, for token counts
+// on both sides of the kernels' one-or-two-token path.
+TEST_P(MatMulTest, LongRowsEqualDotKernelPerOutputAtEveryIsa) {
+  const BigWeight w = Widen(v_.weight, 21);
+  const TypeTraits& act = Traits(Traits(w.view.type).vec_dot_type);
+  ThreadPool pool(2);
+  ActivationBuffer scratch;
+  scratch.Reserve(6, w.view.cols);
+  for (int64_t n_tokens : {1, 2, 3, 6}) {
+    const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 3);
+    const size_t a_stride =
+        static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
+    std::vector<uint8_t> a(a_stride * n_tokens);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      act.from_float(x.data() + t * w.view.cols, a.data() + t * a_stride,
+                     w.view.cols);
+    }
+    for (int level = 0; level < kIsaCount; ++level) {
+      const Isa isa = static_cast<Isa>(level);
+      if (!IsaSupported(isa)) continue;
+      std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
+      MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
+      const VecDotFn dot = ResolveVecDot(w.view.type, isa);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        for (int64_t r = 0; r < w.view.rows; ++r) {
+          ASSERT_EQ(y[t * w.view.rows + r],
+                    dot(w.view.cols, w.view.data + r * w.view.row_bytes,
+                        a.data() + t * a_stride))
+              << IsaName(isa) << " tokens " << n_tokens << " token " << t
+              << " row " << r;
+        }
+      }
+    }
+  }
+}
+
 // The thread count never changes a single bit of the result.
 TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
   const BigWeight w = Cycle(v_.weight, 101);

@@ -1,0 +1,192 @@
+// 256-bit kernels of the 32-value block types without hand-written 512-bit
+// kernels: q5_0 and iq4_nl (with q8_0 activations) and q5_1 (with q8_1).
+// Compiled once per level; see dot256_ops.h. Each block is unpacked to 32
+// bytes once per tile row and meets every activation column of the tile.
+#ifndef GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
+#define GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
+
+#include "runtime/tensor/blocks.h"
+#include "runtime/tensor/dot256_ops.h"
+#include "runtime/tensor/simd_kernels.h"
+#include "runtime/tensor/simd_tile.h"
+
+namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE {
+namespace {
+
+// Writes the R x C accumulators' sums as the tile's outputs.
+template <int R, int C>
+inline void StoreTile(__m256 (&acc)[R][C], float* y, size_t ys) {
+  for (int r = 0; r < R; ++r) {
+    for (int c = 0; c < C; ++c)
+      y[static_cast<size_t>(c) * ys + r] = Hsum(acc[r][c]);
+  }
+}
+
+// q5_0 x q8_0: the 5-bit quants stay unsigned (0..31) and the -16 offset
+// enters as an initial -16 * sum(q8) per activation block, shared by all
+// rows of the tile.
+template <int R, int C>
+struct KQ5_0 {
+  static constexpr int kMaxRows = 4;
+  static constexpr int kMaxCols = kWideCols;
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                  size_t as, float* y, size_t ys) {
+    __m256 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    }
+    const __m256i sixteen = _mm256_set1_epi8(16);
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      __m256i qa[C], offset[C];
+      float da[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
+        qa[c] = Load256(blk->qs);
+        offset[c] = _mm256_sub_epi32(
+            _mm256_setzero_si256(),
+            AddDotU8S8(_mm256_setzero_si256(), sixteen, qa[c]));
+        da[c] = Half(blk->d);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ5_0* blk = BlockAt<BlockQ5_0>(w, ws, r, b);
+        const __m256i qw =
+            _mm256_or_si256(Nibbles(blk->qs), BitsToBytes(blk->qh, 0x10));
+        const float dw = Half(blk->d);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256i p = AddDotU8S8(offset[c], qw, qa[c]);
+          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
+                                      _mm256_cvtepi32_ps(p), acc[r][c]);
+        }
+      }
+    }
+    StoreTile<R, C>(acc, y, ys);
+  }
+};
+
+// q5_1 x q8_1: d_w * d_a * sum(q5 * q8) + m_w * s_a per block, the m * s
+// term riding in lane 0 of the same accumulator.
+template <int R, int C>
+struct KQ5_1 {
+  static constexpr int kMaxRows = 4;
+  static constexpr int kMaxCols = kWideCols;
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                  size_t as, float* y, size_t ys) {
+    __m256 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      __m256i qa[C];
+      float da[C];
+      __m256 sa[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_1* blk = BlockAt<BlockQ8_1>(a, as, c, b);
+        qa[c] = Load256(blk->qs);
+        da[c] = Half(blk->d);
+        sa[c] = _mm256_set1_ps(Half(blk->s));
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ5_1* blk = BlockAt<BlockQ5_1>(w, ws, r, b);
+        const __m256i qw =
+            _mm256_or_si256(Nibbles(blk->qs), BitsToBytes(blk->qh, 0x10));
+        const float dw = Half(blk->d);
+        const __m256 mw = _mm256_zextps128_ps256(_mm_set_ss(Half(blk->m)));
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256 p =
+              _mm256_cvtepi32_ps(AddDotU8S8(_mm256_setzero_si256(), qw, qa[c]));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]), p, acc[r][c]);
+          acc[r][c] = _mm256_fmadd_ps(mw, sa[c], acc[r][c]);
+        }
+      }
+    }
+    StoreTile<R, C>(acc, y, ys);
+  }
+};
+
+// The iq4_nl grid in both lanes, for vpshufb lookups by 4-bit index.
+inline __m256i Iq4nlTable() {
+  return _mm256_broadcastsi128_si256(Load128(kIq4nlValues));
+}
+
+// iq4_nl x q8_0: indices looked up in the grid (vpshufb), then a signed x
+// signed dot as |w| times sign-transferred a; |w| <= 127 and |a| <= 127 keep
+// vpmaddubsw's pairs in range.
+template <int R, int C>
+struct KIQ4_NL {
+  static constexpr int kMaxRows = 4;
+  static constexpr int kMaxCols = kWideCols;
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                  size_t as, float* y, size_t ys) {
+    __m256 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    }
+    const __m256i table = Iq4nlTable();
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      __m256i qa[C];
+      float da[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
+        qa[c] = Load256(blk->qs);
+        da[c] = Half(blk->d);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockIQ4_NL* blk = BlockAt<BlockIQ4_NL>(w, ws, r, b);
+        const __m256i qw = _mm256_shuffle_epi8(table, Nibbles(blk->qs));
+        const __m256i aw = _mm256_sign_epi8(qw, qw);
+        const float dw = Half(blk->d);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256i p = AddDotU8S8(_mm256_setzero_si256(), aw,
+                                       _mm256_sign_epi8(qa[c], qw));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
+                                      _mm256_cvtepi32_ps(p), acc[r][c]);
+        }
+      }
+    }
+    StoreTile<R, C>(acc, y, ys);
+  }
+};
+
+}  // namespace
+
+float DotQ5_0Q8_0(int64_t n, const void* w, const void* a) {
+  return RunDot<KQ5_0>(n, w, a);
+}
+float DotQ5_1Q8_1(int64_t n, const void* w, const void* a) {
+  return RunDot<KQ5_1>(n, w, a);
+}
+float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a) {
+  return RunDot<KIQ4_NL>(n, w, a);
+}
+
+void TileQ5_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
+                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
+  RunTile<KQ5_0>(n, w, ws, nr, a, as, nc, y, ys);
+}
+void TileQ5_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
+                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
+  RunTile<KQ5_1>(n, w, ws, nr, a, as, nc, y, ys);
+}
+void TileIQ4_NLQ8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
+                    const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
+  RunTile<KIQ4_NL>(n, w, ws, nr, a, as, nc, y, ys);
+}
+
+}  // namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE
+
+#endif  // GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
