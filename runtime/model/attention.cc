@@ -15,18 +15,24 @@ namespace {
 // scores, their softmax, and the probability-weighted sum of V rows.
 void AttendOneHead(const KvCache& cache, int layer, size_t kv_offset,
                    int head_dim, float scale, const float* q, int64_t first,
-                   int64_t last, float* scores, float* out, const VecOps& ops) {
+                   int64_t last, bool batched, float* scores, float* out,
+                   const VecOps& ops) {
   const int n_pos = static_cast<int>(last - first + 1);
   const uint8_t* k_rows = cache.k_row(layer, first) + kv_offset;
   const uint8_t* v_rows = cache.v_row(layer, first) + kv_offset;
   const size_t stride = cache.row_bytes();
   const bool f16 = cache.type() == KvType::kF16;
-  (f16 ? ops.dot_rows_f16 : ops.dot_rows_f32)(q, k_rows, stride, n_pos,
-                                              head_dim, scale, scores);
-  Softmax(scores, n_pos);
+  // llama.cpp multiplies a batch of query tokens with a tiled matmul and a
+  // single one with row dots; each orders its sums its own way.
+  const auto dot_f16 = batched ? ops.dot_rows_f16_batched : ops.dot_rows_f16;
+  const auto sum_f16 =
+      batched ? ops.weighted_sum_f16_batched : ops.weighted_sum_f16;
+  (f16 ? dot_f16 : ops.dot_rows_f32)(q, k_rows, stride, n_pos, head_dim, scale,
+                                     scores);
+  ops.softmax(scores, n_pos);
   if (f16) ops.round_f16(scores, n_pos);
-  (f16 ? ops.weighted_sum_f16 : ops.weighted_sum_f32)(scores, v_rows, stride,
-                                                      n_pos, head_dim, out);
+  (f16 ? sum_f16 : ops.weighted_sum_f32)(scores, v_rows, stride, n_pos,
+                                         head_dim, out);
 }
 
 }  // namespace
@@ -80,7 +86,8 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
         ops.round_f16(q_head, head_dim);
       }
       AttendOneHead(cache, layer, kv_offset, head_dim, scale,
-                    f16 ? q_head : q_src, first, pos, scores, o, ops);
+                    f16 ? q_head : q_src, first, pos, /*batched=*/n > 1, scores,
+                    o, ops);
     }
   };
   // By reference: a std::function holding the whole closure would allocate.

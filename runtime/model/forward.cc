@@ -108,9 +108,14 @@ void Residual(const Pass& p, const std::vector<float>& post_norm) {
 
 void GateActivation(const Pass& p) {
   const int width = p.c.n_ff;
+  const FfnActivation act = p.c.traits->activation;
   ForEachToken(p.pool, p.n, [&](int t) {
-    GatedActivation(p.c.traits->activation, Row(p.s.hb, t, width),
-                    Row(p.s.hb2, t, width), width);
+    if (act == FfnActivation::kSilu) {
+      p.ops.silu_mul(Row(p.s.hb, t, width), Row(p.s.hb2, t, width), width);
+    } else {
+      GatedActivation(act, Row(p.s.hb, t, width), Row(p.s.hb2, t, width),
+                      width);
+    }
   });
 }
 

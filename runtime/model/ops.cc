@@ -47,8 +47,11 @@ void ApplyRope(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
       float* b = a + partner;
       const float x0 = *a;
       const float x1 = *b;
-      *a = x0 * cos[i] - x1 * sin[i];
-      *b = x0 * sin[i] + x1 * cos[i];
+      // Fused as llama.cpp's CPU build compiles it (x0's products are the
+      // fused ones); the result feeds the F16 K cache, where a last-bit
+      // difference can round the other way.
+      *a = std::fma(x0, cos[i], -(x1 * sin[i]));
+      *b = std::fma(x0, sin[i], x1 * cos[i]);
     }
   }
 }

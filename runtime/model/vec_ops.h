@@ -1,8 +1,10 @@
-// The vector kernels of attention over the KV cache, with a portable scalar
-// version and an AVX2/FMA/F16C one, chosen once per forward pass from
-// tensor::BestIsa(). Each takes a run of cache rows (`stride` bytes apart,
-// elements F32 or F16 as named) so the per-position loop stays inside the
-// kernel.
+// The vector kernels of attention over the KV cache (and the SwiGLU and
+// softmax around it), with a portable scalar version and an AVX2/FMA/F16C
+// one, chosen once per forward pass from tensor::BestIsa(). Each takes a run
+// of cache rows (`stride` bytes apart, elements F32 or F16 as named) so the
+// per-position loop stays inside the kernel. The AVX2 versions order their
+// float sums as llama.cpp's CPU backend does, so greedy decoding agrees with
+// it bit for bit rather than within rounding noise.
 #ifndef GGUFD_RUNTIME_MODEL_VEC_OPS_H_
 #define GGUFD_RUNTIME_MODEL_VEC_OPS_H_
 
@@ -30,6 +32,25 @@ struct VecOps {
   // x[i] = float(half(x[i])): the value llama.cpp multiplies after
   // converting an operand of an F16 product.
   void (*round_f16)(float* x, int n);
+  // gate[i] = silu(gate[i]) * up[i] (SwiGLU). The AVX2 version computes exp
+  // as llama.cpp's CPU backend does (its vectorized approximation, within
+  // 1.5 ulp of expf but not always equal to it): the result is requantized
+  // to 8 bits for the down projection, where one differing bit can flip a
+  // rounding.
+  void (*silu_mul)(float* gate, const float* up, int n);
+  // The F16 kernels as llama.cpp orders their sums when a batch of query
+  // tokens goes through its tiled matmul (tinyBLAS) instead of the per-row
+  // dot of decoding; the plain ones above follow that dot (ggml_vec_dot_f16)
+  // in the AVX2 version.
+  void (*dot_rows_f16_batched)(const float* q, const uint8_t* rows,
+                               size_t stride, int n_rows, int dim, float scale,
+                               float* out);
+  void (*weighted_sum_f16_batched)(const float* w, const uint8_t* rows,
+                                   size_t stride, int n_rows, int dim,
+                                   float* out);
+  // x = softmax(x), with the reference's exp and summation order in the
+  // AVX2 version.
+  void (*softmax)(float* x, int n);
 };
 
 // The kernels for `isa` (the best level at or below it that has them).

@@ -1,4 +1,5 @@
 // Portable attention kernels, and the dispatch between implementations.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -48,6 +49,24 @@ void RoundF16(float* x, int n) {
   }
 }
 
+void SiluMul(float* gate, const float* up, int n) {
+  for (int i = 0; i < n; ++i) {
+    gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  }
+}
+
+void Softmax(float* x, int n) {
+  float max = x[0];
+  for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
+  double sum = 0;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
 }  // namespace
 
 const VecOps& ScalarVecOps() {
@@ -56,7 +75,11 @@ const VecOps& ScalarVecOps() {
                                   WeightedSum<float>,
                                   WeightedSum<uint16_t>,
                                   ToF16,
-                                  RoundF16};
+                                  RoundF16,
+                                  SiluMul,
+                                  DotRows<uint16_t>,
+                                  WeightedSum<uint16_t>,
+                                  Softmax};
   return kOps;
 }
 

@@ -41,7 +41,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/simd_kernels.h"
@@ -432,37 +431,41 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
               int64_t n_tokens, float* y, size_t ys) {
   if (n_tokens == 1) return RunFew<F, 1>(n, w, ws, n_rows, a, as, y, ys);
   if (n_tokens == 2) return RunFew<F, 2>(n, w, ws, n_rows, a, as, y, ys);
-  // The per-group sums outlive a chunk; one buffer per thread, grown to the
-  // largest batch seen (a few hundred KiB at most for a 512-token batch).
-  thread_local std::vector<TokenSums> sums;
-  if (sums.size() < static_cast<size_t>(n_tokens)) sums.resize(n_tokens);
-  std::memset(static_cast<void*>(sums.data()), 0,
-              static_cast<size_t>(n_tokens) * sizeof(TokenSums));
+  // The per-group sums outlive a chunk: they stay on the stack for up to
+  // kSumTokens tokens at a time (more tokens repack the panel per group).
+  constexpr int64_t kSumTokens = 32;
+  TokenSums sums[kSumTokens];
   Panel p;
+  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
   const int64_t nb = n / kQK;
-  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
-    const int cb = static_cast<int>(std::min<int64_t>(kChunkBlocks, nb - b0));
-    Pack<F>(w, ws, n_rows, b0, cb, p);
-    for (int64_t t = 0; t < n_tokens; t += kPassTokens) {
-      const uint8_t* at = a + static_cast<size_t>(t) * as;
-      const PanelActBlock* it =
-          a_blocks != nullptr ? a_blocks + t * nb : nullptr;
-      if (n_tokens - t >= 2) {
-        RunChunk<F, 2>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
-                       sums.data() + t);
-      } else {
-        RunChunk<F, 1>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
-                       sums.data() + t);
+  for (int64_t t0 = 0; t0 < n_tokens; t0 += kSumTokens) {
+    const int64_t nt = std::min(kSumTokens, n_tokens - t0);
+    std::memset(static_cast<void*>(sums), 0, sizeof(sums));
+    for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+      const int cb = static_cast<int>(std::min<int64_t>(kChunkBlocks, nb - b0));
+      Pack<F>(w, ws, n_rows, b0, cb, p);
+      for (int64_t t = 0; t < nt; t += kPassTokens) {
+        const uint8_t* at = a + static_cast<size_t>(t0 + t) * as;
+        const PanelActBlock* it =
+            a_blocks != nullptr ? a_blocks + (t0 + t) * nb : nullptr;
+        if (nt - t >= 2) {
+          RunChunk<F, 2>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
+                         sums + t);
+        } else {
+          RunChunk<F, 1>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
+                         sums + t);
+        }
       }
     }
-  }
-  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    __m512 g[kGroups];
-    for (int k = 0; k < kGroups; ++k) g[k] = _mm512_load_ps(sums[t].g[k]);
-    __m512 sum = SumGroups(g);
-    if constexpr (F::kMin) sum = _mm512_add_ps(sum, _mm512_load_ps(sums[t].m));
-    _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, sum);
+    for (int64_t t = 0; t < nt; ++t) {
+      __m512 g[kGroups];
+      for (int k = 0; k < kGroups; ++k) g[k] = _mm512_load_ps(sums[t].g[k]);
+      __m512 sum = SumGroups(g);
+      if constexpr (F::kMin) {
+        sum = _mm512_add_ps(sum, _mm512_load_ps(sums[t].m));
+      }
+      _mm512_mask_storeu_ps(y + static_cast<size_t>(t0 + t) * ys, mask, sum);
+    }
   }
 }
 

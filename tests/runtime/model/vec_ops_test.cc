@@ -65,6 +65,72 @@ TEST(VecOpsTest, EveryIsaMatchesScalar) {
   }
 }
 
+// The batched (tiled-matmul order) F16 kernels compute the same sums as the
+// scalar ones, across the 16- and 64-position lane periods.
+TEST(VecOpsTest, BatchedF16KernelsMatchScalar) {
+  const VecOps& ref = ScalarVecOps();
+  const VecOps& best = GetVecOps(tensor::BestIsa());
+  for (int dim : {8, 13, 64, 128}) {
+    for (int n : {1, 17, 70, 200}) {
+      SCOPED_TRACE(testing::Message() << "dim " << dim << " n " << n);
+      const int pad = 3;
+      Rows rows = MakeRows(n, dim, pad);
+      std::vector<float> q(dim), w(n);
+      for (int i = 0; i < dim; ++i) q[i] = std::cos(0.11f * i);
+      for (int r = 0; r < n; ++r) w[r] = 1.0f / (r + 1);
+      const size_t stride = (dim + pad) * 2;
+      std::vector<float> a(n), b(n), c(n);
+      ref.dot_rows_f16(q.data(), rows.f16.data(), stride, n, dim, 0.5f,
+                       a.data());
+      best.dot_rows_f16_batched(q.data(), rows.f16.data(), stride, n, dim, 0.5f,
+                                b.data());
+      best.dot_rows_f16(q.data(), rows.f16.data(), stride, n, dim, 0.5f,
+                        c.data());
+      for (int r = 0; r < n; ++r) {
+        EXPECT_NEAR(a[r], b[r], 1e-4) << r;
+        EXPECT_NEAR(a[r], c[r], 1e-4) << r;
+      }
+      std::vector<float> sa(dim, 7), sb(dim, 7);
+      ref.weighted_sum_f16(w.data(), rows.f16.data(), stride, n, dim,
+                           sa.data());
+      best.weighted_sum_f16_batched(w.data(), rows.f16.data(), stride, n, dim,
+                                    sb.data());
+      for (int i = 0; i < dim; ++i) EXPECT_NEAR(sa[i], sb[i], 1e-4) << i;
+    }
+  }
+}
+
+// Softmax and SwiGLU (whose AVX2 exp is the reference's approximation) stay
+// within a few ulp of libm's, including the saturated ends.
+TEST(VecOpsTest, SoftmaxAndSiluMatchScalar) {
+  const VecOps& ref = ScalarVecOps();
+  const VecOps& best = GetVecOps(tensor::BestIsa());
+  for (int n : {1, 7, 16, 37, 300}) {
+    std::vector<float> a(n), b(n);
+    for (int i = 0; i < n; ++i) a[i] = b[i] = 30 * std::sin(0.7f * i) - i;
+    ref.softmax(a.data(), n);
+    best.softmax(b.data(), n);
+    double total = 0;
+    for (int i = 0; i < n; ++i) {
+      EXPECT_NEAR(a[i], b[i], 1e-6f * (1 + a[i])) << n << " " << i;
+      total += b[i];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5) << n;
+  }
+  const int n = 200;
+  std::vector<float> ga(n), gb(n), up(n);
+  for (int i = 0; i < n; ++i) {
+    ga[i] = gb[i] = (i - 100) * 2.5f;  // -250 .. 247.5: exp over/underflows
+    up[i] = 1.0f + 0.01f * i;
+  }
+  ref.silu_mul(ga.data(), up.data(), n);
+  best.silu_mul(gb.data(), up.data(), n);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(std::isfinite(gb[i])) << i;
+    EXPECT_NEAR(ga[i], gb[i], 1e-6f * (1 + std::fabs(ga[i]))) << i;
+  }
+}
+
 TEST(VecOpsTest, F16ConversionsAreExactAndAgree) {
   const VecOps& ref = ScalarVecOps();
   const VecOps& best = GetVecOps(tensor::BestIsa());
