@@ -120,6 +120,11 @@ struct TokenEvent {
 
 struct FinishedEvent {
   FinishReason reason = FinishReason::kEos;
+  // The end-of-generation or stop token that ended generation (not emitted
+  // as a token), or -1; with logprobs, its logprob and alternatives.
+  TokenId end_token = -1;
+  float end_logprob = 0;
+  std::vector<TopLogprob> end_top;
   std::string stop_sequence;  // the stop string that matched, if any
   std::string text;           // held-back text released at the end
   Usage usage;

@@ -199,12 +199,18 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
     auto id = sampler->Sample(loaded.state->logits_row(0),
                               request.logprobs ? &logprobs : nullptr);
     if (!id.ok()) return Poison(id.status());
-    if (!stopping.ignore_eos && tok.IsEog(*id))
-      return finish(FinishReason::kEos);
-    if (std::find(stopping.stop_token_ids.begin(),
-                  stopping.stop_token_ids.end(),
-                  *id) != stopping.stop_token_ids.end()) {
-      return finish(FinishReason::kStopToken);
+    const bool eog = !stopping.ignore_eos && tok.IsEog(*id);
+    if (eog || std::find(stopping.stop_token_ids.begin(),
+                         stopping.stop_token_ids.end(),
+                         *id) != stopping.stop_token_ids.end()) {
+      finished.end_token = *id;
+      if (request.logprobs) {
+        finished.end_logprob = logprobs.chosen.logprob;
+        for (const auto& alt : logprobs.top()) {
+          finished.end_top.push_back({.id = alt.token, .logprob = alt.logprob});
+        }
+      }
+      return finish(eog ? FinishReason::kEos : FinishReason::kStopToken);
     }
     result.ids.push_back(*id);
     TokenEvent event;

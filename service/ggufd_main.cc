@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   ggufd::cli::RegisterTokenizeCommand(app);
   ggufd::cli::RegisterDetokenizeCommand(app);
   ggufd::cli::RegisterQuantizeCommand(app);
+  ggufd::cli::RegisterBenchCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ggufd::cli::ExitCode();
 }

@@ -15,6 +15,7 @@ void RegisterRunCommand(CLI::App& app);
 void RegisterTokenizeCommand(CLI::App& app);
 void RegisterDetokenizeCommand(CLI::App& app);
 void RegisterQuantizeCommand(CLI::App& app);
+void RegisterBenchCommand(CLI::App& app);
 
 }  // namespace ggufd::cli
 

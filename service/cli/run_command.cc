@@ -130,6 +130,18 @@ int Run(const RunArgs& args) {
           {"completion_tokens", f.usage.completion_tokens}}},
         {"timings", TimingsJson(f.timings)}};
     if (request.logprobs) out["logprobs"] = sink.logprobs();
+    if (f.end_token >= 0) {
+      nlohmann::json end = {{"id", f.end_token}};
+      if (request.logprobs) {
+        nlohmann::json top = nlohmann::json::array();
+        for (const TopLogprob& alt : f.end_top) {
+          top.push_back({alt.id, alt.logprob});
+        }
+        end["logprob"] = f.end_logprob;
+        end["top"] = std::move(top);
+      }
+      out["end_token"] = std::move(end);
+    }
     std::cout << out.dump(-1, ' ', false,
                           nlohmann::json::error_handler_t::replace)
               << "\n";
