@@ -36,6 +36,13 @@ struct ArchTraits {
   bool logit_softcap;    // reads {arch}.final_logit_softcapping
   bool sliding_window;   // reads {arch}.attention.sliding_window
   bool tied_embeddings;  // output.weight may be absent: use token_embd
+  // With a sliding window: layer il attends globally when il % swa_period
+  // == swa_period - 1 and within the window otherwise (Gemma 3: 5 local
+  // layers, then 1 global); 0 puts every layer in the window.
+  int swa_period;
+  // RoPE base of the sliding-window layers (Gemma 3: 10000, while global
+  // layers use {arch}.rope.freq_base); 0: the same base everywhere.
+  float swa_rope_base;
 };
 
 // The traits of `arch`, or InvalidArgument naming it (and the supported

@@ -72,7 +72,7 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
       const int t = static_cast<int>(i % n);
       const int64_t pos = n_past + t;
       const int64_t first =
-          c.sliding_window > 0
+          c.is_swa_layer(layer)
               ? std::max<int64_t>(0, pos - c.sliding_window + 1)
               : 0;
       const float* q_src = q + static_cast<size_t>(t) * c.q_dim() +

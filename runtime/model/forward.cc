@@ -68,10 +68,16 @@ void AddBias(const Pass& p, const std::vector<float>& bias,
                [&](int t) { AddTo(bias.data(), Row(y, t, width), width); });
 }
 
-// Per-head RMSNorm of q and k (QK-norm), then RoPE at each token's position.
-void PositionQk(const Pass& p, const LayerWeights& w) {
+// Per-head RMSNorm of q and k (QK-norm), then RoPE at each token's position
+// (with the sliding-window layers' own base where they have one).
+void PositionQk(const Pass& p, const LayerWeights& w, int il) {
   const ModelConfig& c = p.c;
   const int half = c.n_rot / 2;
+  const bool swa_table = c.is_swa_layer(il) && !p.s.rope_cos_swa.empty();
+  const float* cos_table =
+      swa_table ? p.s.rope_cos_swa.data() : p.s.rope_cos.data();
+  const float* sin_table =
+      swa_table ? p.s.rope_sin_swa.data() : p.s.rope_sin.data();
   ForEachToken(p.pool, p.n, [&](int t) {
     float* q = Row(p.s.q, t, c.q_dim());
     float* k = Row(p.s.k, t, c.kv_dim());
@@ -86,8 +92,8 @@ void PositionQk(const Pass& p, const LayerWeights& w) {
       }
     }
     const size_t table_row = static_cast<size_t>(p.n_past + t) * half;
-    const float* cos = p.s.rope_cos.data() + table_row;
-    const float* sin = p.s.rope_sin.data() + table_row;
+    const float* cos = cos_table + table_row;
+    const float* sin = sin_table + table_row;
     ApplyRope(q, c.n_head, c.head_dim, c.n_rot, c.traits->rope, cos, sin);
     ApplyRope(k, c.n_kv_head, c.head_dim, c.n_rot, c.traits->rope, cos, sin);
   });
@@ -138,7 +144,7 @@ void Layer(const Pass& p, const LayerWeights& w, int il) {
   AddBias(p, w.bq, s.q);                          // q += bq
   AddBias(p, w.bk, s.k);                          // k += bk
   AddBias(p, w.bv, s.v);                          // v += bv
-  PositionQk(p, w);                               // q, k = rope(norm(q, k))
+  PositionQk(p, w, il);                           // q, k = rope(norm(q, k))
   Attend(p, il);                                  // a = softmax(qK')V
   Project(p, w.wo, s.att_out, s.xb2);             // xb2 = Wo a
   Residual(p, w.post_attn_norm);                  // x += xb2

@@ -208,7 +208,10 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const gguf::GgufFile& file,
     ASSIGN_OR_RETURN(
         c.sliding_window,
         ReadCount(file, key(ArchKey::kSlidingWindow), 0, kMaxContext, 0));
+    c.swa_period = c.traits->swa_period;
   }
+  c.rope_freq_base_swa =
+      c.traits->swa_rope_base > 0 ? c.traits->swa_rope_base : c.rope_freq_base;
   ASSIGN_OR_RETURN(c.n_vocab, ReadVocabSize(file, c.arch));
 
   c.kv_type = options.kv_type;

@@ -42,12 +42,19 @@ struct ModelConfig {
   int64_t n_ctx_train = 0;
   float rms_eps = 0;
   float rope_freq_base = 0;
-  float logit_softcap = 0;  // 0: none
-  int sliding_window = 0;   // 0: none
+  float logit_softcap = 0;       // 0: none
+  int sliding_window = 0;        // 0: none
+  int swa_period = 0;            // see ArchTraits::swa_period
+  float rope_freq_base_swa = 0;  // RoPE base of sliding-window layers
   // Resolved for this instance.
   int64_t n_ctx = 0;
   KvType kv_type = KvType::kF16;
 
+  // Whether layer il attends only within the last sliding_window positions.
+  bool is_swa_layer(int il) const {
+    return sliding_window > 0 &&
+           (swa_period == 0 || il % swa_period != swa_period - 1);
+  }
   int q_dim() const { return n_head * head_dim; }
   int kv_dim() const { return n_kv_head * head_dim; }
   // Bytes of K plus V for one position across all layers.

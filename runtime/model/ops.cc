@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "runtime/tensor/fp16.h"
+
 namespace ggufd::model {
 
 void RmsNorm(const float* x, const float* w, float* out, int n, float eps) {
@@ -75,14 +77,25 @@ void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
       }
       break;
     case FfnActivation::kGeluTanh: {
+      // As ggml's CPU backend: GELU of the input rounded to fp16, itself
+      // rounded to fp16 (ggml reads both from a 64K-entry table), with
+      // GELU(x) taken as 0 below -10 and x above 10.
       constexpr float kSqrt2OverPi = 0.79788456080286535588f;
       constexpr float kCoef = 0.044715f;
       for (int i = 0; i < n; ++i) {
         const float g = gate[i];
-        gate[i] =
-            0.5f * g *
-            (1.0f + std::tanh(kSqrt2OverPi * g * (1.0f + kCoef * g * g))) *
-            up[i];
+        float gelu;
+        if (g <= -10.0f) {
+          gelu = 0.0f;
+        } else if (g >= 10.0f) {
+          gelu = g;
+        } else {
+          const float h = tensor::Fp16ToFp32(tensor::Fp32ToFp16(g));
+          gelu = tensor::Fp16ToFp32(tensor::Fp32ToFp16(
+              0.5f * h *
+              (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCoef * h * h)))));
+        }
+        gate[i] = gelu * up[i];
       }
       break;
     }

@@ -31,7 +31,8 @@ void ApplyRope(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
 void Softmax(float* x, int n);
 
 // gate[i] = act(gate[i]) * up[i] for SiLU (x * sigmoid(x)) or the tanh
-// approximation of GELU (Hendrycks & Gimpel 2016).
+// approximation of GELU (Hendrycks & Gimpel 2016), the latter with ggml's
+// fp16 rounding of its input and output.
 void GatedActivation(FfnActivation act, float* gate, const float* up, int n);
 
 // x[i] = cap * tanh(x[i] / cap) (Gemma's logit soft-capping).

@@ -66,6 +66,15 @@ RunState::RunState(const Model& model, const RunStateOptions& opts)
                      ? nullptr
                      : model.weights.rope_freqs.data(),
                  rope_cos.data(), rope_sin.data());
+  if (c.sliding_window > 0 && c.rope_freq_base_swa != c.rope_freq_base) {
+    rope_cos_swa.resize(rope_cos.size());
+    rope_sin_swa.resize(rope_sin.size());
+    BuildRopeTable(c.n_ctx, c.n_rot, c.rope_freq_base_swa,
+                   model.weights.rope_freqs.empty()
+                       ? nullptr
+                       : model.weights.rope_freqs.data(),
+                   rope_cos_swa.data(), rope_sin_swa.data());
+  }
   logits.resize(Size(opts.max_logit_rows, c.n_vocab));
   act.Reserve(b, std::max({c.n_embd, c.q_dim(), c.n_ff}));
 }
@@ -75,6 +84,7 @@ size_t RunState::scratch_bytes() const {
          VectorBytes(k) + VectorBytes(v) + VectorBytes(att_out) +
          VectorBytes(att) + VectorBytes(q_head) + VectorBytes(hb) +
          VectorBytes(hb2) + VectorBytes(rope_cos) + VectorBytes(rope_sin) +
+         VectorBytes(rope_cos_swa) + VectorBytes(rope_sin_swa) +
          VectorBytes(logits) + act.capacity();
 }
 

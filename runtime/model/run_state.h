@@ -55,23 +55,27 @@ struct RunState {
 
   const RunStateOptions options;
   const int n_vocab;
-  KvCache kv;                    // [n_layer][n_ctx][kv_dim]
-  std::vector<float> x;          // [B x n_embd] residual stream
-  std::vector<float> xb;         // [B x n_embd] normed input of a branch
-  std::vector<float> xb2;        // [B x n_embd] output of a branch
-  std::vector<float> q;          // [B x q_dim]
-  std::vector<float> k;          // [B x kv_dim]
-  std::vector<float> v;          // [B x kv_dim]
-  std::vector<float> att_out;    // [B x q_dim] attention of every head
-  std::vector<float> att;        // [T x n_ctx] scores, one row per thread
-  std::vector<float> q_head;     // [T x head_dim] query head as attended
-  std::vector<float> hb;         // [B x n_ff] gate, then act(gate) * up
-  std::vector<float> hb2;        // [B x n_ff] up
-  std::vector<float> rope_cos;   // [n_ctx x n_rot/2]
-  std::vector<float> rope_sin;   // [n_ctx x n_rot/2]
-  std::vector<float> logits;     // [max_logit_rows x n_vocab]
-  int n_logit_rows = 0;          // rows of `logits` the last Forward wrote
-  tensor::ActivationBuffer act;  // MatMul's converted activations
+  KvCache kv;                   // [n_layer][n_ctx][kv_dim]
+  std::vector<float> x;         // [B x n_embd] residual stream
+  std::vector<float> xb;        // [B x n_embd] normed input of a branch
+  std::vector<float> xb2;       // [B x n_embd] output of a branch
+  std::vector<float> q;         // [B x q_dim]
+  std::vector<float> k;         // [B x kv_dim]
+  std::vector<float> v;         // [B x kv_dim]
+  std::vector<float> att_out;   // [B x q_dim] attention of every head
+  std::vector<float> att;       // [T x n_ctx] scores, one row per thread
+  std::vector<float> q_head;    // [T x head_dim] query head as attended
+  std::vector<float> hb;        // [B x n_ff] gate, then act(gate) * up
+  std::vector<float> hb2;       // [B x n_ff] up
+  std::vector<float> rope_cos;  // [n_ctx x n_rot/2]
+  std::vector<float> rope_sin;  // [n_ctx x n_rot/2]
+  // The tables of sliding-window layers when their RoPE base differs
+  // (Gemma 3); empty otherwise.
+  std::vector<float> rope_cos_swa;  // [n_ctx x n_rot/2]
+  std::vector<float> rope_sin_swa;  // [n_ctx x n_rot/2]
+  std::vector<float> logits;        // [max_logit_rows x n_vocab]
+  int n_logit_rows = 0;             // rows of `logits` the last Forward wrote
+  tensor::ActivationBuffer act;     // MatMul's converted activations
 };
 
 }  // namespace ggufd::model
