@@ -21,11 +21,14 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   clang-format: the format check in the suite
 #   python3-sentencepiece: an independent SentencePiece oracle for tests
 #   unzip: unpacks the model wheel
+#   libcpp-httplib-dev: the HTTP server of the Prometheus /metrics endpoint
+#     (prometheus-cpp is not packaged for Debian 12)
+#   golang-go: builds grpcurl (the API examples and a service test)
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
-  unzip nodejs npm python3-pip)
+  unzip libcpp-httplib-dev golang-go nodejs npm python3-pip)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {
@@ -34,6 +37,7 @@ for p in "${packages[@]}"; do
       nodejs) command -v node >/dev/null && continue ;;
       npm) command -v npm >/dev/null && continue ;;
       python3-pip) command -v pip3 >/dev/null && continue ;;
+      golang-go) command -v go >/dev/null && continue ;;
     esac
     missing+=("$p")
   }
@@ -70,6 +74,15 @@ if [[ ! -s $gemma ]]; then
   echo "$gemma_sha  $gemma.tmp" | sha256sum -c --quiet
   mv "$gemma.tmp" "$gemma"
   rm -rf models/.cache/gemma
+fi
+
+# grpcurl (pinned) from the Go module proxy into the git-ignored tools/.
+grpcurl_version=v1.9.1
+if [[ ! -x tools/bin/grpcurl ]]; then
+  log "installing grpcurl $grpcurl_version (go install)"
+  mkdir -p tools/bin
+  GOBIN="$root/tools/bin" GOFLAGS=-buildvcs=false \
+    go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$grpcurl_version"
 fi
 
 # The reference implementation (llama.cpp via node-llama-cpp) for tests and

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   ggufd::cli::RegisterRunCommand(app);
   ggufd::cli::RegisterTokenizeCommand(app);
   ggufd::cli::RegisterDetokenizeCommand(app);
+  ggufd::cli::RegisterServeCommand(app);
   ggufd::cli::RegisterQuantizeCommand(app);
   ggufd::cli::RegisterBenchCommand(app);
   CLI11_PARSE(app, argc, argv);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: format check, release build + unit/e2e tests,
-# ASan+UBSan build + tests, bounded fuzzing. Expects deploy/setup.sh to have
-# run (the README's test command runs both).
+# ASan+UBSan build + tests, TSan build + service tests, bounded fuzzing.
+# Expects deploy/setup.sh to have run (the README's test command runs both).
 #   GGUFD_FUZZ_SECONDS=N   seconds per fuzz target (default 45)
 #   GGUFD_SKIP_SANITIZERS=1 / GGUFD_SKIP_FUZZ=1   for quick local runs
 set -euo pipefail
@@ -34,20 +34,33 @@ fi
 
 if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
   step "ASan+UBSan build and tests"
-  # Debug keeps assertions (the runtime's owner guard); -O1 keeps the
-  # kernels and the 10 MB tokenizer inputs fast enough under ASan.
+  # The runtime's tests (the service's threads get TSan below). Debug keeps
+  # assertions (the runtime's owner guard); -O1 keeps the kernels and the
+  # 10 MB tokenizer inputs fast enough under ASan.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DGGUFD_SANITIZE=address \
-    -DGGUFD_BENCH=OFF >/dev/null
+    -DGGUFD_SERVICE=OFF -DGGUFD_BENCH=OFF >/dev/null
   cmake --build build-asan -j "$jobs"
   run asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
 fi
 
+if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
+  # Only the service slice (its threads are what TSan is for): the service
+  # tests, ggufd and ggufctl; the slow real-model runs are left out.
+  step "TSan build and the service tests"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DGGUFD_SANITIZE=thread -DGGUFD_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j "$jobs" --target service_tests
+  run tsan env TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/service/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -L service \
+    -LE slow
+fi
+
 if [[ ${GGUFD_SKIP_FUZZ:-0} != 1 ]]; then
   step "fuzzing (libFuzzer, ${GGUFD_FUZZ_SECONDS:-45}s per target)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGGUFD_FUZZ=ON -DGGUFD_TESTS=OFF \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGGUFD_FUZZ=ON -DGGUFD_TESTS=OFF -DGGUFD_SERVICE=OFF \
     -DGGUFD_BENCH=OFF >/dev/null
   cmake --build build-fuzz -j "$jobs"
   run fuzz tests/fuzz/run_fuzzers.sh build-fuzz "${GGUFD_FUZZ_SECONDS:-45}"

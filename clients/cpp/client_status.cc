@@ -1,0 +1,88 @@
+#include "clients/cpp/client_status.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace ggufctl {
+namespace {
+
+const char* CodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  const int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+}  // namespace
+
+int Report(const grpc::Status& status) {
+  if (status.ok()) return kExitOk;
+  std::string detail;
+  google::rpc::Status details;
+  if (details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      google::rpc::ErrorInfo info;
+      google::rpc::RetryInfo retry;
+      google::rpc::BadRequest bad;
+      if (any.UnpackTo(&info)) {
+        auto code = info.metadata().find("error_code");
+        detail += " [" + info.reason();
+        if (code != info.metadata().end()) {
+          detail += ", error_code " + code->second;
+        }
+        detail += "]";
+      } else if (any.UnpackTo(&retry)) {
+        const auto& d = retry.retry_delay();
+        detail += " (retry after " +
+                  std::to_string(d.seconds() * 1000 + d.nanos() / 1000000) +
+                  " ms)";
+      } else if (any.UnpackTo(&bad)) {
+        for (const auto& v : bad.field_violations()) {
+          detail += " {field " + v.field() + "}";
+        }
+      }
+    }
+  }
+  std::fprintf(stderr, "ggufctl: %s: %s%s\n", CodeName(status.error_code()),
+               status.error_message().c_str(), detail.c_str());
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return kExitUnavailable;
+    case grpc::StatusCode::CANCELLED:
+      return kExitInterrupted;
+    default:
+      return kExitError;
+  }
+}
+
+std::shared_ptr<grpc::Channel> Connection::Channel() const {
+  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+}
+
+void Connection::Prepare(grpc::ClientContext& context) const {
+  if (timeout_s > 0) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(timeout_s));
+  }
+}
+
+}  // namespace ggufctl

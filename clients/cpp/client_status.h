@@ -1,0 +1,38 @@
+// How ggufctl reports a failed call to a shell user: one line on stderr
+// with the gRPC code, the message and ggufd's error code, and an exit
+// status scripts can branch on.
+#ifndef GGUFD_CLIENTS_CPP_CLIENT_STATUS_H_
+#define GGUFD_CLIENTS_CPP_CLIENT_STATUS_H_
+
+#include <memory>
+#include <string>
+
+#include "grpcpp/grpcpp.h"
+
+namespace ggufctl {
+
+// Exit statuses.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;        // the server refused or failed
+inline constexpr int kExitUsage = 2;        // bad command line (CLI11's too)
+inline constexpr int kExitUnavailable = 3;  // no server / retry later
+inline constexpr int kExitInterrupted = 130;
+
+// Prints `ggufctl: CODE: message [REASON, error_code N]` (plus the retry
+// delay when the server sent one) and returns the exit status for it.
+int Report(const grpc::Status& status);
+
+// Options every command shares.
+struct Connection {
+  std::string address = "127.0.0.1:50051";
+  std::string runtime;
+  int timeout_s = 0;  // 0 = no deadline
+
+  std::shared_ptr<grpc::Channel> Channel() const;
+  // Applies the deadline to `context`.
+  void Prepare(grpc::ClientContext& context) const;
+};
+
+}  // namespace ggufctl
+
+#endif  // GGUFD_CLIENTS_CPP_CLIENT_STATUS_H_

@@ -1,0 +1,43 @@
+// The Generate requests in flight (queued or running), by request id, so
+// Cancel(request_id) can reach them on any runtime.
+#ifndef GGUFD_SERVICE_ACTIVE_REQUESTS_H_
+#define GGUFD_SERVICE_ACTIVE_REQUESTS_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "service/generation_stream.h"
+
+namespace ggufd {
+
+class ActiveRequests {
+ public:
+  // ALREADY_EXISTS (error code 1) when the id is in flight already.
+  absl::Status Add(std::shared_ptr<GenerationStream> stream);
+  // Forgets `stream` (only if it is still the one registered under its id).
+  void Remove(const GenerationStream& stream);
+  GenerationStream::CancelResult Cancel(std::string_view request_id);
+  // Cancels everything (shutdown after the grace period).
+  void CancelAll();
+  size_t size() const;
+
+  // A fresh id: "req-" and 16 hex digits.
+  static std::string NewRequestId();
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<GenerationStream>, std::less<>>
+      streams_;
+};
+
+// Whether `id` is an acceptable client request id: 1-128 of
+// [A-Za-z0-9._:-].
+bool IsValidRequestId(std::string_view id);
+
+}  // namespace ggufd
+
+#endif  // GGUFD_SERVICE_ACTIVE_REQUESTS_H_

@@ -1,0 +1,215 @@
+#include "service/generation_stream.h"
+
+#include <utility>
+
+#include "runtime/error_code.h"
+#include "service/service_metrics.h"
+
+namespace ggufd {
+namespace {
+
+v1::FinishReason ToProto(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kEos:
+      return v1::FINISH_REASON_EOS;
+    case FinishReason::kStopSequence:
+      return v1::FINISH_REASON_STOP_SEQUENCE;
+    case FinishReason::kStopToken:
+      return v1::FINISH_REASON_STOP_TOKEN;
+    case FinishReason::kMaxTokens:
+      return v1::FINISH_REASON_MAX_TOKENS;
+    case FinishReason::kContextFull:
+      return v1::FINISH_REASON_CONTEXT_FULL;
+    case FinishReason::kCancelled:
+      return v1::FINISH_REASON_CANCELLED;
+  }
+  return v1::FINISH_REASON_UNSPECIFIED;
+}
+
+double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
+
+}  // namespace
+
+GenerationStream::GenerationStream(Options options)
+    : options_(std::move(options)) {}
+
+bool GenerationStream::BeginRun(absl::Duration queue_wait) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_ || final_.has_value()) return false;
+  started_ = true;
+  queue_wait_ms_ = absl::ToDoubleMilliseconds(queue_wait);
+  run_start_ = absl::Now();
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveQueueWait(options_.runtime, Seconds(queue_wait));
+  }
+  return true;
+}
+
+void GenerationStream::OnStarted(const StartedEvent& event) {
+  v1::Started started;
+  started.set_request_id(options_.request_id);
+  started.set_runtime(options_.runtime);
+  started.set_model(event.model);
+  started.set_seed(event.seed);
+  started.set_prompt_tokens(event.prompt_tokens);
+  started.set_cached_tokens(event.cached_tokens);
+  std::lock_guard<std::mutex> lock(mu_);
+  started.set_queue_wait_ms(queue_wait_ms_);
+  PushLocked(std::move(started));
+}
+
+void GenerationStream::OnProgress(const ProgressEvent& event) {
+  v1::Progress progress;
+  progress.set_processed_tokens(event.processed);
+  progress.set_total_tokens(event.total);
+  std::lock_guard<std::mutex> lock(mu_);
+  PushLocked(std::move(progress));
+}
+
+void GenerationStream::OnToken(const TokenEvent& event) {
+  TextItem item;
+  item.chunk.set_text(event.text);
+  if (options_.token_ids || options_.token_bytes || options_.logprobs) {
+    v1::Token* token = item.chunk.add_tokens();
+    if (options_.token_ids) token->set_id(event.id);
+    if (options_.token_bytes) token->set_bytes(event.bytes);
+    if (options_.logprobs) {
+      token->set_logprob(event.logprob);
+      for (const TopLogprob& top : event.top) {
+        v1::TopLogprob* t = token->add_top_logprobs();
+        t->set_id(top.id);
+        t->set_logprob(top.logprob);
+      }
+    }
+  }
+  const absl::Time now = absl::Now();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (options_.metrics != nullptr) {
+    if (tokens_ == 0) {
+      options_.metrics->ObserveFirstToken(options_.runtime,
+                                          Seconds(now - run_start_));
+    } else {
+      options_.metrics->ObserveInterToken(options_.runtime,
+                                          Seconds(now - last_token_));
+    }
+  }
+  ++tokens_;
+  last_token_ = now;
+  PushLocked(std::move(item));
+}
+
+void GenerationStream::OnFinished(const FinishedEvent& event) {
+  v1::Finished finished;
+  finished.set_reason(ToProto(event.reason));
+  finished.set_stop_sequence(event.stop_sequence);
+  finished.mutable_usage()->set_prompt_tokens(event.usage.prompt_tokens);
+  finished.mutable_usage()->set_cached_tokens(event.usage.cached_tokens);
+  finished.mutable_usage()->set_completion_tokens(
+      event.usage.completion_tokens);
+  v1::Timings* t = finished.mutable_timings();
+  t->set_prefill_ms(event.timings.prefill_ms);
+  t->set_first_token_ms(event.timings.first_token_ms);
+  t->set_decode_ms(event.timings.decode_ms);
+  t->set_total_ms(event.timings.total_ms);
+  t->set_prefill_tokens_per_second(event.timings.prefill_tokens_per_s);
+  t->set_decode_tokens_per_second(event.timings.decode_tokens_per_s);
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveGeneration(options_.runtime, event.usage,
+                                        event.timings);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  t->set_queue_wait_ms(queue_wait_ms_);
+  // Held-back text (a pending stop-string prefix that never matched) goes
+  // out as a last chunk, so Finished itself carries no text.
+  if (!event.text.empty()) {
+    TextItem tail;
+    tail.chunk.set_text(event.text);
+    PushLocked(std::move(tail));
+  }
+  PushLocked(std::move(finished));
+}
+
+void GenerationStream::Complete(const absl::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (final_.has_value()) return;
+  final_ = status;
+  WakeLocked();
+}
+
+GenerationStream::CancelResult GenerationStream::Cancel() {
+  cancel_->Cancel();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (final_.has_value()) return CancelResult::kNotFound;
+  cancelled_ = true;
+  if (started_) return CancelResult::kRunning;
+  // Still queued: answer now; the worker drops it when it comes up.
+  final_ = MakeError(ErrorCode::kCancelled, "cancelled while queued");
+  WakeLocked();
+  return CancelResult::kQueued;
+}
+
+GenerationStream::Next GenerationStream::TakeOrWait(
+    std::function<void()> wake) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Next next;
+  // A cancel that ended a queued request wins over nothing else queued.
+  if (items_.empty() || (!started_ && final_.has_value())) {
+    if (final_.has_value()) {
+      next.finish = *final_;
+      detached_ = true;
+    } else {
+      wake_ = std::move(wake);
+    }
+    return next;
+  }
+  v1::GenerateEvent& event = next.event.emplace();
+  Item item = std::move(items_.front());
+  items_.pop_front();
+  if (auto* started = std::get_if<v1::Started>(&item)) {
+    *event.mutable_started() = std::move(*started);
+  } else if (auto* progress = std::get_if<v1::Progress>(&item)) {
+    // Only the latest of several pending progress reports matters.
+    while (!items_.empty() && std::holds_alternative<v1::Progress>(items_[0])) {
+      *progress = std::move(std::get<v1::Progress>(items_.front()));
+      items_.pop_front();
+    }
+    *event.mutable_progress() = std::move(*progress);
+  } else if (auto* text = std::get_if<TextItem>(&item)) {
+    v1::Chunk& chunk = *event.mutable_chunk();
+    chunk = std::move(text->chunk);
+    // Tokens that piled up while the client was slow go out as one chunk.
+    while (!items_.empty() && std::holds_alternative<TextItem>(items_[0])) {
+      v1::Chunk& more = std::get<TextItem>(items_.front()).chunk;
+      chunk.mutable_text()->append(more.text());
+      for (v1::Token& token : *more.mutable_tokens()) {
+        *chunk.add_tokens() = std::move(token);
+      }
+      items_.pop_front();
+    }
+  } else {
+    *event.mutable_finished() = std::move(std::get<v1::Finished>(item));
+  }
+  return next;
+}
+
+void GenerationStream::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  detached_ = true;
+  wake_ = nullptr;
+  items_.clear();
+}
+
+void GenerationStream::PushLocked(Item item) {
+  if (detached_) return;
+  items_.push_back(std::move(item));
+  WakeLocked();
+}
+
+void GenerationStream::WakeLocked() {
+  if (detached_ || !wake_) return;
+  std::function<void()> wake = std::move(wake_);
+  wake_ = nullptr;
+  wake();
+}
+
+}  // namespace ggufd

@@ -1,0 +1,43 @@
+// Conversions between the public API messages (ggufd.v1) and the runtime's
+// structs. Partial messages (proto3 optional fields) apply onto a full
+// struct: set fields replace, unset fields keep.
+#ifndef GGUFD_SERVICE_PROTO_CONVERT_H_
+#define GGUFD_SERVICE_PROTO_CONVERT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "ggufd/v1/diagnostics.pb.h"
+#include "ggufd/v1/generation_options.pb.h"
+#include "ggufd/v1/runtime.pb.h"
+#include "runtime/generation.h"
+#include "runtime/runtime.h"
+#include "service/runtime_worker.h"
+
+namespace ggufd {
+
+// Checks the sizes of client-supplied lists (so nothing unbounded is
+// copied) and the ranges that need no model, as INVALID_ARGUMENT with a
+// BadRequest violation under `field` ("sampling", "stopping").
+absl::Status CheckSampling(const v1::SamplingParams& in,
+                           std::string_view field);
+absl::Status CheckStopping(const v1::StoppingParams& in,
+                           std::string_view field);
+
+void ApplySampling(const v1::SamplingParams& in, sampling::SamplingParams& out);
+void ApplyStopping(const v1::StoppingParams& in, StoppingParams& out);
+
+// Every field set.
+void ToProto(const sampling::SamplingParams& in, v1::SamplingParams& out);
+void ToProto(const StoppingParams& in, v1::StoppingParams& out);
+void ToProto(const Timings& in, v1::Timings& out);
+void ToProto(const ModelInfo& in, const std::string& runtime,
+             v1::ModelInfo& out);
+
+v1::RuntimeState StateOf(const WorkerSnapshot& snapshot);
+void ToRuntimeInfo(const WorkerSnapshot& snapshot, v1::RuntimeInfo& out);
+void ToRuntimeStatus(const WorkerSnapshot& snapshot, v1::RuntimeStatus& out);
+
+}  // namespace ggufd
+
+#endif  // GGUFD_SERVICE_PROTO_CONVERT_H_

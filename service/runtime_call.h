@@ -1,0 +1,74 @@
+// Unary RPCs that run on a runtime: post one command to the runtime's
+// worker and finish the call with what it returns. The handler never waits:
+// the call finishes from the worker (Finish does not block) or at once when
+// the command is refused.
+#ifndef GGUFD_SERVICE_RUNTIME_CALL_H_
+#define GGUFD_SERVICE_RUNTIME_CALL_H_
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "grpcpp/grpcpp.h"
+#include "runtime/runtime.h"
+#include "service/command.h"
+#include "service/service_state.h"
+#include "service/status_mapping.h"
+
+namespace ggufd {
+
+// Finishes `reactor` with `status`, counting it under `method`.
+inline void FinishUnary(ServiceState& state, std::string_view method,
+                        grpc::ServerUnaryReactor* reactor,
+                        const absl::Status& status) {
+  const grpc::Status grpc_status = ToGrpcStatus(status);
+  state.metrics->CountRequest(method, GrpcCodeName(grpc_status.error_code()));
+  reactor->Finish(grpc_status);
+}
+
+// A unary reactor that finishes with `status` right away.
+inline grpc::ServerUnaryReactor* FinishNow(ServiceState& state,
+                                           grpc::CallbackServerContext* context,
+                                           std::string_view method,
+                                           const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishUnary(state, method, reactor, status);
+  return reactor;
+}
+
+// Runs `op(runtime, context)` on the runtime named `runtime_name` and
+// finishes the call with its status. `op` fills the response itself.
+inline grpc::ServerUnaryReactor* RunOnRuntime(
+    ServiceState& state, grpc::CallbackServerContext* context,
+    std::string_view method, std::string_view runtime_name,
+    std::string operation,
+    absl::AnyInvocable<absl::Status(Runtime&, const CommandContext&)> op) {
+  if (absl::Status admit = state.CheckAdmission(); !admit.ok()) {
+    return FinishNow(state, context, method, admit);
+  }
+  auto worker = state.registry->Find(runtime_name);
+  if (!worker.ok()) return FinishNow(state, context, method, worker.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  ServiceState* s = &state;
+  const std::string method_name(method);
+  Command command;
+  command.operation = std::move(operation);
+  command.deadline = DeadlineOf(*context);
+  command.run = [s, method_name, reactor, op = std::move(op)](
+                    Runtime& runtime, const CommandContext& ctx) mutable {
+    FinishUnary(*s, method_name, reactor, op(runtime, ctx));
+  };
+  command.drop = [s, method_name, reactor](const absl::Status& why) {
+    FinishUnary(*s, method_name, reactor, why);
+  };
+  if (absl::Status posted = (*worker)->Post(command); !posted.ok()) {
+    FinishUnary(state, method, reactor, posted);
+  }
+  return reactor;
+}
+
+}  // namespace ggufd
+
+#endif  // GGUFD_SERVICE_RUNTIME_CALL_H_

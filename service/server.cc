@@ -1,0 +1,248 @@
+#include "service/server.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <thread>
+
+#include "grpc/health/v1/health.pb.h"
+#include "grpcpp/ext/channelz_service_plugin.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "runtime/common/str_cat.h"
+#include "service/active_requests.h"
+#include "service/diagnostics_service.h"
+#include "service/inference_service.h"
+#include "service/metrics/metrics_http_server.h"
+#include "service/model_path.h"
+#include "service/runtime_registry.h"
+#include "service/runtime_service.h"
+#include "service/service_metrics.h"
+#include "service/service_state.h"
+#include "service/test_hooks_service.h"
+
+namespace ggufd {
+namespace {
+
+// The health service name that is SERVING only while the default runtime
+// has a usable model.
+constexpr char kInferenceService[] = "ggufd.v1.Inference";
+
+bool Ready(const WorkerSnapshot& s) {
+  return s.alive && s.diagnostics.model_loaded && !s.diagnostics.poisoned;
+}
+
+std::string HostOf(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  std::string host =
+      colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host.empty() ? "0.0.0.0" : host;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  JsonLog* log = nullptr;
+  ServiceMetrics metrics;
+  ActiveRequests requests;
+  std::unique_ptr<ModelDirectory> models;
+  ServiceState state;
+  // Health is updated from worker threads; the health service may not exist
+  // yet while the default model loads at start.
+  std::mutex health_mu;
+  grpc::HealthCheckServiceInterface* health = nullptr;
+  bool default_ready = false;
+  std::unique_ptr<RuntimeRegistry> registry;
+  std::unique_ptr<InferenceService> inference;
+  std::unique_ptr<RuntimeService> runtime_service;
+  std::unique_ptr<DiagnosticsService> diagnostics;
+  std::unique_ptr<TestHooksService> test_hooks;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
+  int port = 0;
+
+  void OnSnapshot(const WorkerSnapshot& snapshot) {
+    metrics.UpdateWorker(snapshot);
+    if (snapshot.name != RuntimeRegistry::kDefaultName) return;
+    std::lock_guard<std::mutex> lock(health_mu);
+    default_ready = Ready(snapshot);
+    if (health != nullptr && !state.draining.load()) {
+      health->SetServingStatus(kInferenceService, default_ready);
+    }
+  }
+
+  // Waits (on this, the draining thread) until no runtime has work.
+  bool WaitIdle(absl::Time until) {
+    while (absl::Now() < until) {
+      bool idle = requests.size() == 0;
+      for (const auto& worker : registry->List()) {
+        const WorkerSnapshot s = worker->Snapshot();
+        if (s.alive && (!s.running_operation.empty() || s.queue_depth > 0)) {
+          idle = false;
+        }
+      }
+      if (idle) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  }
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  if (impl_->server) Drain(absl::ZeroDuration());
+}
+
+int Server::port() const { return impl_->port; }
+
+int Server::metrics_port() const {
+  return impl_->metrics_http ? impl_->metrics_http->port() : -1;
+}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options, JsonLog& log) {
+  auto impl = std::make_unique<Impl>();
+  Impl* self = impl.get();
+  self->log = &log;
+  auto models = ModelDirectory::Open(
+      options.model_dir.empty() ? std::string(".") : options.model_dir);
+  if (!models.ok()) return models.status();
+  self->models = std::make_unique<ModelDirectory>(std::move(*models));
+  self->registry = std::make_unique<RuntimeRegistry>(RuntimeRegistry::Options{
+      .queue_capacity = options.queue_capacity,
+      .on_snapshot = [self](const WorkerSnapshot& s) { self->OnSnapshot(s); }});
+  self->state.registry = self->registry.get();
+  self->state.requests = &self->requests;
+  self->state.metrics = &self->metrics;
+  self->state.models = self->models.get();
+  self->state.log = &log;
+  self->state.context_length = options.context_length;
+  self->state.threads = options.threads;
+
+  // The startup model loads before the port opens, so a listening server
+  // is a ready one (when a model was given).
+  if (!options.model.empty()) {
+    auto worker = self->registry->Find(RuntimeRegistry::kDefaultName);
+    if (!worker.ok()) return worker.status();
+    std::promise<absl::Status> done;
+    Command command;
+    command.operation = "load";
+    command.run = [&](Runtime& runtime, const CommandContext&) {
+      done.set_value(
+          runtime.Load(options.model, {.context_length = options.context_length,
+                                       .threads = options.threads}));
+    };
+    command.drop = [&](const absl::Status& why) { done.set_value(why); };
+    const absl::Time start = absl::Now();
+    if (absl::Status s = (*worker)->Post(command); !s.ok()) return s;
+    if (absl::Status s = done.get_future().get(); !s.ok()) return s;
+    log.Info("model loaded",
+             {{"runtime", "default"},
+              {"model", options.model},
+              {"ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+  }
+
+  self->inference = std::make_unique<InferenceService>(self->state);
+  self->runtime_service = std::make_unique<RuntimeService>(self->state);
+  self->diagnostics = std::make_unique<DiagnosticsService>(self->state);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service has no protobuf descriptor of its own;
+  // linking ours lets reflection (grpcurl) describe it.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::channelz::experimental::InitChannelzService();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+                           &self->port);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             options.keepalive_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                             options.keepalive_timeout_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Accept client keepalive pings as often as we send ours.
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+      std::min(options.keepalive_time_ms, 10000));
+  builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 1);
+  builder.RegisterService(self->inference.get());
+  builder.RegisterService(self->runtime_service.get());
+  builder.RegisterService(self->diagnostics.get());
+  if (options.enable_test_hooks) {
+    self->test_hooks = std::make_unique<TestHooksService>(self->state);
+    builder.RegisterService(self->test_hooks.get());
+  }
+  self->server = builder.BuildAndStart();
+  if (self->server == nullptr || self->port == 0) {
+    return absl::UnavailableError(StrCat("cannot listen on ", options.listen));
+  }
+  {
+    std::lock_guard<std::mutex> lock(self->health_mu);
+    self->health = self->server->GetHealthCheckService();
+    self->health->SetServingStatus("", true);
+    self->health->SetServingStatus(kInferenceService, self->default_ready);
+  }
+
+  if (options.metrics_port >= 0) {
+    auto http = metrics::MetricsHttpServer::Start(
+        HostOf(options.listen), options.metrics_port, self->metrics.registry());
+    if (!http.ok()) return http.status();
+    self->metrics_http = std::move(*http);
+  }
+  // Queue depths change between commands too: read them at scrape time.
+  self->metrics.registry().AddCollector([self] {
+    for (const auto& worker : self->registry->List()) {
+      self->metrics.UpdateWorker(worker->Snapshot());
+    }
+  });
+  log.Info("listening", {{"address", options.listen},
+                         {"port", self->port},
+                         {"metrics_port",
+                          self->metrics_http ? self->metrics_http->port() : -1},
+                         {"model_dir", self->models->root()},
+                         {"test_hooks", options.enable_test_hooks}});
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+void Server::Drain(absl::Duration grace) {
+  Impl& self = *impl_;
+  if (!self.server) return;
+  const absl::Time start = absl::Now();
+  self.log->Info("draining", {{"grace_ms", absl::ToDoubleMilliseconds(grace)},
+                              {"in_flight", self.requests.size()}});
+  {
+    std::lock_guard<std::mutex> lock(self.health_mu);
+    self.state.draining.store(true);
+    self.health->SetServingStatus(false);
+  }
+  const bool idle = self.WaitIdle(start + grace);
+  if (!idle) {
+    self.log->Warn("grace period over: cancelling",
+                   {{"in_flight", self.requests.size()}});
+    self.requests.CancelAll();
+  }
+  if (self.test_hooks) self.test_hooks->ResumeAll();
+  // Running generations stop within one token and end their streams; what
+  // is still queued is refused as the workers stop.
+  self.registry->StopAll();
+  self.server->Shutdown(std::chrono::system_clock::now() +
+                        std::chrono::seconds(5));
+  {
+    std::lock_guard<std::mutex> lock(self.health_mu);
+    self.health = nullptr;
+  }
+  self.server.reset();
+  self.metrics_http.reset();
+  self.registry.reset();
+  self.log->Info(
+      "stopped",
+      {{"drain_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}});
+}
+
+}  // namespace ggufd

@@ -1,0 +1,53 @@
+// One ggufd server: the gRPC services (Inference, Runtime, Diagnostics,
+// health, reflection, channelz, and TestHooks when enabled), the runtime
+// registry behind them, and the metrics endpoint. Drain() is the graceful
+// shutdown: health goes NOT_SERVING, new work is refused, running work may
+// finish within a grace period, then everything stops.
+#ifndef GGUFD_SERVICE_SERVER_H_
+#define GGUFD_SERVICE_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/json_log.h"
+
+namespace ggufd {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";  // port 0 = any free port
+  // Metrics over HTTP on this port of the listen host; 0 = any free port,
+  // -1 = no metrics endpoint.
+  int metrics_port = 9464;
+  std::string model;      // loaded into "default" at start (optional)
+  std::string model_dir;  // LoadModel paths are confined to it
+  int32_t threads = 0;
+  int32_t context_length = 0;
+  size_t queue_capacity = 64;
+  int keepalive_time_ms = 60000;
+  int keepalive_timeout_ms = 20000;
+  bool enable_test_hooks = false;
+};
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(
+      const ServerOptions& options, JsonLog& log);
+  ~Server();
+
+  int port() const;
+  int metrics_port() const;
+
+  // Graceful shutdown (see above); returns once everything has stopped.
+  void Drain(absl::Duration grace);
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ggufd
+
+#endif  // GGUFD_SERVICE_SERVER_H_

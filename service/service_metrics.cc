@@ -1,0 +1,141 @@
+#include "service/service_metrics.h"
+
+#include <array>
+
+#include "service/runtime_worker.h"
+
+namespace ggufd {
+namespace {
+
+// Latency buckets (seconds) from 1 ms to 1 min: token latencies sit at the
+// low end, queue waits and first tokens of long prompts at the high end.
+std::vector<double> LatencyBuckets() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+          0.5,   1,      2.5,   5,    10,    30,   60};
+}
+
+std::vector<double> RateBuckets() {
+  return {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+}
+
+}  // namespace
+
+std::string_view GrpcCodeName(int code) {
+  static constexpr std::array<std::string_view, 17> kNames = {
+      "OK",
+      "CANCELLED",
+      "UNKNOWN",
+      "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED",
+      "NOT_FOUND",
+      "ALREADY_EXISTS",
+      "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED",
+      "FAILED_PRECONDITION",
+      "ABORTED",
+      "OUT_OF_RANGE",
+      "UNIMPLEMENTED",
+      "INTERNAL",
+      "UNAVAILABLE",
+      "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  return code >= 0 && code < static_cast<int>(kNames.size()) ? kNames[code]
+                                                             : "UNKNOWN";
+}
+
+ServiceMetrics::ServiceMetrics()
+    : requests_(registry_.AddCounter("ggufd_requests_total",
+                                     "Finished RPCs by method and status code.",
+                                     {"method", "code"})),
+      queue_depth_(registry_.AddGauge(
+          "ggufd_queue_depth",
+          "Commands waiting in a runtime's queue (not counting the running "
+          "one).",
+          {"runtime"})),
+      queue_capacity_(registry_.AddGauge("ggufd_queue_capacity",
+                                         "Capacity of a runtime's queue.",
+                                         {"runtime"})),
+      runtime_ready_(registry_.AddGauge(
+          "ggufd_runtime_ready",
+          "1 while a runtime has a usable model (loaded, not poisoned, "
+          "worker alive).",
+          {"runtime"})),
+      queue_wait_(registry_.AddHistogram(
+          "ggufd_queue_wait_seconds",
+          "Time a Generate waited in its runtime's queue.", {"runtime"},
+          LatencyBuckets())),
+      first_token_(registry_.AddHistogram(
+          "ggufd_time_to_first_token_seconds",
+          "From the start of a Generate's run to its first token.", {"runtime"},
+          LatencyBuckets())),
+      inter_token_(
+          registry_.AddHistogram("ggufd_inter_token_latency_seconds",
+                                 "Time between consecutive generated tokens.",
+                                 {"runtime"}, LatencyBuckets())),
+      prompt_tokens_(registry_.AddCounter(
+          "ggufd_prompt_tokens_total", "Prompt tokens of finished generations.",
+          {"runtime"})),
+      cached_tokens_(registry_.AddCounter(
+          "ggufd_cached_prompt_tokens_total",
+          "Prompt tokens reused from the KV cache.", {"runtime"})),
+      generated_tokens_(registry_.AddCounter("ggufd_generated_tokens_total",
+                                             "Tokens generated.", {"runtime"})),
+      decode_rate_(registry_.AddHistogram(
+          "ggufd_decode_tokens_per_second",
+          "Decode throughput of each finished generation.", {"runtime"},
+          RateBuckets())),
+      prefill_rate_(registry_.AddHistogram(
+          "ggufd_prefill_tokens_per_second",
+          "Prefill throughput of each finished generation.", {"runtime"},
+          RateBuckets())) {}
+
+void ServiceMetrics::CountRequest(std::string_view method,
+                                  std::string_view code) {
+  requests_.Add({std::string(method), std::string(code)});
+}
+
+void ServiceMetrics::ObserveQueueWait(const std::string& runtime,
+                                      double seconds) {
+  queue_wait_.Observe({runtime}, seconds);
+}
+
+void ServiceMetrics::ObserveFirstToken(const std::string& runtime,
+                                       double seconds) {
+  first_token_.Observe({runtime}, seconds);
+}
+
+void ServiceMetrics::ObserveInterToken(const std::string& runtime,
+                                       double seconds) {
+  inter_token_.Observe({runtime}, seconds);
+}
+
+void ServiceMetrics::ObserveGeneration(const std::string& runtime,
+                                       const Usage& usage,
+                                       const Timings& timings) {
+  prompt_tokens_.Add({runtime}, usage.prompt_tokens);
+  cached_tokens_.Add({runtime}, usage.cached_tokens);
+  generated_tokens_.Add({runtime}, usage.completion_tokens);
+  if (usage.completion_tokens > 1 && timings.decode_tokens_per_s > 0) {
+    decode_rate_.Observe({runtime}, timings.decode_tokens_per_s);
+  }
+  if (usage.prompt_tokens > usage.cached_tokens &&
+      timings.prefill_tokens_per_s > 0) {
+    prefill_rate_.Observe({runtime}, timings.prefill_tokens_per_s);
+  }
+}
+
+void ServiceMetrics::UpdateWorker(const WorkerSnapshot& snapshot) {
+  queue_depth_.Set({snapshot.name}, snapshot.queue_depth);
+  queue_capacity_.Set({snapshot.name}, snapshot.queue_capacity);
+  const bool ready = snapshot.alive && snapshot.diagnostics.model_loaded &&
+                     !snapshot.diagnostics.poisoned;
+  runtime_ready_.Set({snapshot.name}, ready ? 1 : 0);
+}
+
+void ServiceMetrics::ForgetWorker(const std::string& runtime) {
+  queue_depth_.Set({runtime}, 0);
+  queue_capacity_.Set({runtime}, 0);
+  runtime_ready_.Set({runtime}, 0);
+}
+
+}  // namespace ggufd

@@ -1,0 +1,57 @@
+// The metrics ggufd exports: requests by outcome, queue depth and wait,
+// time to first token, inter-token latency, token counts and throughput.
+// Thread-safe; fed by handlers, generation streams and worker snapshots.
+#ifndef GGUFD_SERVICE_SERVICE_METRICS_H_
+#define GGUFD_SERVICE_SERVICE_METRICS_H_
+
+#include <string>
+#include <string_view>
+
+#include "runtime/generation.h"
+#include "service/metrics/metrics_registry.h"
+
+namespace ggufd {
+
+struct WorkerSnapshot;
+
+class ServiceMetrics {
+ public:
+  ServiceMetrics();
+
+  // One finished RPC: `method` as "Inference/Generate", `code` the gRPC
+  // status code's name ("OK", "RESOURCE_EXHAUSTED").
+  void CountRequest(std::string_view method, std::string_view code);
+  void ObserveQueueWait(const std::string& runtime, double seconds);
+  void ObserveFirstToken(const std::string& runtime, double seconds);
+  void ObserveInterToken(const std::string& runtime, double seconds);
+  void ObserveGeneration(const std::string& runtime, const Usage& usage,
+                         const Timings& timings);
+  // Queue depth/capacity and state of one runtime.
+  void UpdateWorker(const WorkerSnapshot& snapshot);
+  // A deleted runtime's gauges read 0 from now on.
+  void ForgetWorker(const std::string& runtime);
+
+  metrics::Registry& registry() { return registry_; }
+
+ private:
+  metrics::Registry registry_;
+  metrics::Family& requests_;
+  metrics::Family& queue_depth_;
+  metrics::Family& queue_capacity_;
+  metrics::Family& runtime_ready_;
+  metrics::Family& queue_wait_;
+  metrics::Family& first_token_;
+  metrics::Family& inter_token_;
+  metrics::Family& prompt_tokens_;
+  metrics::Family& cached_tokens_;
+  metrics::Family& generated_tokens_;
+  metrics::Family& decode_rate_;
+  metrics::Family& prefill_rate_;
+};
+
+// The gRPC status code's canonical name ("OK", "NOT_FOUND").
+std::string_view GrpcCodeName(int code);
+
+}  // namespace ggufd
+
+#endif  // GGUFD_SERVICE_SERVICE_METRICS_H_

@@ -1,0 +1,94 @@
+#include "service/command_channel.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/error_code.h"
+
+namespace ggufd {
+namespace {
+
+Command Named(std::string name) {
+  Command c;
+  c.operation = std::move(name);
+  return c;
+}
+
+TEST(CommandChannelTest, DrainsEverythingQueuedInOrder) {
+  CommandChannel channel(4);
+  for (const char* name : {"a", "b", "c"}) {
+    Command c = Named(name);
+    ASSERT_TRUE(channel.Push(c).ok());
+  }
+  EXPECT_EQ(channel.waiting(), 3u);
+  std::vector<Command> batch;
+  ASSERT_TRUE(channel.WaitAndDrain(batch));
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[0].operation, "a");
+  EXPECT_EQ(batch[2].operation, "c");
+  // Drained but not yet started still counts against the capacity.
+  EXPECT_EQ(channel.waiting(), 3u);
+}
+
+TEST(CommandChannelTest, RefusesWhenFullAndLeavesTheCommandWithTheCaller) {
+  CommandChannel channel(2);
+  Command a = Named("a"), b = Named("b"), c = Named("c");
+  c.drop = [](const absl::Status&) {};
+  ASSERT_TRUE(channel.Push(a).ok());
+  ASSERT_TRUE(channel.Push(b).ok());
+  const absl::Status full = channel.Push(c);
+  EXPECT_EQ(GetErrorCode(full), ErrorCode::kQueueFull);
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(c.operation, "c");
+  EXPECT_TRUE(c.drop);
+  // A drained command frees its place only once it is taken.
+  std::vector<Command> batch;
+  ASSERT_TRUE(channel.WaitAndDrain(batch));
+  EXPECT_EQ(GetErrorCode(channel.Push(c)), ErrorCode::kQueueFull);
+  channel.MarkTaken();
+  EXPECT_TRUE(channel.Push(c).ok());
+}
+
+TEST(CommandChannelTest, CloseRefusesPushesAndWakesTheConsumer) {
+  CommandChannel channel(4);
+  std::vector<Command> batch;
+  std::thread consumer([&] { EXPECT_FALSE(channel.WaitAndDrain(batch)); });
+  channel.Close();
+  consumer.join();
+  Command c = Named("late");
+  EXPECT_EQ(GetErrorCode(channel.Push(c)), ErrorCode::kUnavailable);
+}
+
+TEST(CommandChannelTest, ManyProducersOneConsumerLoseNothing) {
+  constexpr int kProducers = 4;
+  constexpr int kPerProducer = 500;
+  CommandChannel channel(16);
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> producers;
+  for (int p = 0; p < kProducers; ++p) {
+    producers.emplace_back([&] {
+      for (int i = 0; i < kPerProducer; ++i) {
+        Command c = Named("x");
+        while (!channel.Push(c).ok()) std::this_thread::yield();
+        accepted.fetch_add(1);
+      }
+    });
+  }
+  int taken = 0;
+  std::vector<Command> batch;
+  while (taken < kProducers * kPerProducer) {
+    ASSERT_TRUE(channel.WaitAndDrain(batch));
+    EXPECT_LE(batch.size(), 16u);
+    for (size_t i = 0; i < batch.size(); ++i) channel.MarkTaken();
+    taken += static_cast<int>(batch.size());
+    batch.clear();
+  }
+  for (auto& t : producers) t.join();
+  EXPECT_EQ(taken, accepted.load());
+  EXPECT_EQ(channel.waiting(), 0u);
+}
+
+}  // namespace
+}  // namespace ggufd

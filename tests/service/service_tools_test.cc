@@ -1,0 +1,156 @@
+// The tools around a real `ggufd serve`: grpcurl through server reflection,
+// the Prometheus endpoint, and ggufctl as a shell user runs it.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "tests/service/exposition_checker.h"
+#include "tests/service/ggufd_process.h"
+
+namespace ggufd::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+struct ShellRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+// Runs a shell command line, capturing its output.
+ShellRun Shell(const std::string& command) {
+  ShellRun run;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+    run.out.append(buf.data(), n);
+  }
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string Grpcurl() {
+  return std::string(GGUFD_SOURCE_DIR) + "/tools/bin/grpcurl";
+}
+
+class ServiceToolsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = GgufdProcess::Start({"--model", StoriesModel()});
+    ASSERT_NE(server_, nullptr);
+  }
+  std::unique_ptr<GgufdProcess> server_;
+};
+
+TEST_F(ServiceToolsTest, GrpcurlListsServicesAndGenerates) {
+  ASSERT_TRUE(std::filesystem::exists(Grpcurl()))
+      << "grpcurl is missing: run deploy/setup.sh";
+  const std::string target = " -plaintext " + server_->address() + " ";
+  const ShellRun list = Shell(Grpcurl() + target + "list");
+  ASSERT_EQ(list.exit_code, 0) << list.out;
+  for (const char* service :
+       {"ggufd.v1.Inference", "ggufd.v1.Runtime", "ggufd.v1.Diagnostics",
+        "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.channelz.v1.Channelz"}) {
+    EXPECT_THAT(list.out, HasSubstr(service));
+  }
+  const ShellRun generate =
+      Shell(Grpcurl() +
+            " -d '{\"text\": \"Once upon a time\", \"stopping\": "
+            "{\"max_tokens\": 8}, \"request_id\": \"curl-1\"}'" +
+            target + "ggufd.v1.Inference/Generate");
+  ASSERT_EQ(generate.exit_code, 0) << generate.out;
+  EXPECT_THAT(generate.out, HasSubstr("\"request_id\": \"curl-1\""));
+  EXPECT_THAT(generate.out, HasSubstr("\"chunk\""));
+  EXPECT_THAT(generate.out, HasSubstr("FINISH_REASON_MAX_TOKENS"));
+  const ShellRun health =
+      Shell(Grpcurl() + " -d '{\"service\": \"ggufd.v1.Inference\"}'" + target +
+            "grpc.health.v1.Health/Check");
+  EXPECT_EQ(health.exit_code, 0) << health.out;
+  EXPECT_THAT(health.out, HasSubstr("SERVING"));
+  // Errors carry their details to grpcurl too.
+  const ShellRun escape = Shell(Grpcurl() + " -d '{\"path\": \"../x.gguf\"}'" +
+                                target + "ggufd.v1.Runtime/LoadModel");
+  EXPECT_NE(escape.exit_code, 0);
+  EXPECT_THAT(escape.out, HasSubstr("PermissionDenied"));
+  EXPECT_THAT(escape.out, HasSubstr("\"error_code\": \"11\""));
+}
+
+TEST_F(ServiceToolsTest, MetricsEndpointServesValidExposition) {
+  ASSERT_TRUE(
+      Generate(server_->inference(), TextRequest("Once", 5)).status.ok());
+  EXPECT_EQ(Generate(server_->inference(), TextRequest("Once", 5, "nope"))
+                .status.error_code(),
+            grpc::NOT_FOUND);
+  httplib::Client http("127.0.0.1", server_->metrics_port());
+  auto response = http.Get("/metrics");
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->status, 200);
+  EXPECT_THAT(response->get_header_value("Content-Type"),
+              HasSubstr("text/plain"));
+  auto samples = CheckExposition(response->body);
+  ASSERT_TRUE(samples.ok()) << samples.status() << "\n" << response->body;
+  EXPECT_EQ(
+      samples->at(
+          "ggufd_requests_total{code=\"OK\",method=\"Inference/Generate\"}"),
+      1);
+  EXPECT_EQ(samples->at("ggufd_requests_total{code=\"NOT_FOUND\",method="
+                        "\"Inference/Generate\"}"),
+            1);
+  EXPECT_EQ(samples->at("ggufd_generated_tokens_total{runtime=\"default\"}"),
+            5);
+  EXPECT_EQ(samples->at(
+                "ggufd_time_to_first_token_seconds_count{runtime=\"default\"}"),
+            1);
+  EXPECT_EQ(samples->at(
+                "ggufd_inter_token_latency_seconds_count{runtime=\"default\"}"),
+            4);
+  EXPECT_EQ(samples->at("ggufd_queue_depth{runtime=\"default\"}"), 0);
+  EXPECT_EQ(samples->at("ggufd_runtime_ready{runtime=\"default\"}"), 1);
+}
+
+TEST_F(ServiceToolsTest, GgufctlWorksLikeAShellUserExpects) {
+  const std::string ctl = GgufctlBinary() + " --server " + server_->address();
+  const ShellRun generate =
+      Shell(ctl + " generate 'Once upon a time' -n 12 -t 0 --stats");
+  ASSERT_EQ(generate.exit_code, 0) << generate.out;
+  EXPECT_THAT(generate.out,
+              HasSubstr("FINISH_REASON_MAX_TOKENS: 5 prompt + 12"));
+  const ShellRun tokens = Shell(ctl + " tokenize 'Once upon a time'");
+  EXPECT_EQ(tokens.exit_code, 0) << tokens.out;
+  EXPECT_THAT(tokens.out, ::testing::MatchesRegex("[0-9 ]+\n"));
+  const ShellRun status = Shell(ctl + " status");
+  EXPECT_EQ(status.exit_code, 0);
+  EXPECT_THAT(status.out, HasSubstr("state:      READY"));
+  const ShellRun load = Shell(ctl + " load stories260K.gguf");
+  EXPECT_EQ(load.exit_code, 0) << load.out;
+  EXPECT_THAT(load.out, HasSubstr("llama"));
+  const ShellRun chat = Shell(ctl + " chat --template chatml 'Hi' -n 4");
+  EXPECT_EQ(chat.exit_code, 0) << chat.out;
+  // Errors: a message on stderr and a non-zero exit.
+  const ShellRun escape = Shell(ctl + " load ../secret.gguf");
+  EXPECT_EQ(escape.exit_code, 1);
+  EXPECT_THAT(escape.out,
+              HasSubstr("ggufctl: PERMISSION_DENIED: the model path leads "
+                        "outside the model directory [PERMISSION_DENIED, "
+                        "error_code 11]"));
+  const ShellRun missing = Shell(ctl + " --runtime nope status");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.out, HasSubstr("NOT_FOUND"));
+  const ShellRun usage = Shell(ctl + " generate");
+  EXPECT_EQ(usage.exit_code, 2);
+  const ShellRun down =
+      Shell(GgufctlBinary() + " --server 127.0.0.1:1 --timeout 5 status");
+  EXPECT_EQ(down.exit_code, 3) << down.out;
+}
+
+}  // namespace
+}  // namespace ggufd::testing
