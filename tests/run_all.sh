@@ -62,7 +62,7 @@ if [[ ${GGUFD_SKIP_FUZZ:-0} != 1 ]]; then
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGGUFD_FUZZ=ON -DGGUFD_TESTS=OFF -DGGUFD_SERVICE=OFF \
     -DGGUFD_BENCH=OFF >/dev/null
-  cmake --build build-fuzz -j "$jobs"
+  cmake --build build-fuzz -j "$jobs" --target fuzzers
   run fuzz tests/fuzz/run_fuzzers.sh build-fuzz "${GGUFD_FUZZ_SECONDS:-45}"
 fi
 
