@@ -2,6 +2,7 @@
 // to q8_K.
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/fp16.h"
+#include "runtime/tensor/k4_scalar.h"
 #include "runtime/tensor/scalar_kernels.h"
 
 namespace ggufd::tensor {
@@ -24,18 +25,9 @@ void DequantizeRowQ5_K(const void* src, float* dst, int64_t n) {
   const auto* x = static_cast<const BlockQ5_K*>(src);
   int8_t q[kQKK];
   for (int64_t b = 0; b < n / kQKK; ++b, dst += kQKK) {
-    const float d = Fp16ToFp32(x[b].d);
-    const float dmin = Fp16ToFp32(x[b].dmin);
     Unpack(x[b], q);
-    for (int g = 0; g < 8; ++g) {
-      uint8_t sc, m;
-      UnpackScaleMinK4(g, x[b].scales, &sc, &m);
-      const float dl = d * sc;
-      const float ml = dmin * m;
-      for (int l = 0; l < 32; ++l) {
-        dst[g * 32 + l] = dl * static_cast<float>(q[g * 32 + l]) - ml;
-      }
-    }
+    DequantizeK4Groups(Fp16ToFp32(x[b].d), Fp16ToFp32(x[b].dmin), x[b].scales,
+                       q, dst);
   }
 }
 
@@ -46,18 +38,8 @@ float DotQ5_KQ8_K(int64_t n, const void* w, const void* a) {
   float sum = 0;
   for (int64_t b = 0; b < n / kQKK; ++b) {
     Unpack(x[b], q);
-    int isum = 0;
-    int msum = 0;
-    for (int g = 0; g < 8; ++g) {
-      uint8_t sc, m;
-      UnpackScaleMinK4(g, x[b].scales, &sc, &m);
-      int gsum = 0;
-      for (int l = 0; l < 32; ++l) gsum += q[g * 32 + l] * y[b].qs[g * 32 + l];
-      isum += sc * gsum;
-      msum += m * (y[b].bsums[2 * g] + y[b].bsums[2 * g + 1]);
-    }
-    sum += y[b].d * Fp16ToFp32(x[b].d) * static_cast<float>(isum) -
-           y[b].d * Fp16ToFp32(x[b].dmin) * static_cast<float>(msum);
+    sum += DotK4Groups(Fp16ToFp32(x[b].d), Fp16ToFp32(x[b].dmin), x[b].scales,
+                       q, y[b]);
   }
   return sum;
 }
