@@ -13,13 +13,11 @@ miss observed had a margin of 0.08), |logprob difference| within
 MAX_LOGPROB_DIFF on the shared top-10 (observed at most 0.94; a wrong step,
 e.g. the global RoPE base on local layers, moves them by several units).
 Greedy agreement is reported, not required."""
-import json
 import pathlib
-import subprocess
 
 import pytest
 
-from test_greedy_reference import steps
+from greedy_compare import greedy_runs, steps
 
 GEMMA3_MODEL = pathlib.Path(__file__).resolve().parents[2] / "models" / "gemma-3-270m-q4_k_m.gguf"
 N_TOKENS = 16
@@ -34,23 +32,10 @@ def gemma3_model():
     return GEMMA3_MODEL
 
 
-def ggufd_greedy(ggufd_bin, model, text):
-    proc = subprocess.run(
-        [str(ggufd_bin), "run", "-m", str(model), "-p", text, "-n", str(N_TOKENS),
-         "--temp", "0", "--logprobs", "20", "--threads", "2", "--json"],
-        capture_output=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
-    return json.loads(proc.stdout)
-
-
 @pytest.fixture(scope="module")
 def runs(ggufd_bin, gemma3_model, reference, repo_root):
-    prompts = json.loads((repo_root / "tests" / "data" / "prompts.json").read_text())
-    theirs = reference("greedy", "--model", gemma3_model, "--n", N_TOKENS,
-                       "--top", 20, "--threads", 2,
-                       stdin=[p["text"] for p in prompts])
-    ours = [ggufd_greedy(ggufd_bin, gemma3_model, p["text"]) for p in prompts]
-    return prompts, ours, theirs
+    return greedy_runs(ggufd_bin, gemma3_model, reference, repo_root,
+                       N_TOKENS, threads=2)
 
 
 def test_prompt_ids_match(runs):

@@ -9,41 +9,18 @@ tokens at temperature 0. The suite requires, per the runtime issue:
 Near-ties are real: a quantized 135M model can flip between two tokens whose
 logits differ by less than the rounding noise of two correct implementations,
 so the report names every divergence with its margin."""
-import json
-import subprocess
-
 import pytest
+
+from greedy_compare import greedy_runs, steps
 
 N_TOKENS = 32
 MIN_FULL_MATCHES = 10
 
 
-def steps(run):
-    """Per generated position: (id, top list), including the end-of-generation
-    token ggufd does not emit as text."""
-    out = [(t["id"], t["top"]) for t in run["logprobs"]]
-    if "end_token" in run:
-        out.append((run["end_token"]["id"], run["end_token"]["top"]))
-    return out
-
-
-def ggufd_greedy(ggufd_bin, model, text):
-    proc = subprocess.run(
-        [str(ggufd_bin), "run", "-m", str(model), "-p", text, "-n", str(N_TOKENS),
-         "--temp", "0", "--logprobs", "20", "--threads", "1", "--json"],
-        capture_output=True, timeout=600, check=False)
-    assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
-    return json.loads(proc.stdout)
-
-
 @pytest.fixture(scope="module")
 def runs(ggufd_bin, default_model, reference, repo_root):
-    prompts = json.loads((repo_root / "tests" / "data" / "prompts.json").read_text())
-    theirs = reference("greedy", "--model", default_model, "--n", N_TOKENS,
-                       "--top", 20, "--threads", 1,
-                       stdin=[p["text"] for p in prompts])
-    ours = [ggufd_greedy(ggufd_bin, default_model, p["text"]) for p in prompts]
-    return prompts, ours, theirs
+    return greedy_runs(ggufd_bin, default_model, reference, repo_root,
+                       N_TOKENS, threads=1)
 
 
 def test_prompt_ids_match(runs):
