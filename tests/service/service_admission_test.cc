@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "tests/service/ggufd_process.h"
 
 namespace ggufd::testing {
@@ -77,6 +78,22 @@ TEST_F(ServiceAdmissionTest, ExpiredInTheQueueNeverStarts) {
   client.join();
   EXPECT_EQ(r.status.error_code(), grpc::DEADLINE_EXCEEDED);
   EXPECT_EQ(r.started, 0);
+  // The client's deadline fires on the client; the server's copy of it
+  // (and the client's RST_STREAM) arrive later, which under TSan can be long
+  // after. Resume only once the server has finished the call itself.
+  httplib::Client http("127.0.0.1", server_->metrics_port());
+  ASSERT_TRUE(Eventually([&] {
+    auto response = http.Get("/metrics");
+    if (!response) return false;
+    for (const char* code : {"DEADLINE_EXCEEDED", "CANCELLED"}) {
+      const std::string sample =
+          std::string(
+              "ggufd_requests_total{method=\"Inference/Generate\",code=\"") +
+          code + "\"}";
+      if (response->body.find(sample) != std::string::npos) return true;
+    }
+    return false;
+  }));
   Resume(*server_);
   // The dropped command shows up as dropped, never as a generation.
   ASSERT_TRUE(Eventually([&] {
