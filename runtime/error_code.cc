@@ -18,7 +18,7 @@ struct CodeInfo {
   absl::StatusCode canonical;
 };
 
-constexpr std::array<CodeInfo, 16> kCodes = {{
+constexpr std::array<CodeInfo, 17> kCodes = {{
     {"OK", absl::StatusCode::kOk},
     {"INVALID_ARGUMENT", absl::StatusCode::kInvalidArgument},
     {"MODEL_NOT_FOUND", absl::StatusCode::kNotFound},
@@ -35,6 +35,7 @@ constexpr std::array<CodeInfo, 16> kCodes = {{
     {"GENERATION_FAILED", absl::StatusCode::kFailedPrecondition},
     {"UNAVAILABLE", absl::StatusCode::kUnavailable},
     {"SHUTTING_DOWN", absl::StatusCode::kUnavailable},
+    {"RUNTIME_NOT_FOUND", absl::StatusCode::kNotFound},
 }};
 
 const CodeInfo* Info(ErrorCode code) {

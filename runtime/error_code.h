@@ -27,6 +27,7 @@ enum class ErrorCode : int {
   kGenerationFailed = 13,  // poisoned runtime or a failure half-way through
   kUnavailable = 14,       // the runtime's worker is gone (service)
   kShuttingDown = 15,      // the server is draining (service)
+  kRuntimeNotFound = 16,   // no runtime instance of that name (service)
 };
 
 // Upper-case name used as the ErrorInfo reason ("GENERATION_FAILED").

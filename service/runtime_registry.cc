@@ -55,7 +55,7 @@ absl::StatusOr<std::shared_ptr<RuntimeWorker>> RuntimeRegistry::Find(
   if (it == workers_.end()) {
     // A name may be long and arbitrary: it is not echoed back.
     return WithFieldViolation(
-        ServiceError(absl::StatusCode::kNotFound, ErrorCode::kInvalidArgument,
+        ServiceError(absl::StatusCode::kNotFound, ErrorCode::kRuntimeNotFound,
                      "no runtime of that name"),
         "runtime", "no runtime of that name");
   }
@@ -103,7 +103,7 @@ absl::Status RuntimeRegistry::Delete(std::string_view name) {
     auto it = workers_.find(name);
     if (it == workers_.end()) {
       return WithFieldViolation(
-          ServiceError(absl::StatusCode::kNotFound, ErrorCode::kInvalidArgument,
+          ServiceError(absl::StatusCode::kNotFound, ErrorCode::kRuntimeNotFound,
                        "no runtime of that name"),
           "name", "no runtime of that name");
     }

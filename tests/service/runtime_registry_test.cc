@@ -55,7 +55,7 @@ TEST(RuntimeRegistryTest, RefusesBadNamesAndTheDefaultsDeletion) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(registry.Find("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(GetErrorCode(registry.Find("nope").status()),
-            ErrorCode::kInvalidArgument);
+            ErrorCode::kRuntimeNotFound);
 }
 
 TEST(RuntimeRegistryTest, RuntimesRunInParallel) {

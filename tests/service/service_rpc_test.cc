@@ -125,6 +125,7 @@ TEST_F(ServiceRpcTest, UnknownRuntimeIsNotFound) {
   const GenerateResult r =
       Generate(server_->inference(), TextRequest("x", 4, "nope"));
   EXPECT_EQ(r.status.error_code(), grpc::NOT_FOUND);
+  EXPECT_EQ(ErrorCodeOf(r.status), 16);
   EXPECT_TRUE(HasFieldViolation(r.status, "runtime"));
   grpc::ClientContext context;
   v1::ResetRequest reset;

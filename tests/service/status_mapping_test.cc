@@ -60,6 +60,8 @@ INSTANTIATE_TEST_SUITE_P(
              "INVALID_ARGUMENT", false},
         Case{ErrorCode::kModelNotFound, grpc::NOT_FOUND, "MODEL_NOT_FOUND",
              false},
+        Case{ErrorCode::kRuntimeNotFound, grpc::NOT_FOUND, "RUNTIME_NOT_FOUND",
+             false},
         Case{ErrorCode::kNoModel, grpc::FAILED_PRECONDITION, "NO_MODEL", false},
         Case{ErrorCode::kContextOverflow, grpc::OUT_OF_RANGE,
              "CONTEXT_OVERFLOW", false},
