@@ -1,0 +1,55 @@
+package ggufd_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	ggufdv1 "github.com/ggufd/ggufd/clients/go/gen/ggufd/v1"
+	"github.com/ggufd/ggufd/clients/go/ggufd"
+	"google.golang.org/protobuf/proto"
+)
+
+// Streams an answer; compiled by go test but not run (it needs a server).
+func ExampleClient_Generate() {
+	c, err := ggufd.Dial("127.0.0.1:50051") // plaintext + retry policy
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel() // the deadline, and cancellation, is the context
+
+	gen, err := c.Generate(ctx, &ggufdv1.GenerateRequest{
+		Prompt:   &ggufdv1.GenerateRequest_Text{Text: "Once upon a time"},
+		Stopping: &ggufdv1.StoppingParams{MaxTokens: proto.Int32(64)},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for text, err := range gen.Text() {
+		var gerr *ggufd.Error
+		if errors.As(err, &gerr) { // e.g. RESOURCE_EXHAUSTED QUEUE_FULL 10 1s
+			log.Fatal(gerr.Code, gerr.Reason, gerr.ErrorCode, gerr.RetryDelay)
+		}
+		fmt.Print(text)
+	}
+	fmt.Println("\n", gen.Finished().GetReason())
+}
+
+func ExampleClient_Chat() {
+	c, err := ggufd.Dial("127.0.0.1:50051")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.Chat(context.Background(), nil, []*ggufdv1.ChatMessage{
+		ggufd.User("What is the capital of France?"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.Text)
+}

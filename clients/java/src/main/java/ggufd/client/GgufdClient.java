@@ -1,0 +1,434 @@
+package ggufd.client;
+
+import ggufd.v1.DiagnosticsGrpc;
+import ggufd.v1.DiagnosticsOuterClass.GetStatusRequest;
+import ggufd.v1.DiagnosticsOuterClass.RuntimeStatus;
+import ggufd.v1.GenerationOptions.StoppingParams;
+import ggufd.v1.InferenceGrpc;
+import ggufd.v1.InferenceOuterClass.CancelRequest;
+import ggufd.v1.InferenceOuterClass.CancelResponse;
+import ggufd.v1.InferenceOuterClass.ChatMessage;
+import ggufd.v1.InferenceOuterClass.ChatPrompt;
+import ggufd.v1.InferenceOuterClass.DetokenizeRequest;
+import ggufd.v1.InferenceOuterClass.GenerateEvent;
+import ggufd.v1.InferenceOuterClass.GenerateRequest;
+import ggufd.v1.InferenceOuterClass.TokenizeRequest;
+import ggufd.v1.RuntimeGrpc;
+import ggufd.v1.RuntimeOuterClass.CreateRuntimeRequest;
+import ggufd.v1.RuntimeOuterClass.DeleteRuntimeRequest;
+import ggufd.v1.RuntimeOuterClass.LoadModelEvent;
+import ggufd.v1.RuntimeOuterClass.LoadModelRequest;
+import ggufd.v1.RuntimeOuterClass.ModelInfo;
+import ggufd.v1.RuntimeOuterClass.ResetRequest;
+import ggufd.v1.RuntimeOuterClass.RuntimeInfo;
+import io.grpc.Channel;
+import io.grpc.ChannelCredentials;
+import io.grpc.ClientInterceptor;
+import io.grpc.Context;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.AbstractStub;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleConsumer;
+import java.util.function.Supplier;
+
+/**
+ * A small client for ggufd over the generated grpc-java stubs.
+ *
+ * <p>Every call throws {@link GgufdException} on failure. A client is immutable and thread-safe;
+ * {@link #withDeadline(Duration)} derives one that shares the channel and puts a deadline on each
+ * call it starts. The channel built by {@link #builder(String)} carries a default service config
+ * that retries UNAVAILABLE and RESOURCE_EXHAUSTED (ggufd refuses with those before any response
+ * header, so a retry never repeats work).
+ *
+ * <pre>{@code
+ * try (GgufdClient client = GgufdClient.connect("127.0.0.1:50051")) {
+ *   client.loadModel("SmolLM2-135M-Instruct.Q4_1.gguf");
+ *   System.out.println(client.generateText("Once upon a time", 32));
+ * }
+ * }</pre>
+ */
+public final class GgufdClient implements AutoCloseable {
+  /** The runtime an empty name means. */
+  public static final String DEFAULT_RUNTIME = "default";
+
+  /** The health service name that is SERVING while the default runtime has a usable model. */
+  public static final String INFERENCE_SERVICE = "ggufd.v1.Inference";
+
+  private final Channel channel;
+  private final ManagedChannel owned;
+  private final Duration deadline;
+
+  private GgufdClient(Channel channel, ManagedChannel owned, Duration deadline) {
+    this.channel = channel;
+    this.owned = owned;
+    this.deadline = deadline;
+  }
+
+  /** A client for {@code target} ("host:port") with the defaults of {@link Builder}. */
+  public static GgufdClient connect(String target) {
+    return builder(target).build();
+  }
+
+  public static Builder builder(String target) {
+    return new Builder(target);
+  }
+
+  /**
+   * A client over a channel the caller built and owns ({@link #close()} leaves it open). The
+   * caller's channel decides retries and service config.
+   */
+  public static GgufdClient wrap(Channel channel) {
+    return new GgufdClient(Objects.requireNonNull(channel), null, null);
+  }
+
+  /** Builds the channel: plaintext by default, retries on, no default deadline. */
+  public static final class Builder {
+    private final String target;
+    private ChannelCredentials credentials = InsecureChannelCredentials.create();
+    private Duration deadline;
+    private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
+    private final List<ClientInterceptor> interceptors = new ArrayList<>();
+
+    private Builder(String target) {
+      this.target = Objects.requireNonNull(target);
+    }
+
+    /** TLS or other credentials instead of plaintext. */
+    public Builder credentials(ChannelCredentials credentials) {
+      this.credentials = Objects.requireNonNull(credentials);
+      return this;
+    }
+
+    /** A deadline applied to every call that does not get its own through withDeadline. */
+    public Builder defaultDeadline(Duration deadline) {
+      this.deadline = deadline;
+      return this;
+    }
+
+    /** The retry policy put into the default service config; null turns retries off. */
+    public Builder retryPolicy(RetryPolicy policy) {
+      this.retryPolicy = policy;
+      return this;
+    }
+
+    /** Interceptors for every call (metadata, tracing, metrics). */
+    public Builder intercept(ClientInterceptor... interceptors) {
+      this.interceptors.addAll(List.of(interceptors));
+      return this;
+    }
+
+    public GgufdClient build() {
+      ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials);
+      if (retryPolicy != null) {
+        builder
+            .defaultServiceConfig(retryPolicy.serviceConfig())
+            .maxRetryAttempts(retryPolicy.maxAttempts())
+            .enableRetry();
+      } else {
+        builder.disableRetry();
+      }
+      builder.intercept(interceptors);
+      ManagedChannel channel = builder.build();
+      return new GgufdClient(channel, channel, deadline);
+    }
+  }
+
+  /** The same client whose calls each get {@code timeout} from their start. */
+  public GgufdClient withDeadline(Duration timeout) {
+    return new GgufdClient(channel, null, Objects.requireNonNull(timeout));
+  }
+
+  /** The same client without a deadline. */
+  public GgufdClient withoutDeadline() {
+    return new GgufdClient(channel, null, null);
+  }
+
+  /** The channel, for stubs this class does not wrap (e.g. TestHooks, WatchStatus). */
+  public Channel channel() {
+    return channel;
+  }
+
+  private <S extends AbstractStub<S>> S prepare(S stub) {
+    return deadline == null
+        ? stub
+        : stub.withDeadlineAfter(deadline.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private InferenceGrpc.InferenceBlockingStub inference() {
+    return prepare(InferenceGrpc.newBlockingStub(channel));
+  }
+
+  private RuntimeGrpc.RuntimeBlockingStub runtime() {
+    return prepare(RuntimeGrpc.newBlockingStub(channel));
+  }
+
+  private static <T> T call(Supplier<T> rpc) {
+    try {
+      return rpc.get();
+    } catch (StatusRuntimeException e) {
+      throw GgufdException.from(e);
+    }
+  }
+
+  // ---- Inference -------------------------------------------------------------------------
+
+  /**
+   * Starts a Generate call and returns its events as a blocking iterator; close it (or call cancel)
+   * to cancel the generation on the server.
+   */
+  public GenerateStream generate(GenerateRequest request) {
+    Context.CancellableContext context = Context.current().withCancellation();
+    Context previous = context.attach();
+    try {
+      // The call binds to the context current when it starts, so cancelling the context
+      // cancels the call.
+      Iterator<GenerateEvent> events = inference().generate(request);
+      return new GenerateStream(context, events);
+    } catch (StatusRuntimeException e) {
+      context.cancel(e);
+      throw GgufdException.from(e);
+    } finally {
+      context.detach(previous);
+    }
+  }
+
+  /** Runs a Generate call to the end and folds it into one {@link Generation}. */
+  public Generation complete(GenerateRequest request) {
+    try (GenerateStream stream = generate(request)) {
+      return stream.collect();
+    }
+  }
+
+  /** The text generated for {@code request}. */
+  public String generateText(GenerateRequest request) {
+    return complete(request).text();
+  }
+
+  /** The text generated from a plain-text prompt, with at most {@code maxTokens} tokens. */
+  public String generateText(String prompt, int maxTokens) {
+    return generateText(
+        GenerateRequest.newBuilder()
+            .setText(prompt)
+            .setStopping(StoppingParams.newBuilder().setMaxTokens(maxTokens))
+            .build());
+  }
+
+  /**
+   * Starts a Generate call whose events go to {@code observer} on a gRPC thread. Errors reach
+   * {@code observer.onError} as {@link GgufdException}.
+   */
+  public AsyncGeneration generateAsync(
+      GenerateRequest request, StreamObserver<GenerateEvent> observer) {
+    AsyncGeneration handle = new AsyncGeneration();
+    prepare(InferenceGrpc.newStub(channel))
+        .generate(
+            request,
+            new ClientResponseObserver<GenerateRequest, GenerateEvent>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<GenerateRequest> requestStream) {
+                handle.bind(requestStream);
+              }
+
+              @Override
+              public void onNext(GenerateEvent event) {
+                observer.onNext(event);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                observer.onError(GgufdException.from(t));
+              }
+
+              @Override
+              public void onCompleted() {
+                observer.onCompleted();
+              }
+            });
+    return handle;
+  }
+
+  /**
+   * Runs a Generate call asynchronously. Cancelling the future cancels the call; a failure
+   * completes it exceptionally with a {@link GgufdException}.
+   */
+  public CompletableFuture<Generation> completeAsync(GenerateRequest request) {
+    CompletableFuture<Generation> future = new CompletableFuture<>();
+    Generation.Builder builder = new Generation.Builder();
+    AsyncGeneration handle =
+        generateAsync(
+            request,
+            new StreamObserver<>() {
+              @Override
+              public void onNext(GenerateEvent event) {
+                builder.add(event);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                future.completeExceptionally(t);
+              }
+
+              @Override
+              public void onCompleted() {
+                try {
+                  future.complete(builder.build());
+                } catch (IllegalStateException e) {
+                  future.completeExceptionally(e);
+                }
+              }
+            });
+    future.whenComplete(
+        (result, error) -> {
+          if (future.isCancelled()) {
+            handle.cancel();
+          }
+        });
+    return future;
+  }
+
+  /** One chat turn, for {@link #chat}. */
+  public static ChatMessage message(String role, String content) {
+    return ChatMessage.newBuilder().setRole(role).setContent(content).build();
+  }
+
+  /**
+   * The assistant's answer to {@code messages}, formatted with the model's chat template, with at
+   * most {@code maxTokens} tokens (0 = the runtime's default).
+   */
+  public String chat(List<ChatMessage> messages, int maxTokens) {
+    GenerateRequest.Builder request =
+        GenerateRequest.newBuilder().setChat(ChatPrompt.newBuilder().addAllMessages(messages));
+    if (maxTokens > 0) {
+      request.setStopping(StoppingParams.newBuilder().setMaxTokens(maxTokens));
+    }
+    return generateText(request.build());
+  }
+
+  /** Token ids of {@code text} (BOS/EOS as the model's rule says). */
+  public List<Integer> tokenize(String text) {
+    return tokenize(TokenizeRequest.newBuilder().setText(text).build());
+  }
+
+  public List<Integer> tokenize(TokenizeRequest request) {
+    return call(() -> inference().tokenize(request).getIdsList());
+  }
+
+  /** The text of {@code ids} (invalid UTF-8 replaced by U+FFFD). */
+  public String detokenize(List<Integer> ids) {
+    return call(
+        () ->
+            inference()
+                .detokenize(DetokenizeRequest.newBuilder().addAllIds(ids).build())
+                .getText());
+  }
+
+  /**
+   * Cancels a queued or running Generate by the request_id it was started with (from any client).
+   * An unknown or finished id answers found = false.
+   */
+  public CancelResponse cancel(String requestId) {
+    return call(
+        () -> inference().cancel(CancelRequest.newBuilder().setRequestId(requestId).build()));
+  }
+
+  // ---- Runtime ---------------------------------------------------------------------------
+
+  /** Loads {@code path} (inside the server's model directory) into the default runtime. */
+  public ModelInfo loadModel(String path) {
+    return loadModel(LoadModelRequest.newBuilder().setPath(path).build(), fraction -> {});
+  }
+
+  /**
+   * Loads a model, passing each progress fraction in [0, 1] to {@code progress}, and returns the
+   * loaded model's info.
+   */
+  public ModelInfo loadModel(LoadModelRequest request, DoubleConsumer progress) {
+    Context.CancellableContext context = Context.current().withCancellation();
+    Context previous = context.attach();
+    try {
+      Iterator<LoadModelEvent> events = runtime().loadModel(request);
+      while (events.hasNext()) {
+        LoadModelEvent event = events.next();
+        if (event.hasProgress()) {
+          progress.accept(event.getProgress().getFraction());
+        } else if (event.hasModel()) {
+          return event.getModel();
+        }
+      }
+      throw new IllegalStateException("LoadModel stream ended without the model info");
+    } catch (StatusRuntimeException e) {
+      throw GgufdException.from(e);
+    } finally {
+      context.detach(previous);
+      // Ends the call if we returned before the server closed the stream.
+      context.cancel(null);
+    }
+  }
+
+  /** Clears the runtime's KV cache and a poisoned state; "" means the default runtime. */
+  public void reset(String runtime) {
+    call(() -> runtime().reset(ResetRequest.newBuilder().setRuntime(runtime).build()));
+  }
+
+  /** Starts an empty runtime instance with its own worker and queue. */
+  public RuntimeInfo createRuntime(String name) {
+    return call(
+        () -> runtime().createRuntime(CreateRuntimeRequest.newBuilder().setName(name).build()));
+  }
+
+  public void deleteRuntime(String name) {
+    call(() -> runtime().deleteRuntime(DeleteRuntimeRequest.newBuilder().setName(name).build()));
+  }
+
+  // ---- Diagnostics and health ------------------------------------------------------------
+
+  /** The status snapshot of {@code runtime} ("" = default). */
+  public RuntimeStatus status(String runtime) {
+    return call(
+        () ->
+            prepare(DiagnosticsGrpc.newBlockingStub(channel))
+                .getStatus(GetStatusRequest.newBuilder().setRuntime(runtime).build()));
+  }
+
+  /**
+   * grpc.health.v1 Check of {@code service}: "" is the server as a whole, {@link
+   * #INFERENCE_SERVICE} is SERVING only while the default runtime has a usable model.
+   */
+  public HealthCheckResponse.ServingStatus health(String service) {
+    return call(
+        () ->
+            prepare(HealthGrpc.newBlockingStub(channel))
+                .check(HealthCheckRequest.newBuilder().setService(service).build())
+                .getStatus());
+  }
+
+  /** Shuts down the channel this client built; a derived or wrapping client does nothing. */
+  @Override
+  public void close() {
+    if (owned == null) {
+      return;
+    }
+    owned.shutdownNow();
+    try {
+      owned.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

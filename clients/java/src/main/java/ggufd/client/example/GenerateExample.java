@@ -1,0 +1,70 @@
+package ggufd.client.example;
+
+import ggufd.client.GgufdClient;
+import ggufd.client.GgufdException;
+import ggufd.v1.GenerationOptions.SamplingParams;
+import ggufd.v1.GenerationOptions.StoppingParams;
+import ggufd.v1.InferenceOuterClass.GenerateEvent;
+import ggufd.v1.InferenceOuterClass.GenerateRequest;
+import ggufd.v1.RuntimeOuterClass.ModelInfo;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Streams a generation to stdout, then asks one chat question.
+ *
+ * <p>Usage: {@code GenerateExample [ADDRESS [PROMPT [MODEL]]]}; ADDRESS defaults to
+ * 127.0.0.1:50051. When the server has no model yet, MODEL (a path in its model directory, default
+ * SmolLM2-135M-Instruct.Q4_1.gguf) is loaded first.
+ */
+public final class GenerateExample {
+  private GenerateExample() {}
+
+  public static void main(String[] args) {
+    String address = args.length > 0 ? args[0] : "127.0.0.1:50051";
+    String prompt = args.length > 1 ? args[1] : "Once upon a time";
+    String model = args.length > 2 ? args[2] : "SmolLM2-135M-Instruct.Q4_1.gguf";
+    int status = 0;
+    try (GgufdClient client =
+        GgufdClient.builder(address).defaultDeadline(Duration.ofMinutes(2)).build()) {
+      if (client.health(GgufdClient.INFERENCE_SERVICE) != ServingStatus.SERVING) {
+        ModelInfo info = client.loadModel(model);
+        System.err.printf(
+            "loaded %s (%s, %s)%n", info.getName(), info.getArchitecture(), info.getFileType());
+      }
+      GenerateRequest request =
+          GenerateRequest.newBuilder()
+              .setText(prompt)
+              .setSampling(SamplingParams.newBuilder().setTemperature(0.8f).setSeed(42))
+              .setStopping(StoppingParams.newBuilder().setMaxTokens(48))
+              .build();
+      try (var stream = client.generate(request)) {
+        while (stream.hasNext()) {
+          GenerateEvent event = stream.next();
+          if (event.hasChunk()) {
+            System.out.print(event.getChunk().getText());
+            System.out.flush();
+          } else if (event.hasFinished()) {
+            System.out.println();
+            System.err.printf(
+                "[%s, %d tokens]%n",
+                event.getFinished().getReason(),
+                event.getFinished().getUsage().getCompletionTokens());
+          }
+        }
+      }
+      String answer =
+          client.chat(List.of(GgufdClient.message("user", "What is the capital of France?")), 32);
+      System.out.println("chat: " + answer);
+    } catch (GgufdException e) {
+      System.err.printf(
+          "ggufd: %s (gRPC %s, reason %s, code %d)%n",
+          e.getMessage(), e.code(), e.reason(), e.errorCode());
+      status = e.isRetryable() ? 3 : 1;
+    }
+    if (status != 0) {
+      System.exit(status);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package ggufd.client;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real ggufd started for the tests on 127.0.0.1 with an OS-chosen port and no model (the tests
+ * load it through the API). Paths come from GGUFD_BIN and GGUFD_MODELS_DIR, defaulting to the
+ * repository's build and models folders.
+ */
+final class GgufdServer implements AutoCloseable {
+  private static final Pattern PORT = Pattern.compile("\"port\"\\s*:\\s*(\\d+)");
+  private static final int LOG_LINES_KEPT = 60;
+
+  private final Process process;
+  private final int port;
+  private final Deque<String> log;
+
+  private GgufdServer(Process process, int port, Deque<String> log) {
+    this.process = process;
+    this.port = port;
+    this.log = log;
+  }
+
+  /** The repository root: two levels above this client's folder. */
+  static Path repoRoot() {
+    String dir = System.getenv("GGUFD_JAVA_CLIENT_DIR");
+    Path client = dir != null ? Path.of(dir) : Path.of("").toAbsolutePath();
+    return client.resolve("../..").normalize();
+  }
+
+  static Path pathFromEnv(String name, String repoRelativeDefault) {
+    String value = System.getenv(name);
+    return value != null && !value.isEmpty()
+        ? Path.of(value)
+        : repoRoot().resolve(repoRelativeDefault);
+  }
+
+  static GgufdServer start() throws IOException, InterruptedException {
+    Path binary = pathFromEnv("GGUFD_BIN", "build/service/ggufd");
+    Path models = pathFromEnv("GGUFD_MODELS_DIR", "models");
+    if (!Files.isExecutable(binary)) {
+      throw new IOException("no ggufd binary at " + binary + " (set GGUFD_BIN)");
+    }
+    Process process =
+        new ProcessBuilder(
+                List.of(
+                    binary.toString(),
+                    "serve",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--metrics-port",
+                    "-1",
+                    "--model-dir",
+                    models.toString(),
+                    "--threads",
+                    "1",
+                    "--queue-capacity",
+                    "1",
+                    "--grace-period-ms",
+                    "2000",
+                    "--enable-test-hooks"))
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    CompletableFuture<Integer> listening = new CompletableFuture<>();
+    Deque<String> early = new ArrayDeque<>();
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader in =
+                  new BufferedReader(
+                      new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                  synchronized (early) {
+                    early.addLast(line);
+                    if (early.size() > LOG_LINES_KEPT) {
+                      early.removeFirst();
+                    }
+                  }
+                  if (!listening.isDone() && line.contains("\"msg\":\"listening\"")) {
+                    Matcher m = PORT.matcher(line);
+                    if (m.find()) {
+                      listening.complete(Integer.parseInt(m.group(1)));
+                    }
+                  }
+                }
+              } catch (IOException e) {
+                // The process is gone; the start-up wait below reports it.
+              }
+              listening.completeExceptionally(new IOException("ggufd exited before listening"));
+            },
+            "ggufd-stderr");
+    reader.setDaemon(true);
+    reader.start();
+    int port;
+    try {
+      port = listening.get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      synchronized (early) {
+        throw new IOException("ggufd did not start: " + String.join("\n", early), e);
+      }
+    }
+    // A JVM killed mid-test must not leave the server running.
+    Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
+    return new GgufdServer(process, port, early);
+  }
+
+  String address() {
+    return "127.0.0.1:" + port;
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  /** The last lines the server logged, for failure messages. */
+  String recentLog() {
+    synchronized (log) {
+      return String.join("\n", log);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL if it has not stopped within 10 s. */
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,230 @@
+// GgufdClient: one channel to a ggufd server and an idiomatic method per
+// API operation; anything not wrapped is reachable through `stubs`.
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+
+import { type CallOptions, grpcCallOptions, unaryCall } from './calls';
+import type { CancelResponse__Output } from './generated/ggufd/v1/CancelResponse';
+import type { ChatMessage } from './generated/ggufd/v1/ChatMessage';
+import type { ConfigureRequest } from './generated/ggufd/v1/ConfigureRequest';
+import type { ConfigureResponse__Output } from './generated/ggufd/v1/ConfigureResponse';
+import type { DetokenizeResponse__Output } from './generated/ggufd/v1/DetokenizeResponse';
+import type { DiagnosticsClient } from './generated/ggufd/v1/Diagnostics';
+import type { GenerateRequest } from './generated/ggufd/v1/GenerateRequest';
+import type { InferenceClient } from './generated/ggufd/v1/Inference';
+import type { ListRuntimesResponse__Output } from './generated/ggufd/v1/ListRuntimesResponse';
+import type { LoadModelRequest } from './generated/ggufd/v1/LoadModelRequest';
+import type { ModelInfo__Output } from './generated/ggufd/v1/ModelInfo';
+import type { RuntimeClient } from './generated/ggufd/v1/Runtime';
+import type { RuntimeInfo__Output } from './generated/ggufd/v1/RuntimeInfo';
+import type { RuntimeStatus__Output } from './generated/ggufd/v1/RuntimeStatus';
+import type { TestHooksClient } from './generated/ggufd/v1/TestHooks';
+import type { TokenizeResponse__Output } from './generated/ggufd/v1/TokenizeResponse';
+import type { HealthClient } from './generated/grpc/health/v1/Health';
+import type {
+  HealthCheckResponse__Output,
+  _grpc_health_v1_HealthCheckResponse_ServingStatus__Output as ServingStatus,
+} from './generated/grpc/health/v1/HealthCheckResponse';
+import { loadApi } from './protos';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, serviceConfigJson } from './service_config';
+import { Generation, ModelLoad } from './streams';
+
+export interface ClientOptions {
+  /** Runtime instance for calls that do not name one; "" = the server's "default". */
+  runtime?: string;
+  /** Default deadline of every call in milliseconds (Infinity, the default, = none). */
+  timeoutMs?: number;
+  /** Retry policy for UNAVAILABLE and RESOURCE_EXHAUSTED; false turns retries off. */
+  retry?: RetryPolicy | false;
+  /** Default: insecure (plaintext), as ggufd serves. */
+  credentials?: grpc.ChannelCredentials;
+  /** Extra grpc-js channel options. */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** Generate fields other than the prompt, for chat(). */
+export type ChatParams = Omit<GenerateRequest, 'text' | 'tokens' | 'chat'> & {
+  template?: string;
+  addGenerationPrompt?: boolean;
+};
+
+export interface TokenizeParams {
+  runtime?: string;
+  addSpecial?: boolean;
+  parseSpecial?: boolean;
+}
+
+/** The generated grpc-js stubs, all on the client's one channel. */
+export interface Stubs {
+  inference: InferenceClient;
+  runtime: RuntimeClient;
+  diagnostics: DiagnosticsClient;
+  health: HealthClient;
+  /** Present on servers started with --enable-test-hooks only. */
+  testHooks: TestHooksClient;
+}
+
+export class GgufdClient {
+  readonly stubs: Stubs;
+  private readonly runtime: string;
+  private readonly timeoutMs: number;
+
+  constructor(address = '127.0.0.1:50051', options: ClientOptions = {}) {
+    this.runtime = options.runtime ?? '';
+    this.timeoutMs = options.timeoutMs ?? Infinity;
+    const channelOptions: grpc.ChannelOptions = { ...options.channelOptions };
+    if (options.retry === false) {
+      channelOptions['grpc.enable_retries'] = 0;
+    } else {
+      channelOptions['grpc.service_config'] = serviceConfigJson(options.retry ?? DEFAULT_RETRY_POLICY);
+    }
+    const api = loadApi();
+    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const inference = new api.ggufd.v1.Inference(address, credentials, channelOptions);
+    // The other stubs share the first one's channel.
+    const shared = { channelOverride: inference.getChannel() };
+    this.stubs = {
+      inference,
+      runtime: new api.ggufd.v1.Runtime(address, credentials, shared),
+      diagnostics: new api.ggufd.v1.Diagnostics(address, credentials, shared),
+      health: new api.grpc.health.v1.Health(address, credentials, shared),
+      testHooks: new api.ggufd.v1.TestHooks(address, credentials, shared),
+    };
+  }
+
+  /** Closes the channel; calls in flight are cancelled. */
+  close(): void {
+    this.stubs.inference.close();
+  }
+
+  /**
+   * Starts a generation from a text prompt or a full GenerateRequest. A
+   * request without request_id gets a random one, so cancel() works even
+   * while it waits in the queue.
+   */
+  generate(prompt: string | GenerateRequest, options: CallOptions = {}): Generation {
+    const request: GenerateRequest = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
+    request.runtime ||= this.runtime;
+    request.requestId ||= randomUUID();
+    const call = this.stubs.inference.generate(
+      request,
+      options.metadata ?? new grpc.Metadata(),
+      grpcCallOptions(options, this.timeoutMs),
+    );
+    return new Generation(request.requestId, call, options.signal);
+  }
+
+  /** Generates the assistant's answer to chat messages, formatted with the model's chat template. */
+  chat(messages: ChatMessage[], params: ChatParams = {}, options: CallOptions = {}): Generation {
+    const { template, addGenerationPrompt, ...rest } = params;
+    return this.generate({ ...rest, chat: { messages, template, addGenerationPrompt } }, options);
+  }
+
+  /** Cancels a queued or running generation by its request id. */
+  cancel(requestId: string, options: CallOptions = {}): Promise<CancelResponse__Output> {
+    return this.unary((md, o, cb) => this.stubs.inference.cancel({ requestId }, md, o, cb), options);
+  }
+
+  async tokenize(text: string, params: TokenizeParams = {}, options: CallOptions = {}): Promise<number[]> {
+    const request = { ...params, text, runtime: params.runtime || this.runtime };
+    const response = await this.unary<TokenizeResponse__Output>(
+      (md, o, cb) => this.stubs.inference.tokenize(request, md, o, cb),
+      options,
+    );
+    return response.ids;
+  }
+
+  async detokenize(ids: number[], options: CallOptions & { runtime?: string } = {}): Promise<string> {
+    const request = { ids, runtime: options.runtime || this.runtime };
+    const response = await this.unary<DetokenizeResponse__Output>(
+      (md, o, cb) => this.stubs.inference.detokenize(request, md, o, cb),
+      options,
+    );
+    return response.text;
+  }
+
+  /** Loads a model (a path in the server's model dir): progress events, then the model info. */
+  loadModel(path: string, params: Omit<LoadModelRequest, 'path'> = {}, options: CallOptions = {}): ModelLoad {
+    const request: LoadModelRequest = { ...params, path, runtime: params.runtime || this.runtime };
+    const call = this.stubs.runtime.loadModel(
+      request,
+      options.metadata ?? new grpc.Metadata(),
+      grpcCallOptions(options, this.timeoutMs),
+    );
+    return new ModelLoad(call, options.signal);
+  }
+
+  /** The runtime's status; `fresh` asks the runtime itself instead of its last snapshot. */
+  status(
+    params: { runtime?: string; fresh?: boolean } = {},
+    options: CallOptions = {},
+  ): Promise<RuntimeStatus__Output> {
+    const request = { ...params, runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.diagnostics.getStatus(request, md, o, cb), options);
+  }
+
+  /**
+   * grpc.health.v1 Check: "" is the whole server, "ggufd.v1.Inference" is
+   * SERVING only while the default runtime has a usable model.
+   */
+  async health(service = '', options: CallOptions = {}): Promise<ServingStatus> {
+    const response = await this.unary<HealthCheckResponse__Output>(
+      (md, o, cb) => this.stubs.health.check({ service }, md, o, cb),
+      options,
+    );
+    return response.status;
+  }
+
+  modelInfo(runtime = '', options: CallOptions = {}): Promise<ModelInfo__Output> {
+    const request = { runtime: runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.runtime.getModelInfo(request, md, o, cb), options);
+  }
+
+  configure(request: ConfigureRequest, options: CallOptions = {}): Promise<ConfigureResponse__Output> {
+    const full = { ...request, runtime: request.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.runtime.configure(full, md, o, cb), options);
+  }
+
+  /** Clears the KV cache and a poisoned state; the model stays loaded. */
+  async reset(runtime = '', options: CallOptions = {}): Promise<void> {
+    const request = { runtime: runtime || this.runtime };
+    await this.unary((md, o, cb) => this.stubs.runtime.reset(request, md, o, cb), options);
+  }
+
+  /** Drops the runtime's model and its memory. */
+  async release(runtime = '', options: CallOptions = {}): Promise<void> {
+    const request = { runtime: runtime || this.runtime };
+    await this.unary((md, o, cb) => this.stubs.runtime.release(request, md, o, cb), options);
+  }
+
+  createRuntime(name: string, queueCapacity = 0, options: CallOptions = {}): Promise<RuntimeInfo__Output> {
+    return this.unary((md, o, cb) => this.stubs.runtime.createRuntime({ name, queueCapacity }, md, o, cb), options);
+  }
+
+  async deleteRuntime(name: string, options: CallOptions = {}): Promise<void> {
+    await this.unary((md, o, cb) => this.stubs.runtime.deleteRuntime({ name }, md, o, cb), options);
+  }
+
+  async listRuntimes(options: CallOptions = {}): Promise<RuntimeInfo__Output[]> {
+    const response = await this.unary<ListRuntimesResponse__Output>(
+      (md, o, cb) => this.stubs.runtime.listRuntimes({}, md, o, cb),
+      options,
+    );
+    return response.runtimes;
+  }
+
+  /**
+   * Runs a unary call on one of `stubs` with this client's deadline, signal
+   * and error handling: `client.unary((md, o, cb) => client.stubs.x.y(req, md, o, cb))`.
+   */
+  unary<Res>(
+    start: (
+      metadata: grpc.Metadata,
+      options: grpc.CallOptions,
+      callback: grpc.requestCallback<Res>,
+    ) => grpc.ClientUnaryCall,
+    options: CallOptions = {},
+  ): Promise<Res> {
+    return unaryCall(start, options, this.timeoutMs);
+  }
+}

@@ -1,0 +1,90 @@
+"""Python client for ggufd, a gRPC service that serves GGUF language models.
+
+    import ggufd
+
+    with ggufd.Client("127.0.0.1:50051", timeout=60) as client:
+        client.load_model("SmolLM2-135M-Instruct.Q4_1.gguf")
+        for piece in client.generate_text("Once upon a time", max_tokens=32):
+            print(piece, end="", flush=True)
+
+The asyncio variant is ggufd.AsyncClient; errors are ggufd.GgufdError
+subclasses. The generated API modules are ggufd.v1.*_pb2 / *_pb2_grpc.
+"""
+
+from ggufd._channel import RetryPolicy
+from ggufd._common import (
+    DEFAULT,
+    INFERENCE_SERVICE,
+    Chunk,
+    Event,
+    Finished,
+    HealthStatus,
+    Progress,
+    Started,
+)
+from ggufd._requests import GenerateOptions, Message, Prompt
+from ggufd.aio import AsyncClient, AsyncGeneration
+from ggufd.client import Client, Generation
+from ggufd.errors import (
+    ContextOverflowError,
+    DeadlineExceededError,
+    FieldViolation,
+    GenerationFailedError,
+    GgufdError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidModelError,
+    ModelNotFoundError,
+    NoModelError,
+    OutOfMemoryError,
+    PermissionDeniedError,
+    QueueFullError,
+    RequestCancelledError,
+    RuntimeNotFoundError,
+    ShuttingDownError,
+    UnavailableError,
+    UnsupportedModelError,
+)
+from ggufd.v1.inference_pb2 import ChatMessage, FinishReason, Usage
+from ggufd.v1.runtime_pb2 import ModelInfo
+
+__all__ = [
+    "AsyncClient",
+    "AsyncGeneration",
+    "ChatMessage",
+    "Chunk",
+    "Client",
+    "ContextOverflowError",
+    "DEFAULT",
+    "DeadlineExceededError",
+    "Event",
+    "FieldViolation",
+    "FinishReason",
+    "Finished",
+    "GenerationFailedError",
+    "GenerateOptions",
+    "Generation",
+    "GgufdError",
+    "HealthStatus",
+    "INFERENCE_SERVICE",
+    "InternalError",
+    "InvalidArgumentError",
+    "InvalidModelError",
+    "Message",
+    "ModelInfo",
+    "ModelNotFoundError",
+    "NoModelError",
+    "OutOfMemoryError",
+    "PermissionDeniedError",
+    "Progress",
+    "Prompt",
+    "QueueFullError",
+    "RequestCancelledError",
+    "RetryPolicy",
+    "RuntimeNotFoundError",
+    "ShuttingDownError",
+    "Started",
+    "UnavailableError",
+    "UnsupportedModelError",
+    "Usage",
+]
