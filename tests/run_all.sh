@@ -8,7 +8,17 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
-step() { printf '\n=== %s\n' "$*"; }
+# Each stage's wall time goes into the summary (the suite has a 30-minute
+# budget on 2 cores).
+timings=()
+stage=
+stage_start=$SECONDS
+step() {
+  [[ -n $stage ]] && timings+=("$(printf '%5ds  %s' $((SECONDS - stage_start)) "$stage")")
+  stage=$*
+  stage_start=$SECONDS
+  printf '\n=== %s\n' "$*"
+}
 failures=()
 run() {  # run NAME CMD...: records a failure but keeps going
   local name=$1; shift
@@ -31,6 +41,16 @@ if [[ -d tests/e2e ]] && compgen -G "tests/e2e/test_*.py" >/dev/null; then
   run pytest env GGUFD_BIN="$root/build/service/ggufd" \
     python3 -m pytest -q tests/e2e
 fi
+
+# The client libraries against a real ggufd, one language at a time
+# (clients/<lang>/test.sh; deploy/setup.sh prepared their toolchains).
+for lang in python go node java; do
+  [[ -x clients/$lang/test.sh ]] || continue
+  step "$lang client end-to-end tests"
+  run "client-$lang" env GGUFD_BIN="$root/build/service/ggufd" \
+    GGUFCTL_BIN="$root/build/clients/cpp/ggufctl" \
+    GGUFD_MODELS_DIR="$root/models" "clients/$lang/test.sh"
+done
 
 if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
   step "ASan+UBSan build and tests"
@@ -67,6 +87,8 @@ if [[ ${GGUFD_SKIP_FUZZ:-0} != 1 ]]; then
 fi
 
 step "summary"
+printf '%s\n' "${timings[@]}"
+printf '%5ds  total\n' "$SECONDS"
 if ((${#failures[@]})); then
   echo "FAILED: ${failures[*]}"
   exit 1
