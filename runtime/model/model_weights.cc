@@ -160,6 +160,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const gguf::GgufFile& file,
   const std::string output_name = TensorName(kOutput);
   if (file.FindTensor(output_name) == nullptr && c.traits->tied_embeddings) {
     w.output = w.token_embd;
+    w.output.repackable = false;  // as llama.cpp keeps it (matmul.h)
     w.tied_output = true;
   } else {
     ASSIGN_OR_RETURN(w.output,

@@ -100,6 +100,39 @@ void ActivationBuffer::Reserve(int64_t max_tokens, int64_t max_cols) {
 
 bool CanMatMul(TensorType type) { return HasKernels(type); }
 
+namespace {
+
+// The repacked order of w at `isa`, or null (see RepackedOrder).
+const RepackedOrder* RepackedOrderOf(const WeightView& w, Isa isa) {
+  return w.repackable ? ResolveRepackedOrder(w.type, w.rows, isa) : nullptr;
+}
+
+// Tokens [0, n_grouped) of a product in a repacked order take its gemm.
+int64_t GroupedTokens(const RepackedOrder* repacked, int64_t n_tokens) {
+  return repacked != nullptr ? n_tokens - n_tokens % kRepackGroupTokens : 0;
+}
+
+}  // namespace
+
+OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
+                                int64_t t, Isa isa) {
+  const TypeTraits& traits = Traits(w.type);
+  const TypeTraits& act = Traits(traits.vec_dot_type);
+  OutputKernel k{.from_float = act.from_float,
+                 .dot = ResolveVecDot(w.type, isa)};
+  const RepackedOrder* repacked = RepackedOrderOf(w, isa);
+  if (repacked == nullptr) return k;
+  if (t < GroupedTokens(repacked, n_tokens)) {
+    if (act.from_float_grouped != nullptr) {
+      k.from_float = act.from_float_grouped;
+    }
+    k.dot = repacked->dot_gemm;
+  } else {
+    k.dot = repacked->dot_gemv;
+  }
+  return k;
+}
+
 void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
             ActivationBuffer& scratch, ThreadPool& pool) {
   MatMul(w, x, n_tokens, y, scratch, pool, BestIsa());
@@ -116,10 +149,13 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
 
   const VecDotFn dot = ResolveVecDot(w.type, isa);
   const MatTileFn tile = ResolveMatTile(w.type, isa);
+  const RepackedOrder* repacked = RepackedOrderOf(w, isa);
+  const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
   // The panel kernels address their rows with 32-bit offsets (gathers);
   // absurdly long rows take the per-output path, which gives the same bits.
   const MatPanelFn panel =
-      w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)
+      repacked == nullptr &&
+              w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)
           ? ResolveMatPanel(w.type, isa)
           : nullptr;
 
@@ -143,10 +179,14 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
             scratch.capacity()) {
       a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
     }
+    const FromFloatFn grouped_from_float = act.from_float_grouped != nullptr
+                                               ? act.from_float_grouped
+                                               : act.from_float;
     auto convert = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        act.from_float(x + static_cast<size_t>(t) * w.cols,
-                       buf + static_cast<size_t>(t) * a_stride, w.cols);
+        (t < n_grouped ? grouped_from_float : act.from_float)(
+            x + static_cast<size_t>(t) * w.cols,
+            buf + static_cast<size_t>(t) * a_stride, w.cols);
       }
       if (a_blocks != nullptr) {
         DescribeActivationBlocks(traits.vec_dot_type, buf, a_stride, nb, begin,
@@ -171,6 +211,16 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
               static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r)), a,
               a_stride, a_blocks, n_tokens, y + r, static_cast<size_t>(w.rows));
       }
+      return;
+    }
+    if (repacked != nullptr) {
+      MulRows(w, a, a_stride, n_grouped, y, repacked->dot_gemm,
+              repacked->tile_gemm, begin * kRowsPerItem, r_end);
+      MulRows(w, a + static_cast<size_t>(n_grouped) * a_stride, a_stride,
+              n_tokens - n_grouped,
+              y + static_cast<size_t>(n_grouped) * static_cast<size_t>(w.rows),
+              repacked->dot_gemv, repacked->tile_gemv, begin * kRowsPerItem,
+              r_end);
       return;
     }
     MulRows(w, a, a_stride, n_tokens, y, dot, tile, begin * kRowsPerItem,

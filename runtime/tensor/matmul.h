@@ -14,6 +14,7 @@
 #include "runtime/tensor/isa.h"
 #include "runtime/tensor/tensor_type.h"
 #include "runtime/tensor/thread_pool.h"
+#include "runtime/tensor/type_traits.h"
 
 namespace ggufd::tensor {
 
@@ -25,6 +26,11 @@ struct WeightView {
   int64_t rows = 0;
   int64_t cols = 0;
   size_t row_bytes = 0;
+  // False for a matrix llama.cpp keeps in its plain CPU buffer although its
+  // type and shape could be repacked: a tied output, which is also the token
+  // embedding its get_rows reads. Then vec_dot's order applies (see
+  // type_traits.h, RepackedOrder).
+  bool repackable = true;
 };
 
 // Reusable storage for converted activations, sized once at load so the
@@ -55,6 +61,17 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
 // Whether MatMul and DequantizeRow handle weights of `type` (checked by the
 // model loader, so the forward pass never meets an unsupported type).
 bool CanMatMul(TensorType type);
+
+// How MatMul computes token t of an n_tokens-token product with w at `isa`:
+// the activation conversion of that token's row and the dot kernel of each
+// of its outputs (vec_dot's, or a repacked order's: type_traits.h,
+// RepackedOrder). Every output equals `dot` exactly.
+struct OutputKernel {
+  FromFloatFn from_float = nullptr;
+  VecDotFn dot = nullptr;
+};
+OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
+                                int64_t t, Isa isa);
 
 // Row `row` of w as floats (embedding lookup); out has w.cols values.
 void DequantizeRow(const WeightView& w, int64_t row, float* out);

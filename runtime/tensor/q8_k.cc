@@ -17,10 +17,14 @@ void DequantizeRowQ8_K(const void* src, float* dst, int64_t n) {
   }
 }
 
-// Follows ggml's quantize_row_q8_K_ref (also its x86 CPU path): the value of
-// largest magnitude maps to -127 (so the scale carries its sign), quants
-// round half to even.
-void QuantizeRowQ8_K(const float* src, void* dst, int64_t n) {
+namespace {
+
+// The value of largest magnitude maps to -127 (so the scale carries its
+// sign), quants round half to even. Which value counts as "largest" when +m
+// and -m tie is the one place ggml's two quantizers differ: the row
+// quantizer takes the first, the 4-row one (prefer_positive) takes +m.
+void QuantizeRowQ8_KImpl(const float* src, void* dst, int64_t n,
+                         bool prefer_positive) {
   auto* y = static_cast<BlockQ8_K*>(dst);
   for (int64_t b = 0; b < n / kQKK; ++b, src += kQKK) {
     float max = 0;
@@ -35,6 +39,10 @@ void QuantizeRowQ8_K(const float* src, void* dst, int64_t n) {
       std::memset(&y[b], 0, sizeof(y[b]));
       continue;
     }
+    if (prefer_positive && max < 0 &&
+        std::find(src, src + kQKK, amax) != src + kQKK) {
+      max = amax;
+    }
     const float iscale = -127.0f / max;
     for (int j = 0; j < kQKK; ++j) {
       const long q = std::lrint(iscale * src[j]);
@@ -47,6 +55,19 @@ void QuantizeRowQ8_K(const float* src, void* dst, int64_t n) {
     }
     y[b].d = 1 / iscale;
   }
+}
+
+}  // namespace
+
+// ggml's quantize_row_q8_K_ref (also its x86 CPU path).
+void QuantizeRowQ8_K(const float* src, void* dst, int64_t n) {
+  QuantizeRowQ8_KImpl(src, dst, n, /*prefer_positive=*/false);
+}
+
+// ggml's quantize_mat_q8_K_4x8 (x86), row by row: the rows its repacked
+// gemm multiplies.
+void QuantizeRowQ8_KGrouped(const float* src, void* dst, int64_t n) {
+  QuantizeRowQ8_KImpl(src, dst, n, /*prefer_positive=*/true);
 }
 
 }  // namespace ggufd::tensor

@@ -36,6 +36,8 @@ void FromFloatBF16(const float* src, void* dst, int64_t n);
 void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
 void QuantizeRowQ8_1(const float* src, void* dst, int64_t n);
 void QuantizeRowQ8_K(const float* src, void* dst, int64_t n);
+// q8_K as ggml quantizes the rows of its repacked gemm (4 at a time).
+void QuantizeRowQ8_KGrouped(const float* src, void* dst, int64_t n);
 
 // Dot products of a weight row with an activation row of the paired format.
 float DotF32(int64_t n, const void* w, const void* a);
@@ -53,6 +55,11 @@ float DotQ5_KQ8_K(int64_t n, const void* w, const void* a);
 float DotQ6_KQ8_K(int64_t n, const void* w, const void* a);
 float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a);
 float DotIQ4_XSQ8_K(int64_t n, const void* w, const void* a);
+
+// q4_K in the orders of ggml's repacked kernels (type_traits.h,
+// RepackedOrder): per super-block (its gemv) and per 64 values (its gemm).
+float DotQ4_KQ8_KGemv(int64_t n, const void* w, const void* a);
+float DotQ4_KQ8_KGemm(int64_t n, const void* w, const void* a);
 
 }  // namespace ggufd::tensor
 

@@ -4,7 +4,10 @@
 //   panel_avx2.cc            q4_0, q4_1 (AVX2 row panels)
 //   dot_avx512{,_vnni}.cc    float; q8_0 without VNNI (AVX-512)
 //   panel_avx512{,_vnni}.cc  q4_0, q4_1; q8_0 with VNNI (AVX-512 row panels)
-//   dot256_*.cc              q5_0, q5_1, iq4_nl, K-quants, iq4_xs (all levels)
+//   dot256_*.cc              q5_0, q5_1, iq4_nl, K-quants, iq4_xs (all levels);
+//                            q4_K in ggml's repacked orders
+//                            (Dot/TileQ4_KQ8_KGemv,
+//                            ...Gemm; see type_traits.h, RepackedOrder)
 // Call them only through type_traits.h, which hands them out after CPU
 // detection.
 //
@@ -70,6 +73,14 @@
   void TileIQ4_XSQ8_K(int64_t n, const uint8_t* w, size_t w_stride,           \
                       int n_rows, const uint8_t* a, size_t a_stride,          \
                       int n_cols, float* y, size_t y_stride);                 \
+  float DotQ4_KQ8_KGemv(int64_t n, const void* w, const void* a);             \
+  float DotQ4_KQ8_KGemm(int64_t n, const void* w, const void* a);             \
+  void TileQ4_KQ8_KGemv(int64_t n, const uint8_t* w, size_t w_stride,         \
+                        int n_rows, const uint8_t* a, size_t a_stride,        \
+                        int n_cols, float* y, size_t y_stride);               \
+  void TileQ4_KQ8_KGemm(int64_t n, const uint8_t* w, size_t w_stride,         \
+                        int n_rows, const uint8_t* a, size_t a_stride,        \
+                        int n_cols, float* y, size_t y_stride);               \
   }
 
 // The row-panel kernels (panel_avx2.cc, panel_avx512_impl.h).

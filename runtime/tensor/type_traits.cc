@@ -26,6 +26,13 @@ constexpr std::array<MatTileFn, kIsaCount> Tiles(MatTileFn avx2,
   return {nullptr, avx2, avx512, vnni};
 }
 
+constexpr std::array<RepackedOrder, kIsaCount> Repacked(RepackedOrder scalar,
+                                                        RepackedOrder avx2,
+                                                        RepackedOrder avx512,
+                                                        RepackedOrder vnni) {
+  return {scalar, avx2, avx512, vnni};
+}
+
 // Indexed by GGUF type id; block sizes and bytes agree with tensor_type.cc
 // (checked by type_traits_test).
 constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
@@ -144,15 +151,25 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                                   avx512::DotQ3_KQ8_K, avx512vnni::DotQ3_KQ8_K),
                   .mat_tile = Tiles(avx2::TileQ3_KQ8_K, avx512::TileQ3_KQ8_K,
                                     avx512vnni::TileQ3_KQ8_K)};
-  at(T::kQ4_K) = {.name = "q4_K",
-                  .block_size = 256,
-                  .type_size = 144,
-                  .dequantize_row = DequantizeRowQ4_K,
-                  .vec_dot_type = T::kQ8_K,
-                  .vec_dot = Dots(DotQ4_KQ8_K, avx2::DotQ4_KQ8_K,
-                                  avx512::DotQ4_KQ8_K, avx512vnni::DotQ4_KQ8_K),
-                  .mat_tile = Tiles(avx2::TileQ4_KQ8_K, avx512::TileQ4_KQ8_K,
-                                    avx512vnni::TileQ4_KQ8_K)};
+  at(T::kQ4_K) = {
+      .name = "q4_K",
+      .block_size = 256,
+      .type_size = 144,
+      .dequantize_row = DequantizeRowQ4_K,
+      .vec_dot_type = T::kQ8_K,
+      .vec_dot = Dots(DotQ4_KQ8_K, avx2::DotQ4_KQ8_K, avx512::DotQ4_KQ8_K,
+                      avx512vnni::DotQ4_KQ8_K),
+      .mat_tile = Tiles(avx2::TileQ4_KQ8_K, avx512::TileQ4_KQ8_K,
+                        avx512vnni::TileQ4_KQ8_K),
+      // At every level, so that levels agree with each other.
+      .repacked = Repacked(
+          {DotQ4_KQ8_KGemv, DotQ4_KQ8_KGemm},
+          {avx2::DotQ4_KQ8_KGemv, avx2::DotQ4_KQ8_KGemm, avx2::TileQ4_KQ8_KGemv,
+           avx2::TileQ4_KQ8_KGemm},
+          {avx512::DotQ4_KQ8_KGemv, avx512::DotQ4_KQ8_KGemm,
+           avx512::TileQ4_KQ8_KGemv, avx512::TileQ4_KQ8_KGemm},
+          {avx512vnni::DotQ4_KQ8_KGemv, avx512vnni::DotQ4_KQ8_KGemm,
+           avx512vnni::TileQ4_KQ8_KGemv, avx512vnni::TileQ4_KQ8_KGemm})};
   at(T::kQ5_K) = {.name = "q5_K",
                   .block_size = 256,
                   .type_size = 176,
@@ -177,6 +194,7 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .type_size = 292,
                   .dequantize_row = DequantizeRowQ8_K,
                   .from_float = QuantizeRowQ8_K,
+                  .from_float_grouped = QuantizeRowQ8_KGrouped,
                   .vec_dot_type = T::kQ8_K};
   at(T::kIQ4_XS) = {
       .name = "iq4_xs",
@@ -225,6 +243,18 @@ MatTileFn ResolveMatTile(TensorType type, Isa isa) {
 MatPanelFn ResolveMatPanel(TensorType type, Isa isa) {
   const TypeTraits& traits = Traits(type);
   return traits.mat_panel[DotLevel(traits, isa)];
+}
+
+const RepackedOrder* ResolveRepackedOrder(TensorType type, int64_t rows,
+                                          Isa isa) {
+  if (rows % kRepackRowMultiple != 0) return nullptr;
+  const TypeTraits& traits = Traits(type);
+  for (int level = static_cast<int>(isa); level >= 0; --level) {
+    if (traits.repacked[level].dot_gemv != nullptr) {
+      return &traits.repacked[level];
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace ggufd::tensor

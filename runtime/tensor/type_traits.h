@@ -57,12 +57,32 @@ using MatPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
                             float* y, size_t y_stride);
 inline constexpr int kPanelRows = 16;
 
+// How llama.cpp multiplies a weight its CPU backend has repacked (ggml's
+// repack.cpp): q4_K on x86 with AVX2, when the weight's row count is a
+// multiple of kRepackRowMultiple. Of the tokens of one product, the first
+// n - n % 4 go through its gemm, four at a time, with activations from its
+// 4-row quantizer (the activation type's from_float_grouped); the others go
+// through its gemv. Each has a float order of its own, unlike vec_dot's.
+// MatMul follows it where a type sets these, so the logits agree with the
+// reference bit for bit rather than to rounding noise.
+struct RepackedOrder {
+  VecDotFn dot_gemv = nullptr;
+  VecDotFn dot_gemm = nullptr;
+  MatTileFn tile_gemv = nullptr;  // null: dot_gemv per output
+  MatTileFn tile_gemm = nullptr;  // null: dot_gemm per output
+};
+inline constexpr int64_t kRepackRowMultiple = 8;
+inline constexpr int64_t kRepackGroupTokens = 4;
+
 struct TypeTraits {
   std::string_view name;   // ggml's name; empty for ids ggufd has no kernel for
   int64_t block_size = 0;  // values per block
   size_t type_size = 0;    // bytes per block
   DequantizeRowFn dequantize_row = nullptr;
-  FromFloatFn from_float = nullptr;            // set for the activation formats
+  FromFloatFn from_float = nullptr;  // set for the activation formats
+  // Activation formats: the conversion of the rows a RepackedOrder's gemm
+  // multiplies, where it differs from from_float.
+  FromFloatFn from_float_grouped = nullptr;
   TensorType vec_dot_type = TensorType::kF32;  // paired activation format
   // Per Isa (indexed by its value); null where that level has no kernel of
   // its own (the next lower level's is used).
@@ -70,6 +90,9 @@ struct TypeTraits {
   std::array<MatTileFn, kIsaCount> mat_tile = {};
   // Where set, preferred over mat_tile at that level.
   std::array<MatPanelFn, kIsaCount> mat_panel = {};
+  // Where dot_gemv is set, used instead of all the above for weights ggml
+  // would repack (see RepackedOrder and ResolveRepackedOrder).
+  std::array<RepackedOrder, kIsaCount> repacked = {};
 };
 
 // Traits of a type id; an entry with an empty name when ggufd has no kernels
@@ -90,6 +113,11 @@ VecDotFn ResolveVecDot(TensorType type, Isa isa);
 MatTileFn ResolveMatTile(TensorType type, Isa isa);
 // The panel kernel used at `isa`, or null (MatMul then uses tiles).
 MatPanelFn ResolveMatPanel(TensorType type, Isa isa);
+// The repacked order MatMul follows at `isa` for a weight of `type` with
+// `rows` rows, or null when ggml would not repack it (then vec_dot's order
+// applies).
+const RepackedOrder* ResolveRepackedOrder(TensorType type, int64_t rows,
+                                          Isa isa);
 
 }  // namespace ggufd::tensor
 

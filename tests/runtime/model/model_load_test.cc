@@ -73,6 +73,9 @@ TEST(ModelLoadTest, MissingOutputFallsBackToTiedEmbeddings) {
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_TRUE((*model)->weights.tied_output);
   EXPECT_EQ((*model)->weights.output.data, (*model)->weights.token_embd.data);
+  // llama.cpp never repacks its token embedding: vec_dot order for it.
+  EXPECT_FALSE((*model)->weights.output.repackable);
+  EXPECT_TRUE((*model)->weights.layers[0].wq.repackable);
 }
 
 TEST(ModelLoadTest, F16MatricesLoad) {

@@ -58,50 +58,66 @@ class MatMulTest : public ::testing::TestWithParam<std::string> {
   KernelVectors v_;
 };
 
-// Every output equals the dot kernel applied to that row and token, exactly
-// (tiling must not change results), and is close to the float product.
+// The activation rows of an n_tokens-token product as MatMul converts them
+// for w at `isa` (a_stride bytes apart).
+std::vector<uint8_t> ConvertLikeMatMul(const WeightView& w,
+                                       const std::vector<float>& x,
+                                       int64_t n_tokens, Isa isa,
+                                       size_t a_stride) {
+  std::vector<uint8_t> a(a_stride * n_tokens);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    MatMulOutputKernel(w, n_tokens, t, isa)
+        .from_float(x.data() + t * w.cols, a.data() + t * a_stride, w.cols);
+  }
+  return a;
+}
+
+// Every output equals the dot kernel MatMul names for it, applied to that
+// row and token, exactly (tiling must not change results), and is close to
+// the float product. A row count that is a multiple of 8 takes ggml's
+// repacked orders for the types that have them.
 TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
-  const BigWeight w = Cycle(v_.weight, 37);
-  const TypeTraits& traits = Traits(w.view.type);
-  const TypeTraits& act = Traits(traits.vec_dot_type);
-  ThreadPool pool(2);
-  ActivationBuffer scratch;
-  scratch.Reserve(9, w.view.cols);
-  for (int64_t n_tokens : {1, 2, 5, 9}) {
-    const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 7);
-    // The activation rows as MatMul converts them.
-    const size_t a_stride =
-        static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
-    std::vector<uint8_t> a(a_stride * n_tokens);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      act.from_float(x.data() + t * w.view.cols, a.data() + t * a_stride,
-                     w.view.cols);
-    }
-    for (int level = 0; level < kIsaCount; ++level) {
-      const Isa isa = static_cast<Isa>(level);
-      if (!IsaSupported(isa)) continue;
-      std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
-      MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
-      const VecDotFn dot = ResolveVecDot(w.view.type, isa);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        for (int64_t r = 0; r < w.view.rows; ++r) {
-          const float want =
-              dot(w.view.cols, w.view.data + r * w.view.row_bytes,
-                  a.data() + t * a_stride);
-          ASSERT_EQ(y[t * w.view.rows + r], want)
-              << IsaName(isa) << " token " << t << " row " << r;
-          // Against the dequantized weight in double: only the activation
-          // quantization error remains (well under 2% of the row magnitude).
-          double exact = 0, mag = 0;
-          for (int64_t j = 0; j < w.view.cols; ++j) {
-            const double p =
-                static_cast<double>(
-                    v_.weight_dequant[(r % 16) * w.view.cols + j]) *
-                x[t * w.view.cols + j];
-            exact += p;
-            mag += std::fabs(p);
+  for (int64_t rows : {37, 40}) {
+    const BigWeight w = Cycle(v_.weight, rows);
+    const TypeTraits& traits = Traits(w.view.type);
+    const TypeTraits& act = Traits(traits.vec_dot_type);
+    ThreadPool pool(2);
+    ActivationBuffer scratch;
+    scratch.Reserve(9, w.view.cols);
+    for (int64_t n_tokens : {1, 2, 5, 9}) {
+      const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 7);
+      const size_t a_stride =
+          static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
+      for (int level = 0; level < kIsaCount; ++level) {
+        const Isa isa = static_cast<Isa>(level);
+        if (!IsaSupported(isa)) continue;
+        const std::vector<uint8_t> a =
+            ConvertLikeMatMul(w.view, x, n_tokens, isa, a_stride);
+        std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
+        MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const VecDotFn dot = MatMulOutputKernel(w.view, n_tokens, t, isa).dot;
+          for (int64_t r = 0; r < w.view.rows; ++r) {
+            const float want =
+                dot(w.view.cols, w.view.data + r * w.view.row_bytes,
+                    a.data() + t * a_stride);
+            ASSERT_EQ(y[t * w.view.rows + r], want)
+                << IsaName(isa) << " rows " << rows << " token " << t << " row "
+                << r;
+            // Against the dequantized weight in double: only the activation
+            // quantization error remains (well under 2% of the row
+            // magnitude).
+            double exact = 0, mag = 0;
+            for (int64_t j = 0; j < w.view.cols; ++j) {
+              const double p =
+                  static_cast<double>(
+                      v_.weight_dequant[(r % 16) * w.view.cols + j]) *
+                  x[t * w.view.cols + j];
+              exact += p;
+              mag += std::fabs(p);
+            }
+            ASSERT_NEAR(want, exact, 0.02 * mag) << IsaName(isa) << " " << r;
           }
-          ASSERT_NEAR(want, exact, 0.02 * mag) << IsaName(isa) << " " << r;
         }
       }
     }
@@ -134,33 +150,32 @@ BigWeight Widen(const WeightView& w, int64_t rows) {
 // Long rows: every output still equals the dot kernel's, for token counts
 // on both sides of the kernels' one-or-two-token path.
 TEST_P(MatMulTest, LongRowsEqualDotKernelPerOutputAtEveryIsa) {
-  const BigWeight w = Widen(v_.weight, 21);
-  const TypeTraits& act = Traits(Traits(w.view.type).vec_dot_type);
-  ThreadPool pool(2);
-  ActivationBuffer scratch;
-  scratch.Reserve(6, w.view.cols);
-  for (int64_t n_tokens : {1, 2, 3, 6}) {
-    const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 3);
-    const size_t a_stride =
-        static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
-    std::vector<uint8_t> a(a_stride * n_tokens);
-    for (int64_t t = 0; t < n_tokens; ++t) {
-      act.from_float(x.data() + t * w.view.cols, a.data() + t * a_stride,
-                     w.view.cols);
-    }
-    for (int level = 0; level < kIsaCount; ++level) {
-      const Isa isa = static_cast<Isa>(level);
-      if (!IsaSupported(isa)) continue;
-      std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
-      MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
-      const VecDotFn dot = ResolveVecDot(w.view.type, isa);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        for (int64_t r = 0; r < w.view.rows; ++r) {
-          ASSERT_EQ(y[t * w.view.rows + r],
-                    dot(w.view.cols, w.view.data + r * w.view.row_bytes,
-                        a.data() + t * a_stride))
-              << IsaName(isa) << " tokens " << n_tokens << " token " << t
-              << " row " << r;
+  for (int64_t rows : {21, 24}) {
+    const BigWeight w = Widen(v_.weight, rows);
+    const TypeTraits& act = Traits(Traits(w.view.type).vec_dot_type);
+    ThreadPool pool(2);
+    ActivationBuffer scratch;
+    scratch.Reserve(6, w.view.cols);
+    for (int64_t n_tokens : {1, 2, 3, 6}) {
+      const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 3);
+      const size_t a_stride =
+          static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
+      for (int level = 0; level < kIsaCount; ++level) {
+        const Isa isa = static_cast<Isa>(level);
+        if (!IsaSupported(isa)) continue;
+        const std::vector<uint8_t> a =
+            ConvertLikeMatMul(w.view, x, n_tokens, isa, a_stride);
+        std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
+        MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const VecDotFn dot = MatMulOutputKernel(w.view, n_tokens, t, isa).dot;
+          for (int64_t r = 0; r < w.view.rows; ++r) {
+            ASSERT_EQ(y[t * w.view.rows + r],
+                      dot(w.view.cols, w.view.data + r * w.view.row_bytes,
+                          a.data() + t * a_stride))
+                << IsaName(isa) << " rows " << rows << " tokens " << n_tokens
+                << " token " << t << " row " << r;
+          }
         }
       }
     }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -130,6 +131,88 @@ TEST_P(ReferenceVectorsTest, DotMatchesGgmlKernelAtEveryIsa) {
         "max_rel=%.3g\n",
         GetParam().c_str(), std::string(IsaName(isa)).c_str(), max_abs, max_rel,
         max_rel_oracle);
+  }
+}
+
+// The repacked orders (type_traits.h, RepackedOrder) give the same bits at
+// every level as their scalar form, and stay within rounding noise of the
+// numbers ggml's vec_dot computed.
+TEST_P(ReferenceVectorsTest, RepackedOrdersMatchScalarAndGgmlAtEveryIsa) {
+  const TypeTraits& traits = Traits(v_.weight.type);
+  if (traits.repacked[0].dot_gemv == nullptr) {
+    GTEST_SKIP() << "ggml does not repack " << GetParam();
+  }
+  ASSERT_NE(v_.x_quant, nullptr);
+  const uint8_t* a = v_.x_quant->data;
+  const RepackedOrder& oracle = traits.repacked[0];
+  for (int level = 0; level < kIsaCount; ++level) {
+    const Isa isa = static_cast<Isa>(level);
+    if (!IsaSupported(isa)) continue;
+    const RepackedOrder* order =
+        ResolveRepackedOrder(v_.weight.type, v_.weight.rows, isa);
+    ASSERT_NE(order, nullptr) << IsaName(isa);
+    double max_rel = 0;
+    for (int64_t r = 0; r < v_.weight.rows; ++r) {
+      const uint8_t* w = v_.weight.data + r * v_.weight.row_bytes;
+      const double mag = RowMagnitude(v_, r);
+      for (auto [dot, want] : {std::pair{order->dot_gemv, oracle.dot_gemv},
+                               std::pair{order->dot_gemm, oracle.dot_gemm}}) {
+        const float got = dot(v_.weight.cols, w, a);
+        ASSERT_EQ(got, want(v_.weight.cols, w, a))
+            << IsaName(isa) << " row " << r;
+        const double err = std::fabs(static_cast<double>(got) - v_.y_kernel[r]);
+        max_rel = std::max(max_rel, err / mag);
+        EXPECT_LE(err, 1e-5 * mag) << IsaName(isa) << " row " << r;
+      }
+    }
+    std::printf("[repacked] %-7s %-10s vs y_kernel: max_rel=%.3g\n",
+                GetParam().c_str(), std::string(IsaName(isa)).c_str(), max_rel);
+  }
+  // A weight whose row count is not a multiple of 8 keeps vec_dot's order.
+  EXPECT_EQ(ResolveRepackedOrder(v_.weight.type, v_.weight.rows + 1, BestIsa()),
+            nullptr);
+}
+
+// The outputs llama.cpp computes for kernels/q4_K.gguf once it has
+// repacked the weight (16 rows: a multiple of 8), as float bits: ggml_mul_mat
+// on a CPU_REPACK buffer in node-llama-cpp 3.21.1's libggml-cpu-zen4.so,
+// with x as 1 token (its gemv) and as 4 equal tokens (its gemm). They differ
+// from each other and from y_kernel (its vec_dot) in the last bits.
+constexpr uint32_t kQ4KGgmlGemvBits[16] = {
+    0x3fcd740a, 0x3e6789d0, 0xbe830050, 0xbf97391f, 0x4129fe11, 0x40068252,
+    0x4035c69c, 0x3f9040c8, 0x40aefbc6, 0xc0ae28ae, 0x3ee52fd5, 0x3f59d0dc,
+    0x405af8a7, 0xc0604f42, 0x4018ff24, 0xbf2ee095};
+constexpr uint32_t kQ4KGgmlGemmBits[16] = {
+    0x3fcd740a, 0x3e6789d8, 0xbe830068, 0xbf97391c, 0x4129fe16, 0x40068251,
+    0x4035c69e, 0x3f9040d0, 0x40aefbc5, 0xc0ae28ae, 0x3ee52fd4, 0x3f59d0d9,
+    0x405af8a9, 0xc0604f43, 0x4018ff20, 0xbf2ee091};
+
+TEST(RepackedOrderTest, Q4KReproducesGgmlRepackedBitsAtEveryIsa) {
+  auto loaded = LoadKernelVectors("q4_K");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const KernelVectors& v = *loaded;
+  ASSERT_EQ(v.weight.rows, 16);
+  const TypeTraits& act = Traits(TensorType::kQ8_K);
+  std::vector<uint8_t> single(v.x_quant->n_bytes), grouped(v.x_quant->n_bytes);
+  act.from_float(v.x.data(), single.data(), v.weight.cols);
+  act.from_float_grouped(v.x.data(), grouped.data(), v.weight.cols);
+  for (int level = 0; level < kIsaCount; ++level) {
+    const Isa isa = static_cast<Isa>(level);
+    if (!IsaSupported(isa)) continue;
+    const RepackedOrder* order =
+        ResolveRepackedOrder(TensorType::kQ4_K, v.weight.rows, isa);
+    ASSERT_NE(order, nullptr);
+    for (int64_t r = 0; r < v.weight.rows; ++r) {
+      const uint8_t* w = v.weight.data + r * v.weight.row_bytes;
+      EXPECT_EQ(std::bit_cast<uint32_t>(
+                    order->dot_gemv(v.weight.cols, w, single.data())),
+                kQ4KGgmlGemvBits[r])
+          << IsaName(isa) << " gemv row " << r;
+      EXPECT_EQ(std::bit_cast<uint32_t>(
+                    order->dot_gemm(v.weight.cols, w, grouped.data())),
+                kQ4KGgmlGemmBits[r])
+          << IsaName(isa) << " gemm row " << r;
+    }
   }
 }
 
