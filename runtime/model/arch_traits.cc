@@ -18,14 +18,15 @@ using enum FfnActivation;
 
 // One row per architecture. Columns: name, norm, rope, qkv_bias, qk_norm,
 // activation, post_norms, embedding_scale, logit_softcap, sliding_window,
-// tied_embeddings, swa_period, swa_rope_base. Qwen's and Gemma's converters
-// keep the HF q/k order, which pairs (i, i + n_rot/2): neox RoPE.
+// tied_embeddings, swa_period, swa_rope_base, query_prescale. Qwen's and
+// Gemma's converters keep the HF q/k order, which pairs (i, i + n_rot/2):
+// neox RoPE.
 constexpr ArchTraits kArchitectures[] = {
     // clang-format off
-    {"llama",  kRmsNorm, kNormal, false, false, kSilu,     false, false, false, false, true, 0, 0},
-    {"qwen2",  kRmsNorm, kNeox,   true,  false, kSilu,     false, false, false, false, true, 0, 0},
-    {"qwen3",  kRmsNorm, kNeox,   false, true,  kSilu,     false, false, false, false, true, 0, 0},
-    {"gemma3", kRmsNorm, kNeox,   false, true,  kGeluTanh, true,  true,  false, true,  true, 6, 10000},
+    {"llama",  kRmsNorm, kNormal, false, false, kSilu,     false, false, false, false, true, 0, 0,     false},
+    {"qwen2",  kRmsNorm, kNeox,   true,  false, kSilu,     false, false, false, false, true, 0, 0,     false},
+    {"qwen3",  kRmsNorm, kNeox,   false, true,  kSilu,     false, false, false, false, true, 0, 0,     false},
+    {"gemma3", kRmsNorm, kNeox,   false, true,  kGeluTanh, true,  true,  false, true,  true, 6, 10000, true},
     // clang-format on
 };
 

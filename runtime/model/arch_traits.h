@@ -43,6 +43,10 @@ struct ArchTraits {
   // RoPE base of the sliding-window layers (Gemma 3: 10000, while global
   // layers use {arch}.rope.freq_base); 0: the same base everywhere.
   float swa_rope_base;
+  // The attention scale multiplies the queries before q.k (Gemma's
+  // query_pre_attn_scalar; llama.cpp scales Q in F32, so its F16 copy for
+  // the product is rounded after scaling) rather than the scores.
+  bool query_prescale;
 };
 
 // The traits of `arch`, or InvalidArgument naming it (and the supported

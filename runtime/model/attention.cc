@@ -60,7 +60,9 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
                tensor::ThreadPool& pool) {
   const int head_dim = c.head_dim;
   const int group = c.n_head / c.n_kv_head;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  const bool prescale = c.traits->query_prescale;
+  // With prescaled queries the scores are used as they come.
+  const float score_scale = prescale ? 1.0f : c.attention_scale;
   const bool f16 = cache.type() == KvType::kF16;
   // Work item i is head i / n, token i % n: a contiguous split hands each
   // thread whole heads, whose causal costs are alike.
@@ -81,13 +83,21 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
                  static_cast<size_t>(h) * head_dim;
       const size_t kv_offset = static_cast<size_t>((h / group) * head_dim) *
                                KvTypeBytes(cache.type());
-      if (f16) {
-        std::copy(q_src, q_src + head_dim, q_head);
-        ops.round_f16(q_head, head_dim);
+      // The query as the product sees it: scaled first where the
+      // architecture says, then rounded to F16 for an F16 cache.
+      if (f16 || prescale) {
+        if (prescale) {
+          for (int i = 0; i < head_dim; ++i) {
+            q_head[i] = q_src[i] * c.attention_scale;
+          }
+        } else {
+          std::copy(q_src, q_src + head_dim, q_head);
+        }
+        if (f16) ops.round_f16(q_head, head_dim);
       }
-      AttendOneHead(cache, layer, kv_offset, head_dim, scale,
-                    f16 ? q_head : q_src, first, pos, /*batched=*/n > 1, scores,
-                    o, ops);
+      AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
+                    f16 || prescale ? q_head : q_src, first, pos,
+                    /*batched=*/n > 1, scores, o, ops);
     }
   };
   // By reference: a std::function holding the whole closure would allocate.

@@ -212,6 +212,13 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const gguf::GgufFile& file,
   }
   c.rope_freq_base_swa =
       c.traits->swa_rope_base > 0 ? c.traits->swa_rope_base : c.rope_freq_base;
+  // 1 / sqrt(head_dim), except where llama.cpp follows Gemma 3 27B's
+  // query_pre_attn_scalar of n_embd / n_head (it tells that model by its 62
+  // layers).
+  const bool gemma3_27b = c.arch == "gemma3" && c.n_layer == 62;
+  c.attention_scale =
+      1.0f / std::sqrt(static_cast<float>(gemma3_27b ? c.n_embd / c.n_head
+                                                     : c.head_dim));
   ASSIGN_OR_RETURN(c.n_vocab, ReadVocabSize(file, c.arch));
 
   c.kv_type = options.kv_type;

@@ -46,6 +46,8 @@ struct ModelConfig {
   int sliding_window = 0;        // 0: none
   int swa_period = 0;            // see ArchTraits::swa_period
   float rope_freq_base_swa = 0;  // RoPE base of sliding-window layers
+  // Multiplies q.k (or q itself: ArchTraits::query_prescale).
+  float attention_scale = 0;
   // Resolved for this instance.
   int64_t n_ctx = 0;
   KvType kv_type = KvType::kF16;
