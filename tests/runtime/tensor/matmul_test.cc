@@ -72,6 +72,36 @@ std::vector<uint8_t> ConvertLikeMatMul(const WeightView& w,
   return a;
 }
 
+// Runs MatMul on `w` at every supported ISA and calls
+// check(isa, t, r, got, want) for each output, `want` being the dot kernel
+// MatMul names for that output applied to its row and converted token; stops
+// at the first fatal failure.
+template <typename Check>
+void ForEachOutputAtEveryIsa(const WeightView& w, const std::vector<float>& x,
+                             int64_t n_tokens, ActivationBuffer& scratch,
+                             ThreadPool& pool, Check check) {
+  const TypeTraits& act = Traits(Traits(w.type).vec_dot_type);
+  const size_t a_stride =
+      static_cast<size_t>(w.cols / act.block_size) * act.type_size;
+  for (int level = 0; level < kIsaCount; ++level) {
+    const Isa isa = static_cast<Isa>(level);
+    if (!IsaSupported(isa)) continue;
+    const std::vector<uint8_t> a =
+        ConvertLikeMatMul(w, x, n_tokens, isa, a_stride);
+    std::vector<float> y(static_cast<size_t>(n_tokens * w.rows), NAN);
+    MatMul(w, x.data(), n_tokens, y.data(), scratch, pool, isa);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+      const VecDotFn dot = MatMulOutputKernel(w, n_tokens, t, isa).dot;
+      for (int64_t r = 0; r < w.rows; ++r) {
+        check(isa, t, r, y[t * w.rows + r],
+              dot(w.cols, w.data + r * w.row_bytes, a.data() + t * a_stride));
+        // An ASSERT inside `check` only leaves the lambda.
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+    }
+  }
+}
+
 // Every output equals the dot kernel MatMul names for it, applied to that
 // row and token, exactly (tiling must not change results), and is close to
 // the float product. A row count that is a multiple of 8 takes ggml's
@@ -79,31 +109,16 @@ std::vector<uint8_t> ConvertLikeMatMul(const WeightView& w,
 TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
   for (int64_t rows : {37, 40}) {
     const BigWeight w = Cycle(v_.weight, rows);
-    const TypeTraits& traits = Traits(w.view.type);
-    const TypeTraits& act = Traits(traits.vec_dot_type);
     ThreadPool pool(2);
     ActivationBuffer scratch;
     scratch.Reserve(9, w.view.cols);
     for (int64_t n_tokens : {1, 2, 5, 9}) {
       const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 7);
-      const size_t a_stride =
-          static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
-      for (int level = 0; level < kIsaCount; ++level) {
-        const Isa isa = static_cast<Isa>(level);
-        if (!IsaSupported(isa)) continue;
-        const std::vector<uint8_t> a =
-            ConvertLikeMatMul(w.view, x, n_tokens, isa, a_stride);
-        std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
-        MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          const VecDotFn dot = MatMulOutputKernel(w.view, n_tokens, t, isa).dot;
-          for (int64_t r = 0; r < w.view.rows; ++r) {
-            const float want =
-                dot(w.view.cols, w.view.data + r * w.view.row_bytes,
-                    a.data() + t * a_stride);
-            ASSERT_EQ(y[t * w.view.rows + r], want)
-                << IsaName(isa) << " rows " << rows << " token " << t << " row "
-                << r;
+      ForEachOutputAtEveryIsa(
+          w.view, x, n_tokens, scratch, pool,
+          [&](Isa isa, int64_t t, int64_t r, float got, float want) {
+            ASSERT_EQ(got, want) << IsaName(isa) << " rows " << rows
+                                 << " token " << t << " row " << r;
             // Against the dequantized weight in double: only the activation
             // quantization error remains (well under 2% of the row
             // magnitude).
@@ -117,9 +132,7 @@ TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
               mag += std::fabs(p);
             }
             ASSERT_NEAR(want, exact, 0.02 * mag) << IsaName(isa) << " " << r;
-          }
-        }
-      }
+          });
     }
   }
 }
@@ -152,32 +165,18 @@ BigWeight Widen(const WeightView& w, int64_t rows) {
 TEST_P(MatMulTest, LongRowsEqualDotKernelPerOutputAtEveryIsa) {
   for (int64_t rows : {21, 24}) {
     const BigWeight w = Widen(v_.weight, rows);
-    const TypeTraits& act = Traits(Traits(w.view.type).vec_dot_type);
     ThreadPool pool(2);
     ActivationBuffer scratch;
     scratch.Reserve(6, w.view.cols);
     for (int64_t n_tokens : {1, 2, 3, 6}) {
       const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 3);
-      const size_t a_stride =
-          static_cast<size_t>(w.view.cols / act.block_size) * act.type_size;
-      for (int level = 0; level < kIsaCount; ++level) {
-        const Isa isa = static_cast<Isa>(level);
-        if (!IsaSupported(isa)) continue;
-        const std::vector<uint8_t> a =
-            ConvertLikeMatMul(w.view, x, n_tokens, isa, a_stride);
-        std::vector<float> y(static_cast<size_t>(n_tokens * w.view.rows), NAN);
-        MatMul(w.view, x.data(), n_tokens, y.data(), scratch, pool, isa);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          const VecDotFn dot = MatMulOutputKernel(w.view, n_tokens, t, isa).dot;
-          for (int64_t r = 0; r < w.view.rows; ++r) {
-            ASSERT_EQ(y[t * w.view.rows + r],
-                      dot(w.view.cols, w.view.data + r * w.view.row_bytes,
-                          a.data() + t * a_stride))
+      ForEachOutputAtEveryIsa(
+          w.view, x, n_tokens, scratch, pool,
+          [&](Isa isa, int64_t t, int64_t r, float got, float want) {
+            ASSERT_EQ(got, want)
                 << IsaName(isa) << " rows " << rows << " tokens " << n_tokens
                 << " token " << t << " row " << r;
-          }
-        }
-      }
+          });
     }
   }
 }
