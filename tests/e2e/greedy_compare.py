@@ -31,3 +31,27 @@ def greedy_runs(ggufd_bin, model, reference, repo_root, n_tokens, threads):
     ours = [ggufd_greedy(ggufd_bin, model, p["text"], n_tokens, threads)
             for p in prompts]
     return prompts, ours, theirs
+
+
+def count_full_matches(prompts, ours, theirs, n_tokens):
+    """How many prompts' greedy ids equal the reference's over n_tokens,
+    printing where each other one diverges and our top-2 margin there."""
+    full = 0
+    for p, o, t in zip(prompts, ours, theirs):
+        ours_steps = steps(o)
+        ids = [i for i, _ in ours_steps][:n_tokens]
+        ref = t["ids"][:n_tokens]
+        # ggufd stops at end-of-generation (its last step is that token); the
+        # reference keeps going, so compare the steps ggufd took.
+        n = len(ids)
+        same = next((i for i in range(n) if ids[i] != ref[i]), n)
+        if same == n:
+            full += 1
+            print(f"{p['name']}: all {n} tokens equal ({o['finish_reason']})")
+        else:
+            lp = ours_steps[same][1]
+            margin = lp[0][1] - lp[1][1] if len(lp) > 1 else float("nan")
+            print(f"{p['name']}: diverges at token {same} (ours {ids[same]}, "
+                  f"reference {ref[same]}); our top-2 margin there {margin:.4f}")
+    print(f"{full}/{len(prompts)} prompts agree on all {n_tokens} greedy tokens")
+    return full

@@ -20,7 +20,7 @@ import pathlib
 
 import pytest
 
-from greedy_compare import greedy_runs, steps
+from greedy_compare import count_full_matches, greedy_runs, steps
 
 GEMMA3_MODEL = pathlib.Path(__file__).resolve().parents[2] / "models" / "gemma-3-270m-q4_k_m.gguf"
 N_TOKENS = 32
@@ -65,23 +65,5 @@ def test_last_position_distribution_agrees(runs):
 
 
 def test_greedy_tokens_match(runs):
-    prompts, ours, theirs = runs
-    full = 0
-    for p, o, t in zip(prompts, ours, theirs):
-        ours_steps = steps(o)
-        ids = [i for i, _ in ours_steps][:N_TOKENS]
-        ref = t["ids"][:N_TOKENS]
-        # ggufd stops at end-of-generation (its last step is that token); the
-        # reference keeps going, so compare the steps ggufd took.
-        n = len(ids)
-        same = next((i for i in range(n) if ids[i] != ref[i]), n)
-        if same == n:
-            full += 1
-            print(f"{p['name']}: all {n} tokens equal ({o['finish_reason']})")
-        else:
-            lp = ours_steps[same][1]
-            margin = lp[0][1] - lp[1][1] if len(lp) > 1 else float("nan")
-            print(f"{p['name']}: diverges at token {same} (ours {ids[same]}, "
-                  f"reference {ref[same]}); our top-2 margin there {margin:.4f}")
-    print(f"{full}/{len(prompts)} prompts agree on all {N_TOKENS} greedy tokens")
+    full = count_full_matches(*runs, N_TOKENS)
     assert full >= MIN_FULL_MATCHES
