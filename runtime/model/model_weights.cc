@@ -166,6 +166,20 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const gguf::GgufFile& file,
     ASSIGN_OR_RETURN(w.output,
                      LoadMatrix(file, output_name, c.n_vocab, c.n_embd));
   }
+  // Every matrix a product reads, packed for decoding where its type has
+  // decode panels (the token embedding is only looked up row by row).
+  auto pack = [&w](tensor::WeightView& view) {
+    if (tensor::AlignedBytes panels = tensor::AttachDecodePanels(view)) {
+      w.decode_panels.push_back(std::move(panels));
+    }
+  };
+  for (LayerWeights& l : w.layers) {
+    for (tensor::WeightView* view :
+         {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      pack(*view);
+    }
+  }
+  pack(w.output);
   if (file.FindTensor(TensorName(kRopeFreqs)) != nullptr) {
     ASSIGN_OR_RETURN(w.rope_freqs,
                      LoadVector(file, TensorName(kRopeFreqs), c.n_rot / 2));

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/model/model_config.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/matmul.h"
 
 namespace ggufd::model {
@@ -45,6 +46,8 @@ struct ModelWeights {
   bool tied_output = false;          // output.weight was absent
   std::vector<float> rope_freqs;     // [n_rot / 2] divisors of the RoPE
                                      // angles (Llama 3.1); empty when absent
+  // The decode panels the matrices' views point at (tensor/decode_panels.h).
+  std::vector<tensor::AlignedBytes> decode_panels;
 };
 
 // Builds views of every tensor `config` calls for; a missing tensor, a type

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "runtime/tensor/blocks.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/fp16.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -81,6 +82,11 @@ void DescribeActivationBlocks(TensorType act_type, const uint8_t* a,
   }
 }
 
+// Products of up to this many tokens read a weight's decode panels where it
+// has them (decode_panels.h); more tokens repack file-layout panels per
+// call, which then pays for itself.
+constexpr int64_t kDecodeMaxTokens = 2;
+
 // Tokens from which the panel kernels read PanelActBlock tables (below it
 // they work without repacking, straight from the blocks).
 constexpr int64_t kDescribeMinTokens = 3;
@@ -118,7 +124,7 @@ OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
                                 int64_t t, Isa isa) {
   const TypeTraits& traits = Traits(w.type);
   const TypeTraits& act = Traits(traits.vec_dot_type);
-  OutputKernel k{.from_float = act.from_float,
+  OutputKernel k{.from_float = ResolveFromFloat(traits.vec_dot_type, isa),
                  .dot = ResolveVecDot(w.type, isa)};
   const RepackedOrder* repacked = RepackedOrderOf(w, isa);
   if (repacked == nullptr) return k;
@@ -153,8 +159,14 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
   // The panel kernels address their rows with 32-bit offsets (gathers);
   // absurdly long rows take the per-output path, which gives the same bits.
+  const MatDecodeFn decode =
+      w.panels != nullptr && repacked == nullptr && n_tokens <= kDecodeMaxTokens
+          ? ResolveMatDecode(w.type, isa)
+          : nullptr;
+  const size_t panel_stride =
+      static_cast<size_t>(w.cols / kQK) * DecodePanelBlockBytes(w.type);
   const MatPanelFn panel =
-      repacked == nullptr &&
+      decode == nullptr && repacked == nullptr &&
               w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)
           ? ResolveMatPanel(w.type, isa)
           : nullptr;
@@ -179,12 +191,12 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
             scratch.capacity()) {
       a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
     }
-    const FromFloatFn grouped_from_float = act.from_float_grouped != nullptr
-                                               ? act.from_float_grouped
-                                               : act.from_float;
+    const FromFloatFn from_float = ResolveFromFloat(traits.vec_dot_type, isa);
+    const FromFloatFn grouped_from_float =
+        act.from_float_grouped != nullptr ? act.from_float_grouped : from_float;
     auto convert = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
-        (t < n_grouped ? grouped_from_float : act.from_float)(
+        (t < n_grouped ? grouped_from_float : from_float)(
             x + static_cast<size_t>(t) * w.cols,
             buf + static_cast<size_t>(t) * a_stride, w.cols);
       }
@@ -204,6 +216,16 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const int64_t n_items = (w.rows + kRowsPerItem - 1) / kRowsPerItem;
   auto multiply = [&](int64_t begin, int64_t end, int) {
     const int64_t r_end = std::min(w.rows, end * kRowsPerItem);
+    if (decode != nullptr) {
+      for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
+        decode(w.cols,
+               w.panels + static_cast<size_t>(r / kPanelRows) * panel_stride,
+               static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r)), a,
+               a_stride, static_cast<int>(n_tokens), y + r,
+               static_cast<size_t>(w.rows));
+      }
+      return;
+    }
     if (panel != nullptr) {
       for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
         panel(w.cols, w.data + static_cast<size_t>(r) * w.row_bytes,

@@ -31,6 +31,9 @@ struct WeightView {
   // embedding its get_rows reads. Then vec_dot's order applies (see
   // type_traits.h, RepackedOrder).
   bool repackable = true;
+  // The same matrix packed into decode panels (decode_panels.h), or null.
+  // Products of few tokens read it instead of `data`.
+  const uint8_t* panels = nullptr;
 };
 
 // Reusable storage for converted activations, sized once at load so the

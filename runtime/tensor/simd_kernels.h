@@ -4,6 +4,7 @@
 //   panel_avx2.cc            q4_0, q4_1 (AVX2 row panels)
 //   dot_avx512{,_vnni}.cc    float; q8_0 without VNNI (AVX-512)
 //   panel_avx512{,_vnni}.cc  q4_0, q4_1; q8_0 with VNNI (AVX-512 row panels)
+//   decode_panel_avx512{,_vnni}.cc  the same types packed at load (decode)
 //   dot256_*.cc              q5_0, q5_1, iq4_nl, K-quants, iq4_xs (all levels);
 //                            q4_K in ggml's repacked orders
 //                            (Dot/TileQ4_KQ8_KGemv,
@@ -98,6 +99,17 @@
                      float* y, size_t y_stride);                               \
   }
 
+// The decode-panel kernels (decode_panel_avx512_impl.h).
+#define GGUFD_DECLARE_DECODE_KERNELS(ns)                               \
+  namespace ggufd::tensor::ns {                                        \
+  void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,     \
+                      const uint8_t* a, size_t a_stride, int n_tokens, \
+                      float* y, size_t y_stride);                      \
+  void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,     \
+                      const uint8_t* a, size_t a_stride, int n_tokens, \
+                      float* y, size_t y_stride);                      \
+  }
+
 GGUFD_DECLARE_SIMD_KERNELS(avx2)
 namespace ggufd::tensor::avx2 {
 float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
@@ -107,6 +119,9 @@ void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
 }  // namespace ggufd::tensor::avx2
 GGUFD_DECLARE_SIMD_KERNELS(avx512)
 namespace ggufd::tensor::avx512 {
+// Activation conversion (quantize_act_avx512.cc).
+void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
+void QuantizeRowQ8_1(const float* src, void* dst, int64_t n);
 float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                   const uint8_t* a, size_t a_stride, int n_cols, float* y,
@@ -116,6 +131,8 @@ GGUFD_DECLARE_SIMD_KERNELS(avx512vnni)
 GGUFD_DECLARE_PANEL_KERNELS(avx2)
 GGUFD_DECLARE_PANEL_KERNELS(avx512)
 GGUFD_DECLARE_PANEL_KERNELS(avx512vnni)
+GGUFD_DECLARE_DECODE_KERNELS(avx512)
+GGUFD_DECLARE_DECODE_KERNELS(avx512vnni)
 
 namespace ggufd::tensor::avx512vnni {
 float PanelDotQ8_0Q8_0(int64_t n, const void* w, const void* a);
@@ -123,6 +140,9 @@ void PanelQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                    const uint8_t* a, size_t a_stride,
                    const PanelActBlock* a_blocks, int64_t n_tokens, float* y,
                    size_t y_stride);
+void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t a_stride, int n_tokens, float* y,
+                    size_t y_stride);
 }  // namespace ggufd::tensor::avx512vnni
 
 #endif  // GGUFD_RUNTIME_TENSOR_SIMD_KERNELS_H_

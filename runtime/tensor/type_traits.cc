@@ -20,6 +20,10 @@ constexpr std::array<MatPanelFn, kIsaCount> Panels(MatPanelFn avx2,
                                                    MatPanelFn vnni) {
   return {nullptr, avx2, avx512, vnni};
 }
+constexpr std::array<MatDecodeFn, kIsaCount> Decoders(MatDecodeFn avx512,
+                                                      MatDecodeFn vnni) {
+  return {nullptr, nullptr, avx512, vnni};
+}
 constexpr std::array<MatTileFn, kIsaCount> Tiles(MatTileFn avx2,
                                                  MatTileFn avx512 = nullptr,
                                                  MatTileFn vnni = nullptr) {
@@ -75,7 +79,9 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .vec_dot = Dots(DotQ4_0Q8_0, avx2::PanelDotQ4_0Q8_0,
                       avx512::PanelDotQ4_0Q8_0, avx512vnni::PanelDotQ4_0Q8_0),
       .mat_panel = Panels(avx2::PanelQ4_0Q8_0, avx512::PanelQ4_0Q8_0,
-                          avx512vnni::PanelQ4_0Q8_0)};
+                          avx512vnni::PanelQ4_0Q8_0),
+      .mat_decode =
+          Decoders(avx512::DecodeQ4_0Q8_0, avx512vnni::DecodeQ4_0Q8_0)};
   at(T::kQ4_1) = {
       .name = "q4_1",
       .block_size = 32,
@@ -85,7 +91,9 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .vec_dot = Dots(DotQ4_1Q8_1, avx2::PanelDotQ4_1Q8_1,
                       avx512::PanelDotQ4_1Q8_1, avx512vnni::PanelDotQ4_1Q8_1),
       .mat_panel = Panels(avx2::PanelQ4_1Q8_1, avx512::PanelQ4_1Q8_1,
-                          avx512vnni::PanelQ4_1Q8_1)};
+                          avx512vnni::PanelQ4_1Q8_1),
+      .mat_decode =
+          Decoders(avx512::DecodeQ4_1Q8_1, avx512vnni::DecodeQ4_1Q8_1)};
   at(T::kQ5_0) = {.name = "q5_0",
                   .block_size = 32,
                   .type_size = 22,
@@ -110,18 +118,22 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .type_size = 34,
       .dequantize_row = DequantizeRowQ8_0,
       .from_float = QuantizeRowQ8_0,
+      .from_float_simd = {nullptr, nullptr, avx512::QuantizeRowQ8_0, nullptr},
       .vec_dot_type = T::kQ8_0,
       .vec_dot = Dots(DotQ8_0Q8_0, avx2::DotQ8_0Q8_0, avx512::DotQ8_0Q8_0,
                       avx512vnni::PanelDotQ8_0Q8_0),
       .mat_tile = Tiles(avx2::TileQ8_0Q8_0, avx512::TileQ8_0Q8_0),
-      .mat_panel = Panels(nullptr, nullptr, avx512vnni::PanelQ8_0Q8_0)};
+      .mat_panel = Panels(nullptr, nullptr, avx512vnni::PanelQ8_0Q8_0),
+      .mat_decode = Decoders(nullptr, avx512vnni::DecodeQ8_0Q8_0)};
   // An activation format only: no weight is stored as q8_1.
-  at(T::kQ8_1) = {.name = "q8_1",
-                  .block_size = 32,
-                  .type_size = 36,
-                  .dequantize_row = DequantizeRowQ8_1,
-                  .from_float = QuantizeRowQ8_1,
-                  .vec_dot_type = T::kQ8_1};
+  at(T::kQ8_1) = {
+      .name = "q8_1",
+      .block_size = 32,
+      .type_size = 36,
+      .dequantize_row = DequantizeRowQ8_1,
+      .from_float = QuantizeRowQ8_1,
+      .from_float_simd = {nullptr, nullptr, avx512::QuantizeRowQ8_1, nullptr},
+      .vec_dot_type = T::kQ8_1};
   at(T::kIQ4_NL) = {
       .name = "iq4_nl",
       .block_size = 32,
@@ -243,6 +255,21 @@ MatTileFn ResolveMatTile(TensorType type, Isa isa) {
 MatPanelFn ResolveMatPanel(TensorType type, Isa isa) {
   const TypeTraits& traits = Traits(type);
   return traits.mat_panel[DotLevel(traits, isa)];
+}
+
+FromFloatFn ResolveFromFloat(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  for (int level = static_cast<int>(isa); level > 0; --level) {
+    if (traits.from_float_simd[level] != nullptr) {
+      return traits.from_float_simd[level];
+    }
+  }
+  return traits.from_float;
+}
+
+MatDecodeFn ResolveMatDecode(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  return traits.mat_decode[DotLevel(traits, isa)];
 }
 
 const RepackedOrder* ResolveRepackedOrder(TensorType type, int64_t rows,

@@ -57,6 +57,14 @@ using MatPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
                             float* y, size_t y_stride);
 inline constexpr int kPanelRows = 16;
 
+// A decode panel's products (decode_panels.h): y[t * y_stride + r] = row r
+// of the panel . token t for r < n_rows <= kPanelRows, t < n_tokens, each
+// computed exactly as the same ISA's VecDotFn computes it from the file
+// layout. For few tokens: every token has the whole block in registers.
+using MatDecodeFn = void (*)(int64_t n, const uint8_t* panel, int n_rows,
+                             const uint8_t* a, size_t a_stride, int n_tokens,
+                             float* y, size_t y_stride);
+
 // How llama.cpp multiplies a weight its CPU backend has repacked (ggml's
 // repack.cpp): q4_K on x86 with AVX2, when the weight's row count is a
 // multiple of kRepackRowMultiple. Of the tokens of one product, the first
@@ -80,6 +88,8 @@ struct TypeTraits {
   size_t type_size = 0;    // bytes per block
   DequantizeRowFn dequantize_row = nullptr;
   FromFloatFn from_float = nullptr;  // set for the activation formats
+  // Faster conversions giving from_float's bits, per Isa (null: none).
+  std::array<FromFloatFn, kIsaCount> from_float_simd = {};
   // Activation formats: the conversion of the rows a RepackedOrder's gemm
   // multiplies, where it differs from from_float.
   FromFloatFn from_float_grouped = nullptr;
@@ -90,6 +100,9 @@ struct TypeTraits {
   std::array<MatTileFn, kIsaCount> mat_tile = {};
   // Where set, preferred over mat_tile at that level.
   std::array<MatPanelFn, kIsaCount> mat_panel = {};
+  // Where set, used for products of few tokens with weights packed into
+  // decode panels.
+  std::array<MatDecodeFn, kIsaCount> mat_decode = {};
   // Where dot_gemv is set, used instead of all the above for weights ggml
   // would repack (see RepackedOrder and ResolveRepackedOrder).
   std::array<RepackedOrder, kIsaCount> repacked = {};
@@ -113,6 +126,12 @@ VecDotFn ResolveVecDot(TensorType type, Isa isa);
 MatTileFn ResolveMatTile(TensorType type, Isa isa);
 // The panel kernel used at `isa`, or null (MatMul then uses tiles).
 MatPanelFn ResolveMatPanel(TensorType type, Isa isa);
+// The activation conversion of `type` at `isa`: from_float, or a SIMD
+// version of it that gives the same bits.
+FromFloatFn ResolveFromFloat(TensorType type, Isa isa);
+// The decode-panel kernel at `isa` (null: the type has none at the level
+// whose dot kernel `isa` uses).
+MatDecodeFn ResolveMatDecode(TensorType type, Isa isa);
 // The repacked order MatMul follows at `isa` for a weight of `type` with
 // `rows` rows, or null when ggml would not repack it (then vec_dot's order
 // applies).

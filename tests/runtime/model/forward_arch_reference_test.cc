@@ -1,6 +1,7 @@
 // The qwen2 and qwen3 rows of the architecture table against llama.cpp: no
 // real model of either is at hand, so each test writes a small random-weight
-// F32 model of the architecture (tokenizer from stories260K), asks the
+// F32 model of the architecture (tokenizer from stories260K; one F16 llama
+// for the writer's benchmark options), asks the
 // reference (tests/reference/reference.mjs, node-llama-cpp) for its greedy
 // continuation and last-position top-20 logprobs, and compares ours.
 #include <sys/wait.h>
@@ -39,6 +40,12 @@ constexpr int kGreedySteps = 16;
 // bias, the other RoPE pairing, a skipped QK-norm) moves: those change
 // logprobs by O(1).
 constexpr double kLogprobTolerance = 1e-3;
+
+// With F16 matrices ours and llama.cpp's differ more: 1.7e-3 on this case's
+// single-token prompt, up to 4.6e-3 on single tokens with other seeds and
+// 3.4e-4 on a 48-token prompt (F32 models: 1e-4). Where in the F16 products
+// the two part is not found yet; 1e-2 still catches every wrong step.
+constexpr double kF16LogprobTolerance = 1e-2;
 
 struct ShellRun {
   int exit_code = -1;
@@ -95,6 +102,7 @@ std::vector<std::vector<int32_t>> Prompts() {
 struct ArchCase {
   std::string name;
   testing::RandomArchSpec spec;
+  double tolerance = kLogprobTolerance;
 };
 
 void PrintTo(const ArchCase& c, std::ostream* os) { *os << c.name; }
@@ -147,7 +155,7 @@ TEST_P(ForwardArchReferenceTest, MatchesLlamaCpp) {
       max_diff = std::max(
           max_diff, std::abs(ours[pair[0].get<int>()] - pair[1].get<double>()));
     }
-    EXPECT_LE(max_diff, kLogprobTolerance);
+    EXPECT_LE(max_diff, tc.tolerance);
     std::printf("%s prompt %zu: max |logprob diff| over top-20 = %.3g\n",
                 tc.name.c_str(), p, max_diff);
 
@@ -158,7 +166,7 @@ TEST_P(ForwardArchReferenceTest, MatchesLlamaCpp) {
     int matched = 0;
     for (int step = 0; step < kGreedySteps; ++step) {
       auto [next, margin] = ArgmaxAndMargin(s.logits_row(0));
-      if (margin < 2 * kLogprobTolerance) break;
+      if (margin < 2 * tc.tolerance) break;
       ASSERT_EQ(next, greedy[step]) << "greedy step " << step;
       ++matched;
       if (step + 1 < kGreedySteps) {
@@ -188,7 +196,13 @@ INSTANTIATE_TEST_SUITE_P(
                   .head_dim = 96,
                   .rope_freq_base = 1000000.0f,
                   .qk_norm = true,
-                  .seed = 3}}),
+                  .seed = 3}},
+        // The writer's benchmark options (bench/make_shape_model): F16
+        // matrices, and the vocabulary padded with unused tokens to more
+        // embedding rows than the tokenizer has, as in Qwen2.5.
+        ArchCase{"llama_f16_padded",
+                 {.arch = "llama", .f16 = true, .n_vocab = 600, .seed = 4},
+                 kF16LogprobTolerance}),
     [](const ::testing::TestParamInfo<ArchCase>& info) {
       return info.param.name;
     });

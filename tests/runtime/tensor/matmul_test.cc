@@ -2,6 +2,7 @@
 // instruction-set level this CPU supports, with several thread counts.
 #include "runtime/tensor/matmul.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/type_traits.h"
 #include "tests/runtime/tensor/kernel_vectors.h"
 
@@ -23,7 +25,12 @@ using testing::LoadKernelVectors;
 struct BigWeight {
   std::vector<uint8_t> bytes;
   WeightView view;
+  AlignedBytes panels;  // decode panels where the type has them
 };
+
+// Packs the weight's decode panels (after its bytes are final), so products
+// of few tokens take them: they must give the file layout's bits.
+void AttachPanels(BigWeight& big) { big.panels = AttachDecodePanels(big.view); }
 BigWeight Cycle(const WeightView& w, int64_t rows) {
   BigWeight big;
   big.bytes.resize(static_cast<size_t>(rows) * w.row_bytes);
@@ -34,6 +41,7 @@ BigWeight Cycle(const WeightView& w, int64_t rows) {
   big.view = w;
   big.view.data = big.bytes.data();
   big.view.rows = rows;
+  AttachPanels(big);
   return big;
 }
 
@@ -157,6 +165,7 @@ BigWeight Widen(const WeightView& w, int64_t rows) {
   big.view.rows = rows;
   big.view.cols = w.cols * 5 / 2;
   big.view.row_bytes = row_bytes;
+  AttachPanels(big);
   return big;
 }
 
@@ -214,6 +223,17 @@ TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// The products above only test decode panels where weights carry them.
+TEST_P(MatMulTest, PacksDecodePanelsWhereAKernelExists) {
+  const BigWeight w = Cycle(v_.weight, 37);
+  const bool has_layout = DecodePanelBlockBytes(w.view.type) > 0;
+  EXPECT_EQ(w.panels != nullptr,
+            has_layout && ResolveMatDecode(w.view.type, BestIsa()) != nullptr);
+  if (has_layout && IsaSupported(Isa::kAvx512Vnni)) {
+    EXPECT_NE(w.panels, nullptr);
+  }
+}
+
 TEST_P(MatMulTest, DequantizeRowMatchesReference) {
   std::vector<float> row(v_.weight.cols);
   for (int64_t r = 0; r < v_.weight.rows; ++r) {
@@ -240,6 +260,31 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });
+
+// The SIMD activation conversions give the scalar conversion's bytes,
+// including zero blocks, ties after scaling, tiny and huge magnitudes.
+TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
+  constexpr int64_t kCols = 32 * 64;
+  std::vector<float> x = RandomActivations(1, kCols, 17);
+  for (int j = 0; j < 32; ++j) x[j] = 0.0f;                    // zero block
+  for (int j = 32; j < 64; ++j) x[j] = (j - 48) * 0.5f;        // ties
+  for (int j = 64; j < 96; ++j) x[j] = 1e-30f * (j - 80);      // tiny
+  for (int j = 96; j < 128; ++j) x[j] = 6e4f * ((j % 5) - 2);  // huge
+  for (int j = 128; j < 160; ++j) x[j] = (j == 140) ? -3.0f : 0.0f;
+  for (TensorType type : {TensorType::kQ8_0, TensorType::kQ8_1}) {
+    const TypeTraits& traits = Traits(type);
+    const size_t bytes = kCols / 32 * traits.type_size;
+    std::vector<uint8_t> want(bytes), got(bytes);
+    traits.from_float(x.data(), want.data(), kCols);
+    for (int level = 0; level < kIsaCount; ++level) {
+      const Isa isa = static_cast<Isa>(level);
+      if (!IsaSupported(isa)) continue;
+      std::fill(got.begin(), got.end(), 0xAB);
+      ResolveFromFloat(type, isa)(x.data(), got.data(), kCols);
+      EXPECT_EQ(got, want) << traits.name << " at " << IsaName(isa);
+    }
+  }
+}
 
 TEST(MatMulSupportTest, KnowsWhichTypesItHandles) {
   for (const std::string& name : testing::KernelVectorTypes()) {

@@ -1,0 +1,271 @@
+// Decode-panel kernels (decode_panels.h) at the AVX-512 levels, compiled by
+// decode_panel_avx512.cc and decode_panel_avx512_vnni.cc, each defining
+// GGUFD_SIMD_NAMESPACE first.
+//
+// Per block, every vector of the panel meets the token's activation block
+// broadcast to its four 128-bit lanes (q4: values 0-15 for the low nibbles,
+// 16-31 for the high ones) or two 256-bit halves (q8_0). One vpdpbusd then
+// leaves in each 32-bit lane the exact integer sum of one 4-value group of
+// one row, which is scaled by that row's d times the token's d and added to
+// the group's own accumulator: ggml's vec_dot order,
+//   acc_g = fma(d_w * d_a, float(isum_g), acc_g)   [and m = fma(m_w, s_a, m)]
+// summed at the end as ((acc_0 + acc_4) + (acc_2 + acc_6)) + ((acc_1 +
+// acc_5) + (acc_3 + acc_7)) [+ m], so the outputs are the bits of the file
+// layout's kernels (panel_avx512_impl.h) and of llama.cpp's vec_dot.
+#ifndef GGUFD_RUNTIME_TENSOR_DECODE_PANEL_AVX512_IMPL_H_
+#define GGUFD_RUNTIME_TENSOR_DECODE_PANEL_AVX512_IMPL_H_
+
+#ifndef GGUFD_SIMD_NAMESPACE
+#error "define GGUFD_SIMD_NAMESPACE before including decode_panel_avx512_impl.h"
+#endif
+
+#include <immintrin.h>
+
+// GCC 12 reports the deliberately undefined pass-through operands inside
+// its own AVX-512 intrinsics as uninitialized once they are inlined at -O3.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/tensor/blocks.h"
+#include "runtime/tensor/simd_kernels.h"
+#include "runtime/tensor/type_traits.h"
+
+namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE {
+namespace {
+
+static_assert(kPanelRows == 16);
+
+// How far ahead the next blocks are prefetched: the panel is one sequential
+// stream, so a few blocks cover the memory latency.
+constexpr int kPrefetchBytes = 4096;
+
+// acc + the sums of 4 adjacent products of unsigned u and signed s bytes;
+// without VNNI, valid for u <= 15 (vpmaddubsw pairs stay in int16).
+inline __m512i AddDot4(__m512i acc, __m512i u, __m512i s) {
+#if defined(__AVX512VNNI__)
+  return _mm512_dpbusd_epi32(acc, u, s);
+#else
+  return _mm512_add_epi32(
+      acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
+#endif
+}
+
+inline float Half(uint16_t h) { return _cvtsh_ss(h); }
+
+struct Q4_0Format {
+  using ABlock = BlockQ8_0;
+  static constexpr bool kNibbles = true;
+  static constexpr bool kMin = false;
+  static constexpr int kOffset = 8;  // q - 8: removed through the group sums
+  static constexpr size_t kBlockBytes = 320;
+};
+struct Q4_1Format {
+  using ABlock = BlockQ8_1;
+  static constexpr bool kNibbles = true;
+  static constexpr bool kMin = true;
+  static constexpr int kOffset = 0;
+  static constexpr size_t kBlockBytes = 320;
+};
+struct Q8_0Format {
+  using ABlock = BlockQ8_0;
+  static constexpr bool kNibbles = false;
+  static constexpr bool kMin = false;
+  static constexpr int kOffset = 128;  // stored biased
+  static constexpr size_t kBlockBytes = 576;
+};
+
+// Index vectors spreading the 16 row scales over the lanes of vector j:
+// q4 lanes 4i..4i+3 belong to row 4j + i, q8_0 lanes 8i..8i+7 to row 2j + i.
+template <typename F>
+inline __m512i ScaleLanes(int j) {
+  if constexpr (F::kNibbles) {
+    return _mm512_add_epi32(
+        _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+        _mm512_set1_epi32(4 * j));
+  } else {
+    return _mm512_add_epi32(
+        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
+        _mm512_set1_epi32(2 * j));
+  }
+}
+
+// -offset * (sum of each 4-byte group of a) in every lane of that group.
+template <typename F>
+inline __m512i OffsetBase(__m512i a) {
+  if constexpr (F::kOffset == 0) {
+    return _mm512_setzero_si512();
+  } else {
+    const __m512i sums =
+        AddDot4(_mm512_setzero_si512(), _mm512_set1_epi8(1), a);
+    constexpr int kShift = F::kOffset == 8 ? 3 : 7;
+    return _mm512_sub_epi32(_mm512_setzero_si512(),
+                            _mm512_slli_epi32(sums, kShift));
+  }
+}
+
+// Lane g of each 4-lane group (q4) or 8-lane half (q8_0) of `acc` summed in
+// ggml's hsum order; the row sums land in lanes 0, 4, 8, 12 (q4) or 0 and 8.
+template <typename F>
+inline __m512 RowSums(__m512 lo_or_all, __m512 hi) {
+  __m512 s;
+  if constexpr (F::kNibbles) {
+    s = _mm512_add_ps(lo_or_all, hi);  // g + (g + 4)
+  } else {
+    s = _mm512_add_ps(lo_or_all, _mm512_shuffle_f32x4(lo_or_all, lo_or_all,
+                                                      _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  s = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
+  return _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));
+}
+
+template <typename F, int T>
+void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+         size_t as, float* y, size_t ys) {
+  using ABlock = typename F::ABlock;
+  constexpr int kVectors = F::kNibbles ? 4 : 8;
+  constexpr int kAcc = 8;  // q4: 2 per vector (low, high nibbles)
+  const int64_t nb = n / kQK;
+  __m512 acc[T][kAcc];
+  __m512 ms[T];
+  for (int t = 0; t < T; ++t) {
+    for (int k = 0; k < kAcc; ++k) acc[t][k] = _mm512_setzero_ps();
+    ms[t] = _mm512_setzero_ps();
+  }
+  const ABlock* act[T];
+  for (int t = 0; t < T; ++t) {
+    act[t] = reinterpret_cast<const ABlock*>(a + static_cast<size_t>(t) * as);
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + static_cast<size_t>(b) * F::kBlockBytes;
+    for (size_t off = 0; off < F::kBlockBytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+                   _MM_HINT_T0);
+    }
+    __m512i wq[kAcc];
+    if constexpr (F::kNibbles) {
+      const __m512i low4 = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 4
+      for (int j = 0; j < kVectors; ++j) {
+        const __m512i v = _mm512_load_si512(blk + 64 * j);
+        wq[2 * j] = _mm512_and_si512(v, low4);
+        wq[2 * j + 1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      }
+    } else {
+#pragma GCC unroll 8
+      for (int j = 0; j < kVectors; ++j)
+        wq[j] = _mm512_load_si512(blk + 64 * j);
+    }
+    const uint8_t* scales = blk + 64 * kVectors;
+    __m512 dw;
+    if constexpr (F::kMin) {
+      dw = _mm512_cvtph_ps(
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(scales)));
+    } else {
+      dw = _mm512_load_ps(reinterpret_cast<const float*>(scales));
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const ABlock& ab = act[t][b];
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(Half(ab.d)));
+      if constexpr (F::kNibbles) {
+        const __m512i alo = _mm512_broadcast_i32x4(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs)));
+        const __m512i ahi = _mm512_broadcast_i32x4(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)));
+        const __m512i blo = OffsetBase<F>(alo);
+        const __m512i bhi = OffsetBase<F>(ahi);
+#pragma GCC unroll 4
+        for (int j = 0; j < kVectors; ++j) {
+          const __m512 sj = _mm512_permutexvar_ps(ScaleLanes<F>(j), scale);
+          acc[t][2 * j] = _mm512_fmadd_ps(
+              sj, _mm512_cvtepi32_ps(AddDot4(blo, wq[2 * j], alo)),
+              acc[t][2 * j]);
+          acc[t][2 * j + 1] = _mm512_fmadd_ps(
+              sj, _mm512_cvtepi32_ps(AddDot4(bhi, wq[2 * j + 1], ahi)),
+              acc[t][2 * j + 1]);
+        }
+      } else {
+        const __m512i a8 = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.qs)));
+        const __m512i base = OffsetBase<F>(a8);
+#pragma GCC unroll 8
+        for (int j = 0; j < kVectors; ++j) {
+          const __m512 sj = _mm512_permutexvar_ps(ScaleLanes<F>(j), scale);
+          acc[t][j] = _mm512_fmadd_ps(
+              sj, _mm512_cvtepi32_ps(AddDot4(base, wq[j], a8)), acc[t][j]);
+        }
+      }
+      if constexpr (F::kMin) {
+        const __m512 mw = _mm512_cvtph_ps(
+            _mm256_load_si256(reinterpret_cast<const __m256i*>(scales + 32)));
+        ms[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(Half(ab.s)), ms[t]);
+      }
+    }
+  }
+  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
+  for (int t = 0; t < T; ++t) {
+    alignas(64) float lanes[kAcc][16];
+    alignas(64) float rows[16];
+    if constexpr (F::kNibbles) {
+      for (int j = 0; j < kVectors; ++j) {
+        _mm512_store_ps(lanes[j], RowSums<F>(acc[t][2 * j], acc[t][2 * j + 1]));
+        for (int i = 0; i < 4; ++i) rows[4 * j + i] = lanes[j][4 * i];
+      }
+    } else {
+      for (int j = 0; j < kVectors; ++j) {
+        _mm512_store_ps(lanes[j], RowSums<F>(acc[t][j], acc[t][j]));
+        rows[2 * j] = lanes[j][0];
+        rows[2 * j + 1] = lanes[j][8];
+      }
+    }
+    __m512 sum = _mm512_load_ps(rows);
+    if constexpr (F::kMin) sum = _mm512_add_ps(sum, ms[t]);
+    _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, sum);
+  }
+}
+
+// Tokens go two at a time: their accumulators and the block's weight
+// vectors fill the 32 registers.
+template <typename F>
+void Decode(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+            size_t as, int n_tokens, float* y, size_t ys) {
+  int t = 0;
+  for (; t + 2 <= n_tokens; t += 2) {
+    Run<F, 2>(n, panel, n_rows, a + static_cast<size_t>(t) * as, as,
+              y + static_cast<size_t>(t) * ys, ys);
+  }
+  if (t < n_tokens) {
+    Run<F, 1>(n, panel, n_rows, a + static_cast<size_t>(t) * as, as,
+              y + static_cast<size_t>(t) * ys, ys);
+  }
+}
+
+}  // namespace
+
+void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  Decode<Q4_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  Decode<Q4_1Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+#if defined(__AVX512VNNI__)
+// Biased q8_0 weights (up to 255) overflow vpmaddubsw's pairs.
+void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  Decode<Q8_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+#endif
+
+}  // namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE
+
+#endif  // GGUFD_RUNTIME_TENSOR_DECODE_PANEL_AVX512_IMPL_H_

@@ -1,0 +1,107 @@
+#include "runtime/tensor/decode_panels.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/tensor/blocks.h"
+#include "runtime/tensor/fp16.h"
+#include "runtime/tensor/matmul.h"
+#include "runtime/tensor/type_traits.h"
+
+namespace ggufd::tensor {
+namespace {
+
+constexpr size_t kVector = 64;
+
+template <typename Block>
+const Block& BlockOf(const WeightView& w, int64_t row, int64_t b) {
+  return reinterpret_cast<const Block*>(w.data + static_cast<size_t>(row) *
+                                                     w.row_bytes)[b];
+}
+
+// Block b of the panel whose first row is r0 (rows past the matrix repeat
+// its last row).
+void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
+  auto row = [&](int i) { return std::min<int64_t>(r0 + i, w.rows - 1); };
+  switch (w.type) {
+    case TensorType::kQ4_0: {
+      float* d = reinterpret_cast<float*>(out + 4 * kVector);
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ4_0& blk = BlockOf<BlockQ4_0>(w, row(i), b);
+        std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
+        d[i] = Fp16ToFp32(blk.d);
+      }
+      break;
+    }
+    case TensorType::kQ4_1: {
+      uint16_t* dm = reinterpret_cast<uint16_t*>(out + 4 * kVector);
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ4_1& blk = BlockOf<BlockQ4_1>(w, row(i), b);
+        std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
+        dm[i] = blk.d;
+        dm[kPanelRows + i] = blk.m;
+      }
+      break;
+    }
+    case TensorType::kQ8_0: {
+      float* d = reinterpret_cast<float*>(out + 8 * kVector);
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ8_0& blk = BlockOf<BlockQ8_0>(w, row(i), b);
+        for (int j = 0; j < kQK; ++j) {
+          out[kQK * i + j] = static_cast<uint8_t>(blk.qs[j] + 128);
+        }
+        d[i] = Fp16ToFp32(blk.d);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+size_t DecodePanelBlockBytes(TensorType type) {
+  switch (type) {
+    case TensorType::kQ4_0:
+    case TensorType::kQ4_1:
+      return 5 * kVector;
+    case TensorType::kQ8_0:
+      return 9 * kVector;
+    default:
+      return 0;
+  }
+}
+
+size_t DecodePanelBytes(TensorType type, int64_t rows, int64_t cols) {
+  const size_t block = DecodePanelBlockBytes(type);
+  if (block == 0 || rows <= 0 || cols % kQK != 0) return 0;
+  const size_t panels =
+      static_cast<size_t>((rows + kPanelRows - 1) / kPanelRows);
+  return panels * static_cast<size_t>(cols / kQK) * block;
+}
+
+void PackDecodePanels(const WeightView& w, uint8_t* out) {
+  const size_t block = DecodePanelBlockBytes(w.type);
+  const int64_t nb = w.cols / kQK;
+  for (int64_t r0 = 0; r0 < w.rows; r0 += kPanelRows) {
+    for (int64_t b = 0; b < nb; ++b, out += block) {
+      std::memset(out, 0, block);
+      PackBlock(w, r0, b, out);
+    }
+  }
+}
+
+AlignedBytes AttachDecodePanels(WeightView& w) {
+  const size_t bytes = DecodePanelBytes(w.type, w.rows, w.cols);
+  if (bytes == 0 || ResolveMatDecode(w.type, BestIsa()) == nullptr) {
+    return nullptr;
+  }
+  AlignedBytes panels(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
+  if (panels == nullptr) return nullptr;  // the file layout still works
+  PackDecodePanels(w, panels.get());
+  w.panels = panels.get();
+  return panels;
+}
+
+}  // namespace ggufd::tensor
