@@ -69,6 +69,31 @@ void Softmax(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
+namespace {
+
+// As ggml's CPU backend: GELU of the input rounded to fp16, itself rounded
+// to fp16, read from a table of all 65536 halves (ggml's is built with
+// 1 + c * x * x fused: c * x, then one fma; unfused, one entry, x = -1.999,
+// comes out one fp16 step away). GELU is taken as 0 below -10 and x above
+// 10 by the caller.
+const float* GeluTable() {
+  static const float* const table = [] {
+    constexpr float kSqrt2OverPi = 0.79788456080286535588f;
+    constexpr float kCoef = 0.044715f;
+    auto* t = new float[65536];
+    for (uint32_t bits = 0; bits < 65536; ++bits) {
+      const float h = tensor::Fp16ToFp32(static_cast<uint16_t>(bits));
+      t[bits] = tensor::Fp16ToFp32(tensor::Fp32ToFp16(
+          0.5f * h *
+          (1.0f + std::tanh(kSqrt2OverPi * h * std::fma(kCoef * h, h, 1.0f)))));
+    }
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
 void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
   switch (act) {
     case FfnActivation::kSilu:
@@ -77,13 +102,7 @@ void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
       }
       break;
     case FfnActivation::kGeluTanh: {
-      // As ggml's CPU backend: GELU of the input rounded to fp16, itself
-      // rounded to fp16 (ggml reads both from a 64K-entry table), with
-      // GELU(x) taken as 0 below -10 and x above 10. Its table is built
-      // with 1 + c * x * x fused (c * x, then one fma); unfused, one of the
-      // 65536 entries (x = -1.999) comes out one fp16 step away.
-      constexpr float kSqrt2OverPi = 0.79788456080286535588f;
-      constexpr float kCoef = 0.044715f;
+      const float* table = GeluTable();
       for (int i = 0; i < n; ++i) {
         const float g = gate[i];
         float gelu;
@@ -92,11 +111,7 @@ void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
         } else if (g >= 10.0f) {
           gelu = g;
         } else {
-          const float h = tensor::Fp16ToFp32(tensor::Fp32ToFp16(g));
-          gelu = tensor::Fp16ToFp32(tensor::Fp32ToFp16(
-              0.5f * h *
-              (1.0f +
-               std::tanh(kSqrt2OverPi * h * std::fma(kCoef * h, h, 1.0f)))));
+          gelu = table[tensor::Fp32ToFp16(g)];
         }
         gate[i] = gelu * up[i];
       }
