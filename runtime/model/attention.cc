@@ -64,11 +64,104 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
   // With prescaled queries the scores are used as they come.
   const float score_scale = prescale ? 1.0f : c.attention_scale;
   const bool f16 = cache.type() == KvType::kF16;
+  const bool batched = n > 1;
+  const size_t kv_bytes = KvTypeBytes(cache.type());
+  // The query as the product sees it: scaled first where the architecture
+  // says, then rounded to F16 for an F16 cache. Returns where it is.
+  auto prepare_query = [&](int h, int t, float* q_head) -> const float* {
+    const float* q_src = q + static_cast<size_t>(t) * c.q_dim() +
+                         static_cast<size_t>(h) * head_dim;
+    if (!f16 && !prescale) return q_src;
+    if (prescale) {
+      for (int i = 0; i < head_dim; ++i) {
+        q_head[i] = q_src[i] * c.attention_scale;
+      }
+    } else {
+      std::copy(q_src, q_src + head_dim, q_head);
+    }
+    if (f16) ops.round_f16(q_head, head_dim);
+    return q_head;
+  };
+  auto out_row = [&](int h, int t) {
+    return out + static_cast<size_t>(t) * c.q_dim() +
+           static_cast<size_t>(h) * head_dim;
+  };
+
+  // Several queries per pass over the cache rows: every query of a run
+  // attends to positions [0, its own position] (no sliding window), so
+  // they share the rows up to the last one's position.
+  const MultiQueryOps& multi = ops.multi;
+  const bool use_multi = f16 && multi.max_dim > 0 && head_dim % 16 == 0 &&
+                         head_dim <= multi.max_dim && !c.is_swa_layer(layer) &&
+                         (batched || group > 1);
+  if (use_multi) {
+    // A prompt batch gives each work item a run of kMaxQueries tokens of
+    // one head; decoding gives it up to kMaxQueries query heads of one KV
+    // head.
+    const int per_outer =
+        ((batched ? n : group) + kMaxQueries - 1) / kMaxQueries;
+    const int64_t n_items =
+        static_cast<int64_t>(batched ? c.n_head : c.n_kv_head) * per_outer;
+    auto work = [&](int64_t begin, int64_t end, int thread) {
+      float* scores_base =
+          scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
+      float* q_base =
+          scratch.q_head + static_cast<size_t>(thread) * kMaxQueries * head_dim;
+      for (int64_t item = begin; item < end; ++item) {
+        const int outer = static_cast<int>(item / per_outer);
+        const int first = static_cast<int>(item % per_outer) * kMaxQueries;
+        // Query i of the run: (head, token) and its last position.
+        int heads[kMaxQueries], tokens[kMaxQueries];
+        int n_q = 0;
+        for (int i = 0; i < kMaxQueries; ++i) {
+          const int k = first + i;
+          if (batched ? k >= n : k >= group) break;
+          heads[n_q] = batched ? outer : outer * group + k;
+          tokens[n_q] = batched ? k : 0;
+          ++n_q;
+        }
+        const int kv_head = heads[0] / group;
+        const size_t kv_offset =
+            static_cast<size_t>(kv_head * head_dim) * kv_bytes;
+        const int64_t last = n_past + tokens[n_q - 1];
+        const int n_rows = static_cast<int>(last + 1);
+        const float* qs[kMaxQueries];
+        float* scores[kMaxQueries];
+        float* outs[kMaxQueries];
+        for (int i = 0; i < n_q; ++i) {
+          qs[i] = prepare_query(heads[i], tokens[i],
+                                q_base + static_cast<size_t>(i) * head_dim);
+          scores[i] = scores_base + static_cast<size_t>(i) * c.n_ctx;
+          outs[i] = out_row(heads[i], tokens[i]);
+        }
+        const uint8_t* k_rows = cache.k_row(layer, 0) + kv_offset;
+        const uint8_t* v_rows = cache.v_row(layer, 0) + kv_offset;
+        (batched ? multi.dot_rows_f16_batched : multi.dot_rows_f16)(
+            n_q, qs, k_rows, cache.row_bytes(), n_rows, head_dim, score_scale,
+            scores);
+        for (int i = 0; i < n_q; ++i) {
+          // A query's own positions; the later ones of the run weigh 0,
+          // which adds nothing to its sums.
+          const int n_pos = static_cast<int>(n_past + tokens[i] + 1);
+          ops.softmax(scores[i], n_pos);
+          ops.round_f16(scores[i], n_pos);
+          std::fill(scores[i] + n_pos, scores[i] + n_rows, 0.0f);
+        }
+        (batched ? multi.weighted_sum_f16_batched : multi.weighted_sum_f16)(
+            n_q, scores, v_rows, cache.row_bytes(), n_rows, head_dim, outs);
+      }
+    };
+    pool.ParallelFor(n_items, std::ref(work));
+    return;
+  }
+
   // Work item i is head i / n, token i % n: a contiguous split hands each
   // thread whole heads, whose causal costs are alike.
   auto work = [&](int64_t begin, int64_t end, int thread) {
-    float* scores = scratch.scores + static_cast<size_t>(thread) * c.n_ctx;
-    float* q_head = scratch.q_head + static_cast<size_t>(thread) * head_dim;
+    float* scores =
+        scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
+    float* q_head =
+        scratch.q_head + static_cast<size_t>(thread) * kMaxQueries * head_dim;
     for (int64_t i = begin; i < end; ++i) {
       const int h = static_cast<int>(i / n);
       const int t = static_cast<int>(i % n);
@@ -77,27 +170,11 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
           c.is_swa_layer(layer)
               ? std::max<int64_t>(0, pos - c.sliding_window + 1)
               : 0;
-      const float* q_src = q + static_cast<size_t>(t) * c.q_dim() +
-                           static_cast<size_t>(h) * head_dim;
-      float* o = out + static_cast<size_t>(t) * c.q_dim() +
-                 static_cast<size_t>(h) * head_dim;
-      const size_t kv_offset = static_cast<size_t>((h / group) * head_dim) *
-                               KvTypeBytes(cache.type());
-      // The query as the product sees it: scaled first where the
-      // architecture says, then rounded to F16 for an F16 cache.
-      if (f16 || prescale) {
-        if (prescale) {
-          for (int i = 0; i < head_dim; ++i) {
-            q_head[i] = q_src[i] * c.attention_scale;
-          }
-        } else {
-          std::copy(q_src, q_src + head_dim, q_head);
-        }
-        if (f16) ops.round_f16(q_head, head_dim);
-      }
+      const size_t kv_offset =
+          static_cast<size_t>((h / group) * head_dim) * kv_bytes;
       AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
-                    f16 || prescale ? q_head : q_src, first, pos,
-                    /*batched=*/n > 1, scores, o, ops);
+                    prepare_query(h, t, q_head), first, pos, batched, scores,
+                    out_row(h, t), ops);
     }
   };
   // By reference: a std::function holding the whole closure would allocate.

@@ -13,8 +13,8 @@
 namespace ggufd::model {
 
 struct AttentionScratch {
-  float* scores;  // [pool size x n_ctx]
-  float* q_head;  // [pool size x head_dim]
+  float* scores;  // [pool size x kMaxQueries x n_ctx]
+  float* q_head;  // [pool size x kMaxQueries x head_dim]
 };
 
 // Writes K and V rows of n tokens ([n x kv_dim] each) into `layer` of the

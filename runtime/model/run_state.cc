@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/model/ops.h"
+#include "runtime/model/vec_ops.h"
 
 namespace ggufd::model {
 namespace {
@@ -55,8 +56,8 @@ RunState::RunState(const Model& model, const RunStateOptions& opts)
   k.resize(Size(b, c.kv_dim()));
   v.resize(Size(b, c.kv_dim()));
   att_out.resize(Size(b, c.q_dim()));
-  att.resize(Size(opts.max_threads, c.n_ctx));
-  q_head.resize(Size(opts.max_threads, c.head_dim));
+  att.resize(Size(opts.max_threads * kMaxQueries, c.n_ctx));
+  q_head.resize(Size(opts.max_threads * kMaxQueries, c.head_dim));
   hb.resize(Size(b, c.n_ff));
   hb2.resize(Size(b, c.n_ff));
   rope_cos.resize(Size(c.n_ctx, c.n_rot / 2));

@@ -63,8 +63,8 @@ struct RunState {
   std::vector<float> k;         // [B x kv_dim]
   std::vector<float> v;         // [B x kv_dim]
   std::vector<float> att_out;   // [B x q_dim] attention of every head
-  std::vector<float> att;       // [T x n_ctx] scores, one row per thread
-  std::vector<float> q_head;    // [T x head_dim] query head as attended
+  std::vector<float> att;       // [T x kMaxQueries x n_ctx] scores
+  std::vector<float> q_head;    // [T x kMaxQueries x head_dim] queries
   std::vector<float> hb;        // [B x n_ff] gate, then act(gate) * up
   std::vector<float> hb2;       // [B x n_ff] up
   std::vector<float> rope_cos;  // [n_ctx x n_rot/2]

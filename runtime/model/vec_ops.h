@@ -15,6 +15,25 @@
 
 namespace ggufd::model {
 
+// Kernels for up to kMaxQueries query vectors against the same F16 cache
+// rows (vec_ops_avx512.cc): each output in the order of the one-query
+// kernel it stands for.
+inline constexpr int kMaxQueries = 4;
+struct MultiQueryOps {
+  int max_dim = 0;  // head sizes handled (multiples of 16); 0: none
+  // out[i][r] = scale * q[i] . row_r, for i < n_q <= kMaxQueries.
+  using DotFn = void (*)(int n_q, const float* const* q, const uint8_t* rows,
+                         size_t stride, int n_rows, int dim, float scale,
+                         float* const* out);
+  // out[i][d] = sum_r w[i][r] * row_r[d].
+  using SumFn = void (*)(int n_q, const float* const* w, const uint8_t* rows,
+                         size_t stride, int n_rows, int dim, float* const* out);
+  DotFn dot_rows_f16 = nullptr;
+  DotFn dot_rows_f16_batched = nullptr;
+  SumFn weighted_sum_f16 = nullptr;
+  SumFn weighted_sum_f16_batched = nullptr;
+};
+
 struct VecOps {
   // out[r] = scale * sum_i q[i] * row_r[i] for r < n_rows (attention
   // scores q.k).
@@ -51,14 +70,17 @@ struct VecOps {
   // x = softmax(x), with the reference's exp and summation order in the
   // AVX2 version.
   void (*softmax)(float* x, int n);
+  // Where set, attention over an F16 cache serves several queries per pass.
+  MultiQueryOps multi = {};
 };
 
 // The kernels for `isa` (the best level at or below it that has them).
 const VecOps& GetVecOps(tensor::Isa isa);
 
-// The two implementations; each lives in its own translation unit.
+// The implementations; each lives in its own translation unit.
 const VecOps& ScalarVecOps();
 const VecOps& Avx2VecOps();
+const VecOps& Avx512VecOps();  // the AVX2 set plus `multi`
 
 }  // namespace ggufd::model
 

@@ -84,6 +84,7 @@ const VecOps& ScalarVecOps() {
 }
 
 const VecOps& GetVecOps(tensor::Isa isa) {
+  if (isa >= tensor::Isa::kAvx512) return Avx512VecOps();
   if (isa >= tensor::Isa::kAvx2) return Avx2VecOps();
   return ScalarVecOps();
 }

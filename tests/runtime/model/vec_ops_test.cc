@@ -150,5 +150,65 @@ TEST(VecOpsTest, F16ConversionsAreExactAndAgree) {
   }
 }
 
+// The multi-query kernels give, for every query, the bits of the
+// one-query kernel whose order they follow (decoding and batched), for any
+// number of queries, row counts on both sides of the lane periods and head
+// sizes up to their limit.
+TEST(VecOpsTest, MultiQueryKernelsEqualTheOneQueryKernelsBitForBit) {
+  const VecOps& ops = GetVecOps(tensor::BestIsa());
+  if (ops.multi.max_dim == 0) GTEST_SKIP() << "no multi-query kernels here";
+  for (int dim : {16, 64, 80, 128, 256}) {
+    for (int n : {1, 15, 16, 17, 64, 65, 200}) {
+      SCOPED_TRACE(testing::Message() << "dim " << dim << " n " << n);
+      const int pad = 5;
+      const Rows rows = MakeRows(n, dim, pad);
+      const size_t stride = (dim + pad) * 2;
+      for (int n_q = 1; n_q <= kMaxQueries; ++n_q) {
+        std::vector<std::vector<float>> q(n_q), w(n_q);
+        for (int i = 0; i < n_q; ++i) {
+          q[i].resize(dim);
+          w[i].resize(n);
+          for (int d = 0; d < dim; ++d) q[i][d] = std::cos(0.11f * d + i);
+          for (int r = 0; r < n; ++r) w[i][r] = 1.0f / (r + 1 + i);
+        }
+        for (bool batched : {false, true}) {
+          const auto one_dot =
+              batched ? ops.dot_rows_f16_batched : ops.dot_rows_f16;
+          const auto one_sum =
+              batched ? ops.weighted_sum_f16_batched : ops.weighted_sum_f16;
+          const auto multi_dot =
+              batched ? ops.multi.dot_rows_f16_batched : ops.multi.dot_rows_f16;
+          const auto multi_sum = batched ? ops.multi.weighted_sum_f16_batched
+                                         : ops.multi.weighted_sum_f16;
+          std::vector<std::vector<float>> dots(n_q, std::vector<float>(n)),
+              sums(n_q, std::vector<float>(dim));
+          const float* qs[kMaxQueries];
+          const float* ws[kMaxQueries];
+          float* dot_out[kMaxQueries];
+          float* sum_out[kMaxQueries];
+          for (int i = 0; i < n_q; ++i) {
+            qs[i] = q[i].data();
+            ws[i] = w[i].data();
+            dot_out[i] = dots[i].data();
+            sum_out[i] = sums[i].data();
+          }
+          multi_dot(n_q, qs, rows.f16.data(), stride, n, dim, 0.125f, dot_out);
+          multi_sum(n_q, ws, rows.f16.data(), stride, n, dim, sum_out);
+          for (int i = 0; i < n_q; ++i) {
+            std::vector<float> dot(n), sum(dim);
+            one_dot(q[i].data(), rows.f16.data(), stride, n, dim, 0.125f,
+                    dot.data());
+            one_sum(w[i].data(), rows.f16.data(), stride, n, dim, sum.data());
+            ASSERT_EQ(std::memcmp(dot.data(), dots[i].data(), n * 4), 0)
+                << "dot, batched " << batched << " query " << i;
+            ASSERT_EQ(std::memcmp(sum.data(), sums[i].data(), dim * 4), 0)
+                << "sum, batched " << batched << " query " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ggufd::model
