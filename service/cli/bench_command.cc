@@ -1,8 +1,8 @@
 // `ggufd bench`: prefill (pp) and decode (tg) tokens/s of the Runtime, measured
-// the way bench/runtime_vs_reference.sh measures the reference (llama-bench's
-// method): pp pseudo-random prompt tokens evaluated from an empty cache, then
-// tg greedy single-token steps from an empty cache; best of R runs after one
-// warm-up.
+// the way llama-bench measures (bench/runtime_vs_native.sh runs both): pp
+// pseudo-random prompt tokens evaluated after `depth` tokens already in the
+// KV cache (none by default), then tg greedy single-token steps after the
+// same depth; best of R runs after one warm-up.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -25,6 +25,7 @@ struct BenchArgs {
   int32_t tg = 128;
   int32_t threads = 1;
   int32_t repeat = 3;
+  int32_t depth = 0;
   bool json = false;
 };
 
@@ -49,13 +50,15 @@ class NullSink : public GenerationSink {
   void OnFinished(const FinishedEvent&) override {}
 };
 
-// Seconds one greedy generation takes end to end.
+// Seconds one greedy generation takes end to end. With reuse_cache, the
+// prompt's prefix that the KV cache holds is not evaluated again.
 absl::StatusOr<double> TimeGeneration(Runtime& runtime,
                                       const std::vector<TokenId>& prompt,
-                                      int32_t max_tokens) {
+                                      int32_t max_tokens,
+                                      bool reuse_cache = false) {
   GenerateRequest request;
   request.prompt_ids = prompt;
-  request.reuse_cache = false;
+  request.reuse_cache = reuse_cache;
   request.sampling = sampling::SamplingParams{.temperature = 0.0f};
   request.stopping =
       StoppingParams{.max_tokens = max_tokens, .ignore_eos = true};
@@ -73,30 +76,48 @@ int Bench(const BenchArgs& args) {
     std::fprintf(stderr, "ggufd bench: %s\n", std::string(s.message()).c_str());
     return 1;
   };
-  if (args.pp < 1 || args.tg < 1 || args.repeat < 1) {
-    return fail(
-        absl::InvalidArgumentError("--pp, --tg and --repeat must be >= 1"));
+  if (args.pp < 1 || args.tg < 1 || args.repeat < 1 || args.depth < 0) {
+    return fail(absl::InvalidArgumentError(
+        "--pp, --tg and --repeat must be >= 1, --depth >= 0"));
   }
   Runtime runtime;
   if (absl::Status s = runtime.Load(
-          args.model, {.context_length = std::max(args.pp, args.tg) + 8,
-                       .threads = args.threads});
+          args.model,
+          {.context_length = args.depth + std::max(args.pp, args.tg) + 8,
+           .threads = args.threads});
       !s.ok()) {
     return fail(s);
   }
   auto info = runtime.GetModelInfo();
   if (!info.ok()) return fail(info.status());
+  // The context both runs start from (its own seed, so it shares no prefix
+  // with the measured tokens by design).
+  const std::vector<TokenId> context =
+      PseudoRandomIds(args.depth, info->vocab_size, 7);
+  auto after_context = [&](const std::vector<TokenId>& ids) {
+    std::vector<TokenId> all = context;
+    all.insert(all.end(), ids.begin(), ids.end());
+    return all;
+  };
   const std::vector<TokenId> prompt =
-      PseudoRandomIds(args.pp, info->vocab_size, 42);
+      after_context(PseudoRandomIds(args.pp, info->vocab_size, 42));
   // pp: the prompt plus one sampled token (whose cost is one sampling step);
   // tg: one prompt token, then tg - 1 single-token steps.
-  const std::vector<TokenId> first = {prompt[0]};
+  const std::vector<TokenId> first = after_context({prompt[args.depth]});
+  // Puts the context into the KV cache (untimed) before a timed run.
+  auto fill = [&]() -> absl::Status {
+    if (args.depth == 0) return absl::OkStatus();
+    return TimeGeneration(runtime, after_context({}), 1, true).status();
+  };
+  const bool reuse = args.depth > 0;
   double best_pp = std::numeric_limits<double>::infinity();
   double best_tg = best_pp;
   for (int32_t r = 0; r <= args.repeat; ++r) {  // r == 0 warms up
-    auto pp = TimeGeneration(runtime, prompt, 1);
+    if (absl::Status s = fill(); !s.ok()) return fail(s);
+    auto pp = TimeGeneration(runtime, prompt, 1, reuse);
     if (!pp.ok()) return fail(pp.status());
-    auto tg = TimeGeneration(runtime, first, args.tg);
+    if (absl::Status s = fill(); !s.ok()) return fail(s);
+    auto tg = TimeGeneration(runtime, first, args.tg, reuse);
     if (!tg.ok()) return fail(tg.status());
     if (r == 0) continue;
     best_pp = std::min(best_pp, *pp);
@@ -110,14 +131,16 @@ int Bench(const BenchArgs& args) {
                                 {"threads", args.threads},
                                 {"pp", args.pp},
                                 {"tg", args.tg},
+                                {"depth", args.depth},
                                 {"pp_tokens_per_s", pp_rate},
                                 {"tg_tokens_per_s", tg_rate}}
                      .dump()
               << "\n";
   } else {
-    std::printf("%s (%s), %d threads: pp%d %.1f tok/s, tg%d %.1f tok/s\n",
-                info->name.c_str(), info->file_type.c_str(), args.threads,
-                args.pp, pp_rate, args.tg, tg_rate);
+    std::printf(
+        "%s (%s), %d threads, depth %d: pp%d %.1f tok/s, tg%d %.1f tok/s\n",
+        info->name.c_str(), info->file_type.c_str(), args.threads, args.depth,
+        args.pp, pp_rate, args.tg, tg_rate);
   }
   return 0;
 }
@@ -132,6 +155,8 @@ void RegisterBenchCommand(CLI::App& app) {
   cmd->add_option("--tg", args->tg, "Tokens to generate");
   cmd->add_option("--threads", args->threads, "Compute threads");
   cmd->add_option("--repeat", args->repeat, "Timed runs (best is reported)");
+  cmd->add_option("--depth", args->depth,
+                  "Tokens already in the KV cache before each timed run");
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] { ExitCode() = Bench(*args); });
 }
