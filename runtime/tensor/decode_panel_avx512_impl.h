@@ -63,6 +63,12 @@ struct Q4_0Format {
   static constexpr bool kMin = false;
   static constexpr int kOffset = 8;  // q - 8: removed through the group sums
   static constexpr size_t kBlockBytes = 320;
+  static constexpr bool kWhole = false;
+};
+// q4_0 in the order of ggml's repacked gemv (DotQ4_0Q8_0Whole): one exact
+// integer sum per block and row, scaled and fused into one running sum.
+struct Q4_0WholeFormat : Q4_0Format {
+  static constexpr bool kWhole = true;
 };
 struct Q4_1Format {
   using ABlock = BlockQ8_1;
@@ -70,6 +76,7 @@ struct Q4_1Format {
   static constexpr bool kMin = true;
   static constexpr int kOffset = 0;
   static constexpr size_t kBlockBytes = 320;
+  static constexpr bool kWhole = false;
 };
 struct Q8_0Format {
   using ABlock = BlockQ8_0;
@@ -77,7 +84,23 @@ struct Q8_0Format {
   static constexpr bool kMin = false;
   static constexpr int kOffset = 128;  // stored biased
   static constexpr size_t kBlockBytes = 576;
+  static constexpr bool kWhole = false;
 };
+
+// The 4 lanes of each row of q4 vectors v[0..3] (lanes 4i..4i+3 of v[j]:
+// row 4j + i) summed, rows in order.
+inline __m512i RowTotals(const __m512i (&v)[4]) {
+  const __m512i s01 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[0], v[1]),
+                                       _mm512_unpackhi_epi32(v[0], v[1]));
+  const __m512i s23 = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2], v[3]),
+                                       _mm512_unpackhi_epi32(v[2], v[3]));
+  // Lane 4k + j: row 4j + k.
+  const __m512i tot = _mm512_add_epi32(_mm512_unpacklo_epi64(s01, s23),
+                                       _mm512_unpackhi_epi64(s01, s23));
+  return _mm512_permutexvar_epi32(
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15),
+      tot);
+}
 
 // Index vectors spreading the 16 row scales over the lanes of vector j:
 // q4 lanes 4i..4i+3 belong to row 4j + i, q8_0 lanes 8i..8i+7 to row 2j + i.
@@ -179,6 +202,18 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)));
         const __m512i blo = OffsetBase<F>(alo);
         const __m512i bhi = OffsetBase<F>(ahi);
+        if constexpr (F::kWhole) {
+          const __m512i base = _mm512_add_epi32(blo, bhi);
+          __m512i parts[kVectors];
+#pragma GCC unroll 4
+          for (int j = 0; j < kVectors; ++j) {
+            parts[j] =
+                AddDot4(AddDot4(base, wq[2 * j], alo), wq[2 * j + 1], ahi);
+          }
+          acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(RowTotals(parts)),
+                                      scale, acc[t][0]);
+          continue;
+        }
 #pragma GCC unroll 4
         for (int j = 0; j < kVectors; ++j) {
           const __m512 sj = _mm512_permutexvar_ps(ScaleLanes<F>(j), scale);
@@ -209,6 +244,10 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
   const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
   for (int t = 0; t < T; ++t) {
+    if constexpr (F::kWhole) {
+      _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, acc[t][0]);
+      continue;
+    }
     alignas(64) float lanes[kAcc][16];
     alignas(64) float rows[16];
     if constexpr (F::kNibbles) {
@@ -251,6 +290,11 @@ void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
   Decode<Q4_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
+                         const uint8_t* a, size_t as, int n_tokens, float* y,
+                         size_t ys) {
+  Decode<Q4_0WholeFormat>(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,

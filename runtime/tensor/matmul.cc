@@ -157,19 +157,23 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const MatTileFn tile = ResolveMatTile(w.type, isa);
   const RepackedOrder* repacked = RepackedOrderOf(w, isa);
   const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
-  // The panel kernels address their rows with 32-bit offsets (gathers);
-  // absurdly long rows take the per-output path, which gives the same bits.
-  const MatDecodeFn decode =
-      w.panels != nullptr && repacked == nullptr && n_tokens <= kDecodeMaxTokens
-          ? ResolveMatDecode(w.type, isa)
-          : nullptr;
+  // Where the weight's order has panel kernels, they serve every product:
+  // its decode panels for a few tokens, else panels packed per call.
+  MatDecodeFn decode = nullptr;
+  if (w.panels != nullptr && n_tokens <= kDecodeMaxTokens) {
+    decode =
+        repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
+  }
   const size_t panel_stride =
       static_cast<size_t>(w.cols / kQK) * DecodePanelBlockBytes(w.type);
-  const MatPanelFn panel =
-      decode == nullptr && repacked == nullptr &&
-              w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)
-          ? ResolveMatPanel(w.type, isa)
-          : nullptr;
+  // The panel kernels address their rows with 32-bit offsets (gathers);
+  // absurdly long rows take the per-output path, which gives the same bits.
+  MatPanelFn panel = nullptr;
+  if (decode == nullptr &&
+      w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)) {
+    panel =
+        repacked != nullptr ? repacked->panel : ResolveMatPanel(w.type, isa);
+  }
 
   // Convert the activations once, into the weight type's pairing format.
   const uint8_t* a = reinterpret_cast<const uint8_t*>(x);

@@ -105,6 +105,12 @@ struct Q4_0Format {
   static constexpr int kOffset = 8;
   static constexpr bool kNibbles = true;
   static constexpr bool kMin = false;
+  static constexpr bool kWhole = false;
+};
+// q4_0 in the order of ggml's repacked gemv/gemm (DotQ4_0Q8_0Whole): one
+// exact integer sum per block, scaled and fused into one running sum.
+struct Q4_0WholeFormat : Q4_0Format {
+  static constexpr bool kWhole = true;
 };
 struct Q4_1Format {
   using WBlock = BlockQ4_1;
@@ -112,6 +118,7 @@ struct Q4_1Format {
   static constexpr int kOffset = 0;
   static constexpr bool kNibbles = true;
   static constexpr bool kMin = true;
+  static constexpr bool kWhole = false;
 };
 struct Q8_0Format {
   using WBlock = BlockQ8_0;
@@ -119,6 +126,7 @@ struct Q8_0Format {
   static constexpr int kOffset = 128;
   static constexpr bool kNibbles = false;
   static constexpr bool kMin = false;
+  static constexpr bool kWhole = false;
 };
 
 // Byte offsets of the panel's 16 rows (lanes past n_rows repeat the last).
@@ -250,10 +258,28 @@ void RunChunk(const Panel& p, int n_blocks, int64_t b0, const uint8_t* a,
           b0 + b;
       const PanelActBlock* info =
           ab_info != nullptr ? ab_info + t * info_stride + b0 + b : nullptr;
-      int32_t gs[kGroups] = {};
-      if constexpr (F::kOffset != 0) GroupSums(ab->qs, gs);
       const float da = info != nullptr ? info->d : Half(ab->d);
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(da));
+      if constexpr (F::kWhole) {
+        int32_t total;
+        if (info != nullptr) {
+          total = info->sum;
+        } else {
+          int32_t gs[kGroups];
+          GroupSums(ab->qs, gs);
+          total = 0;
+          for (int k = 0; k < kGroups; ++k) total += gs[k];
+        }
+        __m512i isum = _mm512_set1_epi32(-F::kOffset * total);
+#pragma GCC unroll 8
+        for (int k = 0; k < kGroups; ++k) {
+          isum = AddDot4(isum, wq[k], _mm512_set1_epi32(Dword(ab->qs + 4 * k)));
+        }
+        acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t][0]);
+        continue;
+      }
+      int32_t gs[kGroups] = {};
+      if constexpr (F::kOffset != 0) GroupSums(ab->qs, gs);
 #pragma GCC unroll 8
       for (int k = 0; k < kGroups; ++k) {
         const __m512i isum =
@@ -429,8 +455,10 @@ template <typename F>
 void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
               const uint8_t* a, size_t as, const PanelActBlock* a_blocks,
               int64_t n_tokens, float* y, size_t ys) {
-  if (n_tokens == 1) return RunFew<F, 1>(n, w, ws, n_rows, a, as, y, ys);
-  if (n_tokens == 2) return RunFew<F, 2>(n, w, ws, n_rows, a, as, y, ys);
+  if constexpr (!F::kWhole) {
+    if (n_tokens == 1) return RunFew<F, 1>(n, w, ws, n_rows, a, as, y, ys);
+    if (n_tokens == 2) return RunFew<F, 2>(n, w, ws, n_rows, a, as, y, ys);
+  }
   // The per-group sums outlive a chunk: they stay on the stack for up to
   // kSumTokens tokens at a time (more tokens repack the panel per group).
   constexpr int64_t kSumTokens = 32;
@@ -460,7 +488,7 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
     for (int64_t t = 0; t < nt; ++t) {
       __m512 g[kGroups];
       for (int k = 0; k < kGroups; ++k) g[k] = _mm512_load_ps(sums[t].g[k]);
-      __m512 sum = SumGroups(g);
+      __m512 sum = F::kWhole ? g[0] : SumGroups(g);
       if constexpr (F::kMin) {
         sum = _mm512_add_ps(sum, _mm512_load_ps(sums[t].m));
       }
@@ -481,6 +509,14 @@ float PanelDot(int64_t n, const void* w, const void* a) {
 
 float PanelDotQ4_0Q8_0(int64_t n, const void* w, const void* a) {
   return PanelDot<Q4_0Format>(n, w, a);
+}
+float PanelDotQ4_0Q8_0Whole(int64_t n, const void* w, const void* a) {
+  return PanelDot<Q4_0WholeFormat>(n, w, a);
+}
+void PanelQ4_0Q8_0Whole(int64_t n, const uint8_t* w, size_t ws, int nr,
+                        const uint8_t* a, size_t as, const PanelActBlock* ab,
+                        int64_t nt, float* y, size_t ys) {
+  RunPanel<Q4_0WholeFormat>(n, w, ws, nr, a, as, ab, nt, y, ys);
 }
 float PanelDotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
   return PanelDot<Q4_1Format>(n, w, a);

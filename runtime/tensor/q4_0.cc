@@ -1,5 +1,7 @@
 // Q4_0: 32 values per block, 4-bit quants with one half scale; activations
 // are quantized to q8_0.
+#include <cmath>
+
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/fp16.h"
 #include "runtime/tensor/scalar_kernels.h"
@@ -28,6 +30,22 @@ float DotQ4_0Q8_0(int64_t n, const void* w, const void* a) {
       sumi += ((x[b].qs[j] >> 4) - 8) * y[b].qs[j + kQK / 2];
     }
     sum += static_cast<float>(sumi) * (Fp16ToFp32(x[b].d) * Fp16ToFp32(y[b].d));
+  }
+  return sum;
+}
+
+float DotQ4_0Q8_0Whole(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const BlockQ4_0*>(w);
+  const auto* y = static_cast<const BlockQ8_0*>(a);
+  float sum = 0;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    int sumi = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      sumi += ((x[b].qs[j] & 0xf) - 8) * y[b].qs[j];
+      sumi += ((x[b].qs[j] >> 4) - 8) * y[b].qs[j + kQK / 2];
+    }
+    sum = std::fma(static_cast<float>(sumi),
+                   Fp16ToFp32(x[b].d) * Fp16ToFp32(y[b].d), sum);
   }
   return sum;
 }

@@ -44,6 +44,10 @@ float DotF32(int64_t n, const void* w, const void* a);
 float DotF16(int64_t n, const void* w, const void* a);
 float DotBF16(int64_t n, const void* w, const void* a);
 float DotQ4_0Q8_0(int64_t n, const void* w, const void* a);
+// q4_0 as ggml's repacked q4_0_8x8 gemv and gemm sum it (rows % 8 == 0 on
+// x86 with AVX2): each block's exact integer sum, scaled, fused into one
+// running sum.
+float DotQ4_0Q8_0Whole(int64_t n, const void* w, const void* a);
 float DotQ4_1Q8_1(int64_t n, const void* w, const void* a);
 float DotQ5_0Q8_0(int64_t n, const void* w, const void* a);
 float DotQ5_1Q8_1(int64_t n, const void* w, const void* a);

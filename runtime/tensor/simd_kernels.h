@@ -89,6 +89,11 @@
   namespace ggufd::tensor::ns {                                                \
   float PanelDotQ4_0Q8_0(int64_t n, const void* w, const void* a);             \
   float PanelDotQ4_1Q8_1(int64_t n, const void* w, const void* a);             \
+  float PanelDotQ4_0Q8_0Whole(int64_t n, const void* w, const void* a);        \
+  void PanelQ4_0Q8_0Whole(int64_t n, const uint8_t* w, size_t w_stride,        \
+                          int n_rows, const uint8_t* a, size_t a_stride,       \
+                          const PanelActBlock* a_blocks, int64_t n_tokens,     \
+                          float* y, size_t y_stride);                          \
   void PanelQ4_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
                      const uint8_t* a, size_t a_stride,                        \
                      const PanelActBlock* a_blocks, int64_t n_tokens,          \
@@ -100,14 +105,17 @@
   }
 
 // The decode-panel kernels (decode_panel_avx512_impl.h).
-#define GGUFD_DECLARE_DECODE_KERNELS(ns)                               \
-  namespace ggufd::tensor::ns {                                        \
-  void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,     \
-                      const uint8_t* a, size_t a_stride, int n_tokens, \
-                      float* y, size_t y_stride);                      \
-  void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,     \
-                      const uint8_t* a, size_t a_stride, int n_tokens, \
-                      float* y, size_t y_stride);                      \
+#define GGUFD_DECLARE_DECODE_KERNELS(ns)                                    \
+  namespace ggufd::tensor::ns {                                             \
+  void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride, int n_tokens,      \
+                      float* y, size_t y_stride);                           \
+  void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,     \
+                           const uint8_t* a, size_t a_stride, int n_tokens, \
+                           float* y, size_t y_stride);                      \
+  void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride, int n_tokens,      \
+                      float* y, size_t y_stride);                           \
   }
 
 GGUFD_DECLARE_SIMD_KERNELS(avx2)

@@ -81,7 +81,17 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_panel = Panels(avx2::PanelQ4_0Q8_0, avx512::PanelQ4_0Q8_0,
                           avx512vnni::PanelQ4_0Q8_0),
       .mat_decode =
-          Decoders(avx512::DecodeQ4_0Q8_0, avx512vnni::DecodeQ4_0Q8_0)};
+          Decoders(avx512::DecodeQ4_0Q8_0, avx512vnni::DecodeQ4_0Q8_0),
+      // No AVX2 form yet: an AVX2-only CPU takes the scalar one.
+      .repacked = Repacked({DotQ4_0Q8_0Whole, DotQ4_0Q8_0Whole}, {},
+                           {.dot_gemv = avx512::PanelDotQ4_0Q8_0Whole,
+                            .dot_gemm = avx512::PanelDotQ4_0Q8_0Whole,
+                            .panel = avx512::PanelQ4_0Q8_0Whole,
+                            .decode = avx512::DecodeQ4_0Q8_0Whole},
+                           {.dot_gemv = avx512vnni::PanelDotQ4_0Q8_0Whole,
+                            .dot_gemm = avx512vnni::PanelDotQ4_0Q8_0Whole,
+                            .panel = avx512vnni::PanelQ4_0Q8_0Whole,
+                            .decode = avx512vnni::DecodeQ4_0Q8_0Whole})};
   at(T::kQ4_1) = {
       .name = "q4_1",
       .block_size = 32,

@@ -66,7 +66,7 @@ using MatDecodeFn = void (*)(int64_t n, const uint8_t* panel, int n_rows,
                              float* y, size_t y_stride);
 
 // How llama.cpp multiplies a weight its CPU backend has repacked (ggml's
-// repack.cpp): q4_K on x86 with AVX2, when the weight's row count is a
+// repack.cpp): q4_0 and q4_K on x86 with AVX2, when the weight's row count is a
 // multiple of kRepackRowMultiple. Of the tokens of one product, the first
 // n - n % 4 go through its gemm, four at a time, with activations from its
 // 4-row quantizer (the activation type's from_float_grouped); the others go
@@ -78,6 +78,10 @@ struct RepackedOrder {
   VecDotFn dot_gemm = nullptr;
   MatTileFn tile_gemv = nullptr;  // null: dot_gemv per output
   MatTileFn tile_gemm = nullptr;  // null: dot_gemm per output
+  // Where ggml's gemv and gemm sum alike (q4_0), the panel kernels of that
+  // order, preferred over the above.
+  MatPanelFn panel = nullptr;
+  MatDecodeFn decode = nullptr;
 };
 inline constexpr int64_t kRepackRowMultiple = 8;
 inline constexpr int64_t kRepackGroupTokens = 4;
