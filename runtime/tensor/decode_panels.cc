@@ -33,6 +33,23 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
       }
       break;
     }
+    case TensorType::kQ5_0: {
+      // The high bits as byte masks: for vector j, 64 bits for values 0-15
+      // of its 4 rows, then 64 for values 16-31.
+      uint64_t* masks = reinterpret_cast<uint64_t*>(out + 4 * kVector);
+      float* d = reinterpret_cast<float*>(out + 5 * kVector);
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ5_0& blk = BlockOf<BlockQ5_0>(w, row(i), b);
+        std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
+        uint32_t qh;
+        std::memcpy(&qh, blk.qh, sizeof(qh));
+        const int j = i / 4, lane = i % 4;
+        masks[2 * j] |= static_cast<uint64_t>(qh & 0xffff) << (16 * lane);
+        masks[2 * j + 1] |= static_cast<uint64_t>(qh >> 16) << (16 * lane);
+        d[i] = Fp16ToFp32(blk.d);
+      }
+      break;
+    }
     case TensorType::kQ4_1: {
       uint16_t* dm = reinterpret_cast<uint16_t*>(out + 4 * kVector);
       for (int i = 0; i < kPanelRows; ++i) {
@@ -66,6 +83,8 @@ size_t DecodePanelBlockBytes(TensorType type) {
     case TensorType::kQ4_0:
     case TensorType::kQ4_1:
       return 5 * kVector;
+    case TensorType::kQ5_0:
+      return 6 * kVector;
     case TensorType::kQ8_0:
       return 9 * kVector;
     default:

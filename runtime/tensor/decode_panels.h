@@ -1,5 +1,5 @@
 // Weights repacked once at load for decoding (what llama.cpp's -rtr and
-// ik_llama.cpp's row-interleaved types do), for q4_0, q4_1 and q8_0.
+// ik_llama.cpp's row-interleaved types do), for q4_0, q4_1, q5_0 and q8_0.
 //
 // A matrix-vector product reads every weight byte once per token, so its
 // speed is how many bytes a core turns into sums per cycle. In the file
@@ -9,14 +9,17 @@
 // 32-value block at a time, as whole 64-byte vectors, with the 16 rows'
 // scales after them as one vector:
 //
-//   q4_0, q4_1: 4 vectors; vector j holds the 16 packed bytes of rows
-//               4j..4j+3 (lane i: row 4j + i), as in the file.
+//   q4_0, q4_1, q5_0: 4 vectors; vector j holds the 16 packed bytes of
+//               rows 4j..4j+3 (lane i: row 4j + i), as in the file;
+//               q5_0 then one vector of high bits: for each j, a 64-bit
+//               byte mask for values 0-15 of the 4 rows, one for 16-31.
 //   q8_0:       8 vectors; vector j holds the 32 bytes of rows 2j, 2j+1,
 //               biased to unsigned (+128) so vpdpbusd can take them.
-//   then        q4_0, q8_0: the 16 scales d as floats;
+//   then        q4_0, q5_0, q8_0: the 16 scales d as floats;
 //               q4_1: the 16 d then the 16 m as half floats.
 //
-// One block of a panel is 320 (q4_0, q4_1) or 576 (q8_0) bytes, 64-byte
+// One block of a panel is 320 (q4_0, q4_1), 384 (q5_0) or 576 (q8_0) bytes,
+// 64-byte
 // aligned; a panel is its blocks in order; a matrix its panels in order, the
 // last one padded by repeating its last row. The sums are still ggml's, in
 // ggml's order (decode_panel_avx512_impl.h), so results are the same bits

@@ -113,6 +113,9 @@
   void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,     \
                            const uint8_t* a, size_t a_stride, int n_tokens, \
                            float* y, size_t y_stride);                      \
+  void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride, int n_tokens,      \
+                      float* y, size_t y_stride);                           \
   void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,          \
                       const uint8_t* a, size_t a_stride, int n_tokens,      \
                       float* y, size_t y_stride);                           \

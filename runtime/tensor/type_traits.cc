@@ -112,7 +112,9 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .vec_dot = Dots(DotQ5_0Q8_0, avx2::DotQ5_0Q8_0,
                                   avx512::DotQ5_0Q8_0, avx512vnni::DotQ5_0Q8_0),
                   .mat_tile = Tiles(avx2::TileQ5_0Q8_0, avx512::TileQ5_0Q8_0,
-                                    avx512vnni::TileQ5_0Q8_0)};
+                                    avx512vnni::TileQ5_0Q8_0),
+                  .mat_decode = Decoders(avx512::DecodeQ5_0Q8_0,
+                                         avx512vnni::DecodeQ5_0Q8_0)};
   at(T::kQ5_1) = {.name = "q5_1",
                   .block_size = 32,
                   .type_size = 24,
