@@ -30,6 +30,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/simd_kernels.h"
@@ -304,6 +305,121 @@ void Decode(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
+// q4_K panels (decode_panels.h) in ggml's repacked orders, the scalar
+// DotQ4_KQ8_KGemv (kSpan 256) and DotQ4_KQ8_KGemm (kSpan 64): per span, the
+// exact integer sums of scale * (q . a) and of min * bsums, each fused into
+// its own float accumulator with d_w * d_a or dmin_w * d_a; the output is
+// their difference. Vector 8c + k of a block holds bytes 4k..4k+3 of chunk
+// c (64 values) of the 16 rows: low nibbles meet activation values
+// 64c + 4k.., high nibbles 64c + 32 + 4k...
+constexpr size_t kQ4KBlockBytes = 2560;
+
+template <int kSpan, int T>
+void RunQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+            size_t as, float* y, size_t ys) {
+  const int64_t nb = n / kQKK;
+  const BlockQ8_K* act[T];
+  __m512 acc[T], acc_min[T];
+  for (int t = 0; t < T; ++t) {
+    act[t] =
+        reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * as);
+    acc[t] = _mm512_setzero_ps();
+    acc_min[t] = _mm512_setzero_ps();
+  }
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + static_cast<size_t>(b) * kQ4KBlockBytes;
+    for (size_t off = 0; off < kQ4KBlockBytes; off += 64) {
+      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+                   _MM_HINT_T0);
+    }
+    const __m512 dw =
+        _mm512_load_ps(reinterpret_cast<const float*>(blk + 2048));
+    const __m512 dminw =
+        _mm512_load_ps(reinterpret_cast<const float*>(blk + 2112));
+    __m512i isum[T], msum[T];
+    for (int t = 0; t < T; ++t) {
+      isum[t] = _mm512_setzero_si512();
+      msum[t] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; ++c) {
+      __m512i glo[T], ghi[T];
+      for (int t = 0; t < T; ++t) {
+        glo[t] = _mm512_setzero_si512();
+        ghi[t] = _mm512_setzero_si512();
+      }
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        const __m512i v = _mm512_load_si512(blk + 64 * (8 * c + k));
+        const __m512i lo = _mm512_and_si512(v, low4);
+        const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          int32_t alo, ahi;
+          std::memcpy(&alo, act[t][b].qs + 64 * c + 4 * k, 4);
+          std::memcpy(&ahi, act[t][b].qs + 64 * c + 32 + 4 * k, 4);
+          glo[t] = AddDot4(glo[t], lo, _mm512_set1_epi32(alo));
+          ghi[t] = AddDot4(ghi[t], hi, _mm512_set1_epi32(ahi));
+        }
+      }
+      const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128(
+          reinterpret_cast<const __m128i*>(blk + 2176 + 32 * c)));
+      const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128(
+          reinterpret_cast<const __m128i*>(blk + 2176 + 32 * c + 16)));
+      const __m512i mins = _mm512_load_si512(blk + 2304 + 64 * c);
+      for (int t = 0; t < T; ++t) {
+        isum[t] = _mm512_add_epi32(
+            isum[t], _mm512_add_epi32(_mm512_mullo_epi32(glo[t], sc_lo),
+                                      _mm512_mullo_epi32(ghi[t], sc_hi)));
+        const int16_t* bs = act[t][b].bsums + 4 * c;
+        const uint32_t pair =
+            static_cast<uint16_t>(bs[0] + bs[1]) |
+            static_cast<uint32_t>(static_cast<uint16_t>(bs[2] + bs[3])) << 16;
+        msum[t] = _mm512_add_epi32(
+            msum[t],
+            _mm512_madd_epi16(mins, _mm512_set1_epi32(static_cast<int>(pair))));
+        if ((c + 1) * 64 % kSpan != 0) continue;
+        const __m512 da = _mm512_set1_ps(act[t][b].d);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[t]),
+                                 _mm512_mul_ps(dw, da), acc[t]);
+        acc_min[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(msum[t]),
+                                     _mm512_mul_ps(dminw, da), acc_min[t]);
+        isum[t] = _mm512_setzero_si512();
+        msum[t] = _mm512_setzero_si512();
+      }
+    }
+  }
+  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
+  for (int t = 0; t < T; ++t) {
+    _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask,
+                          _mm512_sub_ps(acc[t], acc_min[t]));
+  }
+}
+
+// Tokens four at a time: the activations of four tokens meet each weight
+// vector while it is in a register.
+template <int kSpan>
+void DecodeQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+               size_t as, int n_tokens, float* y, size_t ys) {
+  int t = 0;
+  for (; t + 4 <= n_tokens; t += 4) {
+    RunQ4K<kSpan, 4>(n, panel, n_rows, a + static_cast<size_t>(t) * as, as,
+                     y + static_cast<size_t>(t) * ys, ys);
+  }
+  const uint8_t* at = a + static_cast<size_t>(t) * as;
+  float* yt = y + static_cast<size_t>(t) * ys;
+  switch (n_tokens - t) {
+    case 3:
+      return RunQ4K<kSpan, 3>(n, panel, n_rows, at, as, yt, ys);
+    case 2:
+      return RunQ4K<kSpan, 2>(n, panel, n_rows, at, as, yt, ys);
+    case 1:
+      return RunQ4K<kSpan, 1>(n, panel, n_rows, at, as, yt, ys);
+    default:
+      return;
+  }
+}
+
 }  // namespace
 
 void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
@@ -320,6 +436,16 @@ void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
   Decode<Q5_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+void DecodeQ4_KQ8_KGemv(int64_t n, const uint8_t* panel, int n_rows,
+                        const uint8_t* a, size_t as, int n_tokens, float* y,
+                        size_t ys) {
+  DecodeQ4K<kQKK>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+void DecodeQ4_KQ8_KGemm(int64_t n, const uint8_t* panel, int n_rows,
+                        const uint8_t* a, size_t as, int n_tokens, float* y,
+                        size_t ys) {
+  DecodeQ4K<64>(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,

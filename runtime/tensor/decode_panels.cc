@@ -71,6 +71,27 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
       }
       break;
     }
+    case TensorType::kQ4_K: {
+      float* d = reinterpret_cast<float*>(out + 32 * kVector);
+      float* dmin = d + kPanelRows;
+      uint8_t* scales = out + 34 * kVector;
+      int16_t* mins = reinterpret_cast<int16_t*>(out + 36 * kVector);
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ4_K& blk = BlockOf<BlockQ4_K>(w, row(i), b);
+        for (int v = 0; v < 32; ++v) {
+          std::memcpy(out + kVector * v + 4 * i, blk.qs + 4 * v, 4);
+        }
+        d[i] = Fp16ToFp32(blk.d);
+        dmin[i] = Fp16ToFp32(blk.dmin);
+        for (int g = 0; g < 8; ++g) {
+          uint8_t sc, m;
+          UnpackScaleMinK4(g, blk.scales, &sc, &m);
+          scales[kPanelRows * g + i] = sc;
+          mins[2 * kPanelRows * (g / 2) + 2 * i + g % 2] = m;
+        }
+      }
+      break;
+    }
     default:
       break;
   }
@@ -87,6 +108,8 @@ size_t DecodePanelBlockBytes(TensorType type) {
       return 6 * kVector;
     case TensorType::kQ8_0:
       return 9 * kVector;
+    case TensorType::kQ4_K:
+      return 40 * kVector;
     default:
       return 0;
   }
@@ -102,7 +125,7 @@ size_t DecodePanelBytes(TensorType type, int64_t rows, int64_t cols) {
 
 void PackDecodePanels(const WeightView& w, uint8_t* out) {
   const size_t block = DecodePanelBlockBytes(w.type);
-  const int64_t nb = w.cols / kQK;
+  const int64_t nb = w.cols / TypeInfo(w.type).block_size;
   for (int64_t r0 = 0; r0 < w.rows; r0 += kPanelRows) {
     for (int64_t b = 0; b < nb; ++b, out += block) {
       std::memset(out, 0, block);
@@ -113,9 +136,12 @@ void PackDecodePanels(const WeightView& w, uint8_t* out) {
 
 AlignedBytes AttachDecodePanels(WeightView& w) {
   const size_t bytes = DecodePanelBytes(w.type, w.rows, w.cols);
-  if (bytes == 0 || ResolveMatDecode(w.type, BestIsa()) == nullptr) {
-    return nullptr;
-  }
+  const Isa isa = BestIsa();
+  const RepackedOrder* repacked =
+      w.repackable ? ResolveRepackedOrder(w.type, w.rows, isa) : nullptr;
+  const MatDecodeFn decode =
+      repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
+  if (bytes == 0 || decode == nullptr) return nullptr;
   AlignedBytes panels(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
   if (panels == nullptr) return nullptr;  // the file layout still works
   PackDecodePanels(w, panels.get());

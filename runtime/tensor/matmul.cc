@@ -159,13 +159,20 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
   // Where the weight's order has panel kernels, they serve every product:
   // its decode panels for a few tokens, else panels packed per call.
+  // Where the order's panels also have the gemm's order, they serve every
+  // product.
   MatDecodeFn decode = nullptr;
-  if (w.panels != nullptr && n_tokens <= kDecodeMaxTokens) {
+  MatDecodeFn decode_gemm = nullptr;
+  if (w.panels != nullptr && repacked != nullptr &&
+      repacked->decode_gemm != nullptr) {
+    decode = repacked->decode;
+    decode_gemm = repacked->decode_gemm;
+  } else if (w.panels != nullptr && n_tokens <= kDecodeMaxTokens) {
     decode =
         repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
   }
-  const size_t panel_stride =
-      static_cast<size_t>(w.cols / kQK) * DecodePanelBlockBytes(w.type);
+  const size_t panel_stride = static_cast<size_t>(w.cols / traits.block_size) *
+                              DecodePanelBlockBytes(w.type);
   // The panel kernels address their rows with 32-bit offsets (gathers);
   // absurdly long rows take the per-output path, which gives the same bits.
   MatPanelFn panel = nullptr;
@@ -221,12 +228,23 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   auto multiply = [&](int64_t begin, int64_t end, int) {
     const int64_t r_end = std::min(w.rows, end * kRowsPerItem);
     if (decode != nullptr) {
+      // Tokens before n_grouped take the gemm's order where it has panels.
+      const int64_t split = decode_gemm != nullptr ? n_grouped : 0;
       for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
-        decode(w.cols,
-               w.panels + static_cast<size_t>(r / kPanelRows) * panel_stride,
-               static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r)), a,
-               a_stride, static_cast<int>(n_tokens), y + r,
-               static_cast<size_t>(w.rows));
+        const uint8_t* p =
+            w.panels + static_cast<size_t>(r / kPanelRows) * panel_stride;
+        const int rows =
+            static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r));
+        if (split > 0) {
+          decode_gemm(w.cols, p, rows, a, a_stride, static_cast<int>(split),
+                      y + r, static_cast<size_t>(w.rows));
+        }
+        if (split < n_tokens) {
+          decode(w.cols, p, rows, a + static_cast<size_t>(split) * a_stride,
+                 a_stride, static_cast<int>(n_tokens - split),
+                 y + static_cast<size_t>(split) * w.rows + r,
+                 static_cast<size_t>(w.rows));
+        }
       }
       return;
     }

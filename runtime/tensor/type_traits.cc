@@ -191,9 +191,11 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
           {avx2::DotQ4_KQ8_KGemv, avx2::DotQ4_KQ8_KGemm, avx2::TileQ4_KQ8_KGemv,
            avx2::TileQ4_KQ8_KGemm},
           {avx512::DotQ4_KQ8_KGemv, avx512::DotQ4_KQ8_KGemm,
-           avx512::TileQ4_KQ8_KGemv, avx512::TileQ4_KQ8_KGemm},
+           avx512::TileQ4_KQ8_KGemv, avx512::TileQ4_KQ8_KGemm, nullptr,
+           avx512::DecodeQ4_KQ8_KGemv, avx512::DecodeQ4_KQ8_KGemm},
           {avx512vnni::DotQ4_KQ8_KGemv, avx512vnni::DotQ4_KQ8_KGemm,
-           avx512vnni::TileQ4_KQ8_KGemv, avx512vnni::TileQ4_KQ8_KGemm})};
+           avx512vnni::TileQ4_KQ8_KGemv, avx512vnni::TileQ4_KQ8_KGemm, nullptr,
+           avx512vnni::DecodeQ4_KQ8_KGemv, avx512vnni::DecodeQ4_KQ8_KGemm})};
   at(T::kQ5_K) = {.name = "q5_K",
                   .block_size = 256,
                   .type_size = 176,

@@ -78,10 +78,13 @@ struct RepackedOrder {
   VecDotFn dot_gemm = nullptr;
   MatTileFn tile_gemv = nullptr;  // null: dot_gemv per output
   MatTileFn tile_gemm = nullptr;  // null: dot_gemm per output
-  // Where ggml's gemv and gemm sum alike (q4_0), the panel kernels of that
-  // order, preferred over the above.
+  // Panel kernels of the order, preferred over the above: `panel` where
+  // ggml's gemv and gemm sum alike (q4_0); `decode` for the gemv's tokens
+  // (few tokens, or all when `decode_gemm` is set, which then takes the
+  // gemm's tokens), reading the weight's decode panels.
   MatPanelFn panel = nullptr;
   MatDecodeFn decode = nullptr;
+  MatDecodeFn decode_gemm = nullptr;
 };
 inline constexpr int64_t kRepackRowMultiple = 8;
 inline constexpr int64_t kRepackGroupTokens = 4;

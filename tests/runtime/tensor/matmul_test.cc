@@ -225,12 +225,20 @@ TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
 
 // The products above only test decode panels where weights carry them.
 TEST_P(MatMulTest, PacksDecodePanelsWhereAKernelExists) {
-  const BigWeight w = Cycle(v_.weight, 37);
-  const bool has_layout = DecodePanelBlockBytes(w.view.type) > 0;
-  EXPECT_EQ(w.panels != nullptr,
-            has_layout && ResolveMatDecode(w.view.type, BestIsa()) != nullptr);
-  if (has_layout && IsaSupported(Isa::kAvx512Vnni)) {
-    EXPECT_NE(w.panels, nullptr);
+  for (int64_t rows : {37, 40}) {
+    const BigWeight w = Cycle(v_.weight, rows);
+    const bool has_layout = DecodePanelBlockBytes(w.view.type) > 0;
+    const RepackedOrder* repacked =
+        ResolveRepackedOrder(w.view.type, rows, BestIsa());
+    const MatDecodeFn decode = repacked != nullptr
+                                   ? repacked->decode
+                                   : ResolveMatDecode(w.view.type, BestIsa());
+    EXPECT_EQ(w.panels != nullptr, has_layout && decode != nullptr) << rows;
+    // q4_K has panels only in ggml's repacked order (rows % 8 == 0).
+    if (has_layout && IsaSupported(Isa::kAvx512Vnni) &&
+        (w.view.type != TensorType::kQ4_K || rows % 8 == 0)) {
+      EXPECT_NE(w.panels, nullptr) << rows;
+    }
   }
 }
 
