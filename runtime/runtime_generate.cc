@@ -13,6 +13,7 @@
 #include "runtime/sampling/logprobs.h"
 #include "runtime/sampling/sampler.h"
 #include "runtime/sampling/stop_matcher.h"
+#include "runtime/tensor/op_profile.h"
 #include "runtime/tokenizer/streaming_decoder.h"
 
 namespace ggufd {
@@ -196,8 +197,11 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
       return Poison(absl::InternalError("failure injected for testing"));
     }
     if (cancel.cancelled()) return finish(FinishReason::kCancelled);
-    auto id = sampler->Sample(loaded.state->logits_row(0),
-                              request.logprobs ? &logprobs : nullptr);
+    absl::StatusOr<TokenId> id = [&] {
+      const tensor::OpTimer timer("sampling");
+      return sampler->Sample(loaded.state->logits_row(0),
+                             request.logprobs ? &logprobs : nullptr);
+    }();
     if (!id.ok()) return Poison(id.status());
     const bool eog = !stopping.ignore_eos && tok.IsEog(*id);
     if (eog || std::find(stopping.stop_token_ids.begin(),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "runtime/common/status_macros.h"
@@ -12,6 +13,7 @@
 #include "runtime/model/vec_ops.h"
 #include "runtime/tensor/isa.h"
 #include "runtime/tensor/matmul.h"
+#include "runtime/tensor/op_profile.h"
 
 namespace ggufd::model {
 namespace {
@@ -48,14 +50,22 @@ float* Row(std::vector<float>& v, int t, int width) {
 // out = rmsnorm(in) * w, row by row.
 void NormRows(const Pass& p, std::vector<float>& in,
               const std::vector<float>& w, std::vector<float>& out, int width) {
+  const tensor::OpTimer timer("rmsnorm");
   ForEachToken(p.pool, p.n, [&](int t) {
     RmsNorm(Row(in, t, width), w.data(), Row(out, t, width), width,
             p.c.rms_eps);
   });
 }
 
+// "matmul q4_K 2048x5632": type, rows x cols.
+std::string MatMulName(const tensor::WeightView& w) {
+  return StrCat("matmul ", tensor::TypeInfo(w.type).name, " ", w.rows, "x",
+                w.cols);
+}
+
 void Project(const Pass& p, const tensor::WeightView& w, std::vector<float>& x,
              std::vector<float>& y) {
+  const tensor::OpTimer timer([&] { return MatMulName(w); });
   tensor::MatMul(w, x.data(), p.n, y.data(), p.s.act, p.pool);
 }
 
@@ -63,6 +73,7 @@ void Project(const Pass& p, const tensor::WeightView& w, std::vector<float>& x,
 void AddBias(const Pass& p, const std::vector<float>& bias,
              std::vector<float>& y) {
   if (bias.empty()) return;
+  const tensor::OpTimer timer("bias");
   const int width = static_cast<int>(bias.size());
   ForEachToken(p.pool, p.n,
                [&](int t) { AddTo(bias.data(), Row(y, t, width), width); });
@@ -71,6 +82,7 @@ void AddBias(const Pass& p, const std::vector<float>& bias,
 // Per-head RMSNorm of q and k (QK-norm), then RoPE at each token's position
 // (with the sliding-window layers' own base where they have one).
 void PositionQk(const Pass& p, const LayerWeights& w, int il) {
+  const tensor::OpTimer timer("rope (and qk-norm)");
   const ModelConfig& c = p.c;
   const int half = c.n_rot / 2;
   const bool swa_table = c.is_swa_layer(il) && !p.s.rope_cos_swa.empty();
@@ -102,6 +114,7 @@ void PositionQk(const Pass& p, const LayerWeights& w, int il) {
 // x += branch, after the branch's own post-norm where the architecture has
 // one (Gemma's sandwich norms).
 void Residual(const Pass& p, const std::vector<float>& post_norm) {
+  const tensor::OpTimer timer("residual");
   const int width = p.c.n_embd;
   ForEachToken(p.pool, p.n, [&](int t) {
     float* branch = Row(p.s.xb2, t, width);
@@ -113,6 +126,7 @@ void Residual(const Pass& p, const std::vector<float>& post_norm) {
 }
 
 void GateActivation(const Pass& p) {
+  const tensor::OpTimer timer("ffn activation");
   const int width = p.c.n_ff;
   const FfnActivation act = p.c.traits->activation;
   ForEachToken(p.pool, p.n, [&](int t) {
@@ -127,6 +141,7 @@ void GateActivation(const Pass& p) {
 
 // Appends the chunk's k, v to the cache and attends over it: s.att_out.
 void Attend(const Pass& p, int il) {
+  const tensor::OpTimer timer("attention");
   RunState& s = p.s;
   StoreKv(s.kv, il, p.n_past, p.n, p.c.kv_dim(), s.k.data(), s.v.data(), p.ops);
   Attention(p.c, s.kv, il, s.q.data(), p.n, p.n_past, s.att_out.data(),
@@ -159,6 +174,7 @@ void Layer(const Pass& p, const LayerWeights& w, int il) {
 // x = token_embd[token] (times sqrt(n_embd) where the architecture says).
 void Embed(const Pass& p, const ModelWeights& w,
            absl::Span<const int32_t> tokens) {
+  const tensor::OpTimer timer("embedding");
   const int width = p.c.n_embd;
   const float scale = std::sqrt(static_cast<float>(width));
   ForEachToken(p.pool, p.n, [&](int t) {
@@ -177,12 +193,19 @@ void Logits(const Pass& p, const ModelWeights& w, int t0, int first_row) {
   const ModelConfig& c = p.c;
   const int rows = p.n - t0;
   // The rows to project are gathered normed at the front of xb.
-  ForEachToken(p.pool, rows, [&](int r) {
-    RmsNorm(Row(s.x, t0 + r, c.n_embd), w.output_norm.data(),
-            Row(s.xb, r, c.n_embd), c.n_embd, c.rms_eps);
-  });
+  {
+    const tensor::OpTimer timer("rmsnorm");
+    ForEachToken(p.pool, rows, [&](int r) {
+      RmsNorm(Row(s.x, t0 + r, c.n_embd), w.output_norm.data(),
+              Row(s.xb, r, c.n_embd), c.n_embd, c.rms_eps);
+    });
+  }
   float* out = Row(s.logits, first_row, c.n_vocab);
-  tensor::MatMul(w.output, s.xb.data(), rows, out, s.act, p.pool);
+  {
+    const tensor::OpTimer timer(
+        [&] { return StrCat(MatMulName(w.output), " (output)"); });
+    tensor::MatMul(w.output, s.xb.data(), rows, out, s.act, p.pool);
+  }
   if (c.logit_softcap > 0) {
     SoftCap(out, rows * c.n_vocab, c.logit_softcap);
   }

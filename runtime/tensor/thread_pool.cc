@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/tensor/op_profile.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -103,6 +105,9 @@ void ThreadPool::ParallelFor(
   state_->generation.fetch_add(1, std::memory_order_release);
   state_->generation.notify_all();
   state_->RunChunk(0, n_threads_);
+  // The caller's wait for the other threads (profiled: it is where a
+  // descheduled worker or an uneven split shows).
+  const OpTimer timer("thread-pool wait (within the ops above)");
   for (int left = state_->pending.load(std::memory_order_acquire); left != 0;
        left = state_->pending.load(std::memory_order_acquire)) {
     WaitWhileEqual(state_->pending, left);

@@ -14,6 +14,7 @@
 
 #include "nlohmann/json.hpp"
 #include "runtime/runtime.h"
+#include "runtime/tensor/op_profile.h"
 #include "service/cli/commands.h"
 
 namespace ggufd::cli {
@@ -26,6 +27,7 @@ struct BenchArgs {
   int32_t threads = 1;
   int32_t repeat = 3;
   int32_t depth = 0;
+  bool profile = false;
   bool json = false;
 };
 
@@ -69,6 +71,43 @@ absl::StatusOr<double> TimeGeneration(Runtime& runtime,
   if (!result.ok()) return result.status();
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
+}
+
+// Time per token of each kind of operation, as a table on stderr (or one
+// JSON line on stderr with --json, so stdout stays one object).
+void PrintProfile(const char* phase, int32_t tokens, double seconds,
+                  const tensor::OpProfile& profile, bool json) {
+  const auto entries = profile.Entries();
+  if (json) {
+    nlohmann::json ops = nlohmann::json::array();
+    for (const auto& e : entries) {
+      ops.push_back({{"op", e.name},
+                     {"ms_per_token", 1e3 * e.seconds / tokens},
+                     {"calls", e.calls}});
+    }
+    std::cerr << nlohmann::json{{"profile", phase},
+                                {"tokens", tokens},
+                                {"ms_per_token", 1e3 * seconds / tokens},
+                                {"ops", ops}}
+                     .dump()
+              << "\n";
+    return;
+  }
+  std::fprintf(stderr, "\n%s: %d tokens, %.3f ms per token\n", phase, tokens,
+               1e3 * seconds / tokens);
+  std::fprintf(stderr, "%10s %7s %9s  %s\n", "ms/token", "share", "calls",
+               "op");
+  double counted = 0;
+  for (const auto& e : entries) {
+    if (e.name.rfind("thread-pool wait", 0) != 0) counted += e.seconds;
+    std::fprintf(stderr, "%10.4f %6.1f%% %9lld  %s\n", 1e3 * e.seconds / tokens,
+                 100 * e.seconds / seconds, static_cast<long long>(e.calls),
+                 e.name.c_str());
+  }
+  std::fprintf(stderr, "%10.4f %6.1f%% %9s  %s\n",
+               1e3 * (seconds - counted) / tokens,
+               100 * (seconds - counted) / seconds, "",
+               "not in an op (request setup, the generation loop)");
 }
 
 int Bench(const BenchArgs& args) {
@@ -123,6 +162,23 @@ int Bench(const BenchArgs& args) {
     best_pp = std::min(best_pp, *pp);
     best_tg = std::min(best_tg, *tg);
   }
+  if (args.profile) {
+    // One more of each run with the profile attached, reported per token.
+    for (const bool decode : {false, true}) {
+      tensor::OpProfile profile;
+      if (absl::Status s = fill(); !s.ok()) return fail(s);
+      double seconds;
+      {
+        const tensor::OpProfile::Attachment attach(profile);
+        auto run = decode ? TimeGeneration(runtime, first, args.tg, reuse)
+                          : TimeGeneration(runtime, prompt, 1, reuse);
+        if (!run.ok()) return fail(run.status());
+        seconds = *run;
+      }
+      PrintProfile(decode ? "decode" : "prefill", decode ? args.tg : args.pp,
+                   seconds, profile, args.json);
+    }
+  }
   const double pp_rate = args.pp / best_pp;
   const double tg_rate = args.tg / best_tg;
   if (args.json) {
@@ -155,6 +211,8 @@ void RegisterBenchCommand(CLI::App& app) {
   cmd->add_option("--tg", args->tg, "Tokens to generate");
   cmd->add_option("--threads", args->threads, "Compute threads");
   cmd->add_option("--repeat", args->repeat, "Timed runs (best is reported)");
+  cmd->add_flag("--profile", args->profile,
+                "Also print the time per token of each kind of operation");
   cmd->add_option("--depth", args->depth,
                   "Tokens already in the KV cache before each timed run");
   cmd->add_flag("--json", args->json, "Print one JSON object");
