@@ -86,14 +86,18 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     return out + static_cast<size_t>(t) * c.q_dim() +
            static_cast<size_t>(h) * head_dim;
   };
+  // The first position the query at `pos` attends to.
+  const bool swa = c.is_swa_layer(layer);
+  auto first_of = [&](int64_t pos) -> int64_t {
+    return swa ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+  };
 
-  // Several queries per pass over the cache rows: every query of a run
-  // attends to positions [0, its own position] (no sliding window), so
-  // they share the rows up to the last one's position.
+  // Several queries per pass over the cache rows: the queries of a run
+  // that start at the same position (always, without a sliding window)
+  // share the rows up to the last one's position.
   const MultiQueryOps& multi = ops.multi;
   const bool use_multi = f16 && multi.max_dim > 0 && head_dim % 16 == 0 &&
-                         head_dim <= multi.max_dim && !c.is_swa_layer(layer) &&
-                         (batched || group > 1);
+                         head_dim <= multi.max_dim && (batched || group > 1);
   if (use_multi) {
     // A prompt batch gives each work item a run of kMaxQueries tokens of
     // one head; decoding gives it up to kMaxQueries query heads of one KV
@@ -124,7 +128,19 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
         const size_t kv_offset =
             static_cast<size_t>(kv_head * head_dim) * kv_bytes;
         const int64_t last = n_past + tokens[n_q - 1];
-        const int n_rows = static_cast<int>(last + 1);
+        const int64_t start = first_of(n_past + tokens[0]);
+        if (first_of(last) != start) {
+          // The window moves within the run: one query at a time.
+          for (int i = 0; i < n_q; ++i) {
+            const int64_t pos = n_past + tokens[i];
+            AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
+                          prepare_query(heads[i], tokens[i], q_base),
+                          first_of(pos), pos, batched, scores_base,
+                          out_row(heads[i], tokens[i]), ops);
+          }
+          continue;
+        }
+        const int n_rows = static_cast<int>(last - start + 1);
         const float* qs[kMaxQueries];
         float* scores[kMaxQueries];
         float* outs[kMaxQueries];
@@ -134,15 +150,15 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
           scores[i] = scores_base + static_cast<size_t>(i) * c.n_ctx;
           outs[i] = out_row(heads[i], tokens[i]);
         }
-        const uint8_t* k_rows = cache.k_row(layer, 0) + kv_offset;
-        const uint8_t* v_rows = cache.v_row(layer, 0) + kv_offset;
+        const uint8_t* k_rows = cache.k_row(layer, start) + kv_offset;
+        const uint8_t* v_rows = cache.v_row(layer, start) + kv_offset;
         (batched ? multi.dot_rows_f16_batched : multi.dot_rows_f16)(
             n_q, qs, k_rows, cache.row_bytes(), n_rows, head_dim, score_scale,
             scores);
         for (int i = 0; i < n_q; ++i) {
           // A query's own positions; the later ones of the run weigh 0,
           // which adds nothing to its sums.
-          const int n_pos = static_cast<int>(n_past + tokens[i] + 1);
+          const int n_pos = static_cast<int>(n_past + tokens[i] - start + 1);
           ops.softmax(scores[i], n_pos);
           ops.round_f16(scores[i], n_pos);
           std::fill(scores[i] + n_pos, scores[i] + n_rows, 0.0f);
@@ -166,10 +182,7 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
       const int h = static_cast<int>(i / n);
       const int t = static_cast<int>(i % n);
       const int64_t pos = n_past + t;
-      const int64_t first =
-          c.is_swa_layer(layer)
-              ? std::max<int64_t>(0, pos - c.sliding_window + 1)
-              : 0;
+      const int64_t first = first_of(pos);
       const size_t kv_offset =
           static_cast<size_t>((h / group) * head_dim) * kv_bytes;
       AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,

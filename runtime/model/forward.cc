@@ -132,6 +132,9 @@ void GateActivation(const Pass& p) {
   ForEachToken(p.pool, p.n, [&](int t) {
     if (act == FfnActivation::kSilu) {
       p.ops.silu_mul(Row(p.s.hb, t, width), Row(p.s.hb2, t, width), width);
+    } else if (act == FfnActivation::kGeluTanh && p.ops.gelu_mul != nullptr) {
+      p.ops.gelu_mul(GeluTable(), Row(p.s.hb, t, width), Row(p.s.hb2, t, width),
+                     width);
     } else {
       GatedActivation(act, Row(p.s.hb, t, width), Row(p.s.hb2, t, width),
                       width);

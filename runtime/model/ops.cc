@@ -69,8 +69,6 @@ void Softmax(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
-namespace {
-
 // As ggml's CPU backend: GELU of the input rounded to fp16, itself rounded
 // to fp16, read from a table of all 65536 halves (ggml's is built with
 // 1 + c * x * x fused: c * x, then one fma; unfused, one entry, x = -1.999,
@@ -91,8 +89,6 @@ const float* GeluTable() {
   }();
   return table;
 }
-
-}  // namespace
 
 void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
   switch (act) {

@@ -35,6 +35,10 @@ void Softmax(float* x, int n);
 // fp16 rounding of its input and output.
 void GatedActivation(FfnActivation act, float* gate, const float* up, int n);
 
+// GatedActivation's GELU values of all 65536 halves, indexed by the input's
+// half bits (for VecOps::gelu_mul).
+const float* GeluTable();
+
 // x[i] = cap * tanh(x[i] / cap) (Gemma's logit soft-capping).
 void SoftCap(float* x, int n, float cap);
 

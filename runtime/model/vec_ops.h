@@ -72,6 +72,11 @@ struct VecOps {
   void (*softmax)(float* x, int n);
   // Where set, attention over an F16 cache serves several queries per pass.
   MultiQueryOps multi = {};
+  // Where set: gate[i] = gelu(gate[i]) * up[i] with GELU read from `table`
+  // (GatedActivation's table of all halves: index = half(gate[i])), 0 at or
+  // below -10 and x at or above 10.
+  void (*gelu_mul)(const float* table, float* gate, const float* up,
+                   int n) = nullptr;
 };
 
 // The kernels for `isa` (the best level at or below it that has them).

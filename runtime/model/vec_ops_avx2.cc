@@ -162,6 +162,30 @@ void SiluMul(float* gate, const float* up, int n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + ::expf(-gate[i])) * up[i];
 }
 
+void GeluMul(const float* table, float* gate, const float* up, int n) {
+  const __m256 lo = _mm256_set1_ps(-10.0f);
+  const __m256 hi = _mm256_set1_ps(10.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256i index = _mm256_cvtepu16_epi32(
+        _mm256_cvtps_ph(g, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256 gelu = _mm256_i32gather_ps(table, index, 4);
+    gelu = _mm256_blendv_ps(gelu, _mm256_setzero_ps(),
+                            _mm256_cmp_ps(g, lo, _CMP_LE_OQ));
+    gelu = _mm256_blendv_ps(gelu, g, _mm256_cmp_ps(g, hi, _CMP_GE_OQ));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(gelu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) {
+    const float g = gate[i];
+    const float gelu = g <= -10.0f  ? 0.0f
+                       : g >= 10.0f ? g
+                                    : table[static_cast<uint16_t>(_cvtss_sh(
+                                          g, _MM_FROUND_TO_NEAREST_INT))];
+    gate[i] = gelu * up[i];
+  }
+}
+
 // The 16 lanes lo (0-7), hi (8-15) summed in the order of GCC's
 // _mm512_reduce_add_ps, which ends llama.cpp's AVX-512 F16 dot products:
 // halves, then quarters, then (0 + 2) + (1 + 3).
@@ -319,11 +343,18 @@ void Softmax(float* x, int n) {
 }  // namespace
 
 const VecOps& Avx2VecOps() {
-  static constexpr VecOps kOps = {
-      DotRows<float>, DotRowsF16,      WeightedSum<float>,
-      WeightedSumF16, ToF16,           RoundF16,
-      SiluMul,        DotRowsF16Tiled, WeightedSumF16Tiled,
-      Softmax};
+  static constexpr VecOps kOps = {DotRows<float>,
+                                  DotRowsF16,
+                                  WeightedSum<float>,
+                                  WeightedSumF16,
+                                  ToF16,
+                                  RoundF16,
+                                  SiluMul,
+                                  DotRowsF16Tiled,
+                                  WeightedSumF16Tiled,
+                                  Softmax,
+                                  {},
+                                  GeluMul};
   return kOps;
 }
 

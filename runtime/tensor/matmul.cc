@@ -167,7 +167,12 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
       repacked->decode_gemm != nullptr) {
     decode = repacked->decode;
     decode_gemm = repacked->decode_gemm;
-  } else if (w.panels != nullptr && n_tokens <= kDecodeMaxTokens) {
+  } else if (w.panels != nullptr &&
+             (n_tokens <= kDecodeMaxTokens ||
+              (repacked == nullptr &&
+               ResolveMatPanel(w.type, isa) == nullptr))) {
+    // Types without file-layout panel kernels (q5_0) take their decode
+    // panels for any number of tokens.
     decode =
         repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "runtime/model/ops.h"
 #include "runtime/tensor/fp16.h"
 #include "runtime/tensor/isa.h"
 
@@ -207,6 +208,31 @@ TEST(VecOpsTest, MultiQueryKernelsEqualTheOneQueryKernelsBitForBit) {
         }
       }
     }
+  }
+}
+
+// The vector GELU gives GatedActivation's bits for every input class:
+// both cut-offs, values on both sides of them, halves' ties, tiny, huge.
+TEST(VecOpsTest, GeluMulEqualsGatedActivation) {
+  const VecOps& ops = GetVecOps(tensor::BestIsa());
+  if (ops.gelu_mul == nullptr) GTEST_SKIP() << "no vector GELU here";
+  std::vector<float> gate;
+  for (float v :
+       {-10.0f, -10.0001f, -9.9999f, 10.0f, 9.9999f, 10.0001f, 0.0f, -0.0f,
+        1e-30f, -1e-30f, 3e38f, -3e38f, 1.0009765625f, -1.999f}) {
+    gate.push_back(v);
+  }
+  for (int i = 0; i < 4000; ++i) gate.push_back(std::sin(0.7f * i) * 12.0f);
+  std::vector<float> up(gate.size());
+  for (size_t i = 0; i < up.size(); ++i) up[i] = std::cos(0.3f * i) + 0.5f;
+  std::vector<float> want = gate, got = gate;
+  GatedActivation(FfnActivation::kGeluTanh, want.data(), up.data(),
+                  static_cast<int>(want.size()));
+  ops.gelu_mul(GeluTable(), got.data(), up.data(),
+               static_cast<int>(got.size()));
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], 4), 0)
+        << "gate " << gate[i] << ": " << got[i] << " vs " << want[i];
   }
 }
 
