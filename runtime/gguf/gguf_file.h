@@ -65,6 +65,12 @@ class GgufFile {
   uint64_t file_size() const { return bytes_.size(); }
   const std::string& path() const { return path_; }
 
+  // Lets go of the memory of bytes inside the file that were copied
+  // elsewhere (MappedFile::Release); nothing for a parsed image.
+  void ReleasePages(const uint8_t* begin, size_t size) const {
+    if (mapping_ != nullptr) mapping_->Release(begin, size);
+  }
+
   // Metadata in file order.
   const std::vector<std::pair<std::string_view, GgufValue>>& metadata() const {
     return metadata_;

@@ -46,4 +46,15 @@ absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(
 
 MappedFile::~MappedFile() { ::munmap(const_cast<uint8_t*>(data_), size_); }
 
+void MappedFile::Release(const uint8_t* begin, size_t size) const {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t from =
+      (reinterpret_cast<uintptr_t>(begin) + page - 1) & ~(page - 1);
+  const uintptr_t to =
+      (reinterpret_cast<uintptr_t>(begin) + size) & ~(page - 1);
+  if (begin < data_ || begin + size > data_ + size_ || to <= from) return;
+  // A private read-only file mapping: the pages come back from the file.
+  ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
+
 }  // namespace ggufd::gguf

@@ -21,6 +21,11 @@ class MappedFile {
 
   absl::Span<const uint8_t> bytes() const { return {data_, size_}; }
 
+  // Drops the whole pages inside [begin, begin + size) from memory (they
+  // are read from the file again if touched): for bytes already copied
+  // elsewhere, such as weights repacked at load.
+  void Release(const uint8_t* begin, size_t size) const;
+
  private:
   MappedFile(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   const uint8_t* data_;

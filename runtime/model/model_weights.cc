@@ -168,9 +168,17 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const gguf::GgufFile& file,
   }
   // Every matrix a product reads, packed for decoding where its type has
   // decode panels (the token embedding is only looked up row by row).
-  auto pack = [&w](tensor::WeightView& view) {
-    if (tensor::AlignedBytes panels = tensor::AttachDecodePanels(view)) {
-      w.decode_panels.push_back(std::move(panels));
+  // A matrix whose every product reads the panels lets its file pages go,
+  // so the model is not held in memory twice (unless it is also the
+  // embedding that lookups read).
+  auto pack = [&w, &file](tensor::WeightView& view) {
+    tensor::AlignedBytes panels = tensor::AttachDecodePanels(view);
+    if (panels == nullptr) return;
+    w.decode_panels.push_back(std::move(panels));
+    if (view.data != w.token_embd.data &&
+        tensor::ReadsOnlyPanels(view, tensor::BestIsa())) {
+      file.ReleasePages(view.data,
+                        static_cast<size_t>(view.rows) * view.row_bytes);
     }
   };
   for (LayerWeights& l : w.layers) {

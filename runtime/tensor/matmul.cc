@@ -118,6 +118,50 @@ int64_t GroupedTokens(const RepackedOrder* repacked, int64_t n_tokens) {
   return repacked != nullptr ? n_tokens - n_tokens % kRepackGroupTokens : 0;
 }
 
+// Which kernels compute a product; the first set one of decode, panels,
+// panel does (else the repacked order's or vec_dot's per-output kernels).
+struct Plan {
+  const RepackedOrder* repacked = nullptr;
+  int64_t n_grouped = 0;
+  MatDecodeFn decode = nullptr;       // from the decode panels
+  MatDecodeFn decode_gemm = nullptr;  // its tokens before n_grouped
+  MatPanelsFn panels = nullptr;       // from the decode panels
+  MatPanelFn panel = nullptr;         // from the file layout
+};
+
+Plan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
+  Plan plan;
+  plan.repacked = RepackedOrderOf(w, isa);
+  const RepackedOrder* repacked = plan.repacked;
+  plan.n_grouped = GroupedTokens(repacked, n_tokens);
+  if (w.panels != nullptr) {
+    plan.panels =
+        repacked != nullptr ? repacked->panels : ResolveMatPanels(w.type, isa);
+    const MatPanelFn file_panel =
+        repacked != nullptr ? repacked->panel : ResolveMatPanel(w.type, isa);
+    if (repacked != nullptr && repacked->decode_gemm != nullptr) {
+      // The decode panels in both of the order's forms serve everything.
+      plan.decode = repacked->decode;
+      plan.decode_gemm = repacked->decode_gemm;
+    } else if (n_tokens <= kDecodeMaxTokens ||
+               (plan.panels == nullptr && file_panel == nullptr)) {
+      // A few tokens read the panels as they are; so do all tokens of the
+      // types with no row-panel kernel (q5_0).
+      plan.decode = repacked != nullptr ? repacked->decode
+                                        : ResolveMatDecode(w.type, isa);
+    }
+    if (plan.decode != nullptr) plan.panels = nullptr;
+    if (plan.decode != nullptr || plan.panels != nullptr) return plan;
+  }
+  // The panel kernels address their rows with 32-bit offsets (gathers);
+  // absurdly long rows take the per-output path, which gives the same bits.
+  if (w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)) {
+    plan.panel =
+        repacked != nullptr ? repacked->panel : ResolveMatPanel(w.type, isa);
+  }
+  return plan;
+}
+
 }  // namespace
 
 OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
@@ -155,37 +199,15 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
 
   const VecDotFn dot = ResolveVecDot(w.type, isa);
   const MatTileFn tile = ResolveMatTile(w.type, isa);
-  const RepackedOrder* repacked = RepackedOrderOf(w, isa);
-  const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
-  // Where the weight's order has panel kernels, they serve every product:
-  // its decode panels for a few tokens, else panels packed per call.
-  // Where the order's panels also have the gemm's order, they serve every
-  // product.
-  MatDecodeFn decode = nullptr;
-  MatDecodeFn decode_gemm = nullptr;
-  if (w.panels != nullptr && repacked != nullptr &&
-      repacked->decode_gemm != nullptr) {
-    decode = repacked->decode;
-    decode_gemm = repacked->decode_gemm;
-  } else if (w.panels != nullptr &&
-             (n_tokens <= kDecodeMaxTokens ||
-              (repacked == nullptr &&
-               ResolveMatPanel(w.type, isa) == nullptr))) {
-    // Types without file-layout panel kernels (q5_0) take their decode
-    // panels for any number of tokens.
-    decode =
-        repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
-  }
+  const Plan plan = PlanFor(w, n_tokens, isa);
+  const RepackedOrder* repacked = plan.repacked;
+  const int64_t n_grouped = plan.n_grouped;
+  const MatDecodeFn decode = plan.decode;
+  const MatDecodeFn decode_gemm = plan.decode_gemm;
+  const MatPanelsFn panels = plan.panels;
+  const MatPanelFn panel = plan.panel;
   const size_t panel_stride = static_cast<size_t>(w.cols / traits.block_size) *
                               DecodePanelBlockBytes(w.type);
-  // The panel kernels address their rows with 32-bit offsets (gathers);
-  // absurdly long rows take the per-output path, which gives the same bits.
-  MatPanelFn panel = nullptr;
-  if (decode == nullptr &&
-      w.row_bytes <= static_cast<size_t>(INT32_MAX / kPanelRows)) {
-    panel =
-        repacked != nullptr ? repacked->panel : ResolveMatPanel(w.type, isa);
-  }
 
   // Convert the activations once, into the weight type's pairing format.
   const uint8_t* a = reinterpret_cast<const uint8_t*>(x);
@@ -201,8 +223,8 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
     const int64_t nb = w.cols / kQK;
     const size_t table_at =
         (static_cast<size_t>(n_tokens) * a_stride + 63) / 64 * 64;
-    if (panel != nullptr && n_tokens >= kDescribeMinTokens &&
-        act.block_size == kQK &&
+    if ((panel != nullptr || panels != nullptr) &&
+        n_tokens >= kDescribeMinTokens && act.block_size == kQK &&
         table_at + static_cast<size_t>(n_tokens * nb) * sizeof(PanelActBlock) <=
             scratch.capacity()) {
       a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
@@ -253,6 +275,16 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
       }
       return;
     }
+    if (panels != nullptr) {
+      for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
+        panels(w.cols,
+               w.panels + static_cast<size_t>(r / kPanelRows) * panel_stride,
+               static_cast<int>(std::min<int64_t>(kPanelRows, r_end - r)), a,
+               a_stride, a_blocks, n_tokens, y + r,
+               static_cast<size_t>(w.rows));
+      }
+      return;
+    }
     if (panel != nullptr) {
       for (int64_t r = begin * kRowsPerItem; r < r_end; r += kPanelRows) {
         panel(w.cols, w.data + static_cast<size_t>(r) * w.row_bytes,
@@ -278,6 +310,15 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   // By reference: a std::function holding the closure would allocate on
   // every call, and the forward pass must not allocate.
   pool.ParallelFor(n_items, std::ref(multiply));
+}
+
+bool ReadsOnlyPanels(const WeightView& w, Isa isa) {
+  if (w.panels == nullptr) return false;
+  for (int64_t n_tokens : {int64_t{1}, kRepackGroupTokens + 1}) {
+    const Plan plan = PlanFor(w, n_tokens, isa);
+    if (plan.decode == nullptr && plan.panels == nullptr) return false;
+  }
+  return true;
 }
 
 void DequantizeRow(const WeightView& w, int64_t row, float* out) {

@@ -76,6 +76,10 @@ struct OutputKernel {
 OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
                                 int64_t t, Isa isa);
 
+// True when every product MatMul computes with w at `isa` reads w.panels
+// only, never w.data (which the caller may then let go of).
+bool ReadsOnlyPanels(const WeightView& w, Isa isa);
+
 // Row `row` of w as floats (embedding lookup); out has w.cols values.
 void DequantizeRow(const WeightView& w, int64_t row, float* out);
 

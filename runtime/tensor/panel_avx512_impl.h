@@ -206,6 +206,60 @@ void Pack(const uint8_t* w, size_t ws, int n_rows, int64_t b0, int n_blocks,
   }
 }
 
+// Pack from the weight's decode panels (decode_panels.h) instead of the
+// file: blocks [b0, b0 + n_blocks) of one panel. The 4 rows of a q4 panel
+// vector, or the halves of a q8_0 one (already biased), transpose as in
+// Pack; the scales are there as floats (q4_1: halves).
+template <typename F>
+void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
+  constexpr size_t kBlockBytes = F::kNibbles ? 320 : 576;
+  for (int b = 0; b < n_blocks; ++b) {
+    const uint8_t* blk = panel + static_cast<size_t>(b0 + b) * kBlockBytes;
+    for (int g = 0; g < kPanelRows / 4; ++g) {
+      if constexpr (F::kNibbles) {
+        __m128i x[4], t[4];
+        for (int i = 0; i < 4; ++i) {
+          x[i] = _mm_load_si128(
+              reinterpret_cast<const __m128i*>(blk + 64 * g + 16 * i));
+        }
+        Transpose4(x, t);
+        const __m128i low4 = _mm_set1_epi8(0x0f);
+        for (int k = 0; k < 4; ++k) {
+          _mm_store_si128(reinterpret_cast<__m128i*>(&p.q[b][k][16 * g]),
+                          _mm_and_si128(t[k], low4));
+          _mm_store_si128(reinterpret_cast<__m128i*>(&p.q[b][k + 4][16 * g]),
+                          _mm_and_si128(_mm_srli_epi16(t[k], 4), low4));
+        }
+      } else {
+        for (int half = 0; half < 2; ++half) {
+          __m128i x[4], t[4];
+          for (int i = 0; i < 4; ++i) {
+            x[i] = _mm_load_si128(reinterpret_cast<const __m128i*>(
+                blk + 32 * (4 * g + i) + 16 * half));
+          }
+          Transpose4(x, t);
+          for (int k = 0; k < 4; ++k) {
+            _mm_store_si128(
+                reinterpret_cast<__m128i*>(&p.q[b][4 * half + k][16 * g]),
+                t[k]);
+          }
+        }
+      }
+    }
+    const uint8_t* scales = blk + (F::kNibbles ? 256 : 512);
+    if constexpr (F::kMin) {
+      const __m512i dm =
+          _mm512_load_si512(reinterpret_cast<const __m512i*>(scales));
+      _mm512_store_ps(p.d[b], _mm512_cvtph_ps(_mm512_castsi512_si256(dm)));
+      _mm512_store_ps(p.m[b],
+                      _mm512_cvtph_ps(_mm512_extracti64x4_epi64(dm, 1)));
+    } else {
+      _mm512_store_ps(p.d[b],
+                      _mm512_load_ps(reinterpret_cast<const float*>(scales)));
+    }
+  }
+}
+
 // ggml's order for one output: every 4-value group g of a block has its
 // own accumulator, acc_g = fma(d_w * d_a, float(group sum), acc_g), and the
 // 8 are summed at the end as its hsum_float_8 does. The few ulps this saves
@@ -452,12 +506,16 @@ void RunFew(int64_t n, const uint8_t* w, size_t ws, int n_rows,
 
 // y[t * ys + r] = row r . token t for r < n_rows <= 16, t < n_tokens.
 template <typename F>
+// With `from_panels`, w is the panel's first block in the decode panels
+// (and ws unused).
 void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
               const uint8_t* a, size_t as, const PanelActBlock* a_blocks,
-              int64_t n_tokens, float* y, size_t ys) {
+              int64_t n_tokens, float* y, size_t ys, bool from_panels = false) {
   if constexpr (!F::kWhole) {
-    if (n_tokens == 1) return RunFew<F, 1>(n, w, ws, n_rows, a, as, y, ys);
-    if (n_tokens == 2) return RunFew<F, 2>(n, w, ws, n_rows, a, as, y, ys);
+    if (!from_panels && n_tokens == 1)
+      return RunFew<F, 1>(n, w, ws, n_rows, a, as, y, ys);
+    if (!from_panels && n_tokens == 2)
+      return RunFew<F, 2>(n, w, ws, n_rows, a, as, y, ys);
   }
   // The per-group sums outlive a chunk: they stay on the stack for up to
   // kSumTokens tokens at a time (more tokens repack the panel per group).
@@ -471,7 +529,11 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
     std::memset(static_cast<void*>(sums), 0, sizeof(sums));
     for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
       const int cb = static_cast<int>(std::min<int64_t>(kChunkBlocks, nb - b0));
-      Pack<F>(w, ws, n_rows, b0, cb, p);
+      if (from_panels) {
+        PackFromPanels<F>(w, b0, cb, p);
+      } else {
+        Pack<F>(w, ws, n_rows, b0, cb, p);
+      }
       for (int64_t t = 0; t < nt; t += kPassTokens) {
         const uint8_t* at = a + static_cast<size_t>(t0 + t) * as;
         const PanelActBlock* it =
@@ -518,6 +580,21 @@ void PanelQ4_0Q8_0Whole(int64_t n, const uint8_t* w, size_t ws, int nr,
                         int64_t nt, float* y, size_t ys) {
   RunPanel<Q4_0WholeFormat>(n, w, ws, nr, a, as, ab, nt, y, ys);
 }
+void PanelsQ4_0Q8_0(int64_t n, const uint8_t* panel, int nr, const uint8_t* a,
+                    size_t as, const PanelActBlock* ab, int64_t nt, float* y,
+                    size_t ys) {
+  RunPanel<Q4_0Format>(n, panel, 0, nr, a, as, ab, nt, y, ys, true);
+}
+void PanelsQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int nr,
+                         const uint8_t* a, size_t as, const PanelActBlock* ab,
+                         int64_t nt, float* y, size_t ys) {
+  RunPanel<Q4_0WholeFormat>(n, panel, 0, nr, a, as, ab, nt, y, ys, true);
+}
+void PanelsQ4_1Q8_1(int64_t n, const uint8_t* panel, int nr, const uint8_t* a,
+                    size_t as, const PanelActBlock* ab, int64_t nt, float* y,
+                    size_t ys) {
+  RunPanel<Q4_1Format>(n, panel, 0, nr, a, as, ab, nt, y, ys, true);
+}
 float PanelDotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
   return PanelDot<Q4_1Format>(n, w, a);
 }
@@ -541,6 +618,11 @@ void PanelQ8_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
                    const uint8_t* a, size_t as, const PanelActBlock* ab,
                    int64_t nt, float* y, size_t ys) {
   RunPanel<Q8_0Format>(n, w, ws, nr, a, as, ab, nt, y, ys);
+}
+void PanelsQ8_0Q8_0(int64_t n, const uint8_t* panel, int nr, const uint8_t* a,
+                    size_t as, const PanelActBlock* ab, int64_t nt, float* y,
+                    size_t ys) {
+  RunPanel<Q8_0Format>(n, panel, 0, nr, a, as, ab, nt, y, ys, true);
 }
 #endif
 

@@ -104,6 +104,23 @@
                      float* y, size_t y_stride);                               \
   }
 
+// The row-panel kernels reading decode panels (panel_avx512_impl.h).
+#define GGUFD_DECLARE_PANELS_KERNELS(ns)                                    \
+  namespace ggufd::tensor::ns {                                             \
+  void PanelsQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride,                    \
+                      const PanelActBlock* a_blocks, int64_t n_tokens,      \
+                      float* y, size_t y_stride);                           \
+  void PanelsQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,     \
+                           const uint8_t* a, size_t a_stride,               \
+                           const PanelActBlock* a_blocks, int64_t n_tokens, \
+                           float* y, size_t y_stride);                      \
+  void PanelsQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride,                    \
+                      const PanelActBlock* a_blocks, int64_t n_tokens,      \
+                      float* y, size_t y_stride);                           \
+  }
+
 // The decode-panel kernels (decode_panel_avx512_impl.h).
 #define GGUFD_DECLARE_DECODE_KERNELS(ns)                                    \
   namespace ggufd::tensor::ns {                                             \
@@ -148,6 +165,8 @@ GGUFD_DECLARE_SIMD_KERNELS(avx512vnni)
 GGUFD_DECLARE_PANEL_KERNELS(avx2)
 GGUFD_DECLARE_PANEL_KERNELS(avx512)
 GGUFD_DECLARE_PANEL_KERNELS(avx512vnni)
+GGUFD_DECLARE_PANELS_KERNELS(avx512)
+GGUFD_DECLARE_PANELS_KERNELS(avx512vnni)
 GGUFD_DECLARE_DECODE_KERNELS(avx512)
 GGUFD_DECLARE_DECODE_KERNELS(avx512vnni)
 
@@ -157,6 +176,10 @@ void PanelQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                    const uint8_t* a, size_t a_stride,
                    const PanelActBlock* a_blocks, int64_t n_tokens, float* y,
                    size_t y_stride);
+void PanelsQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t a_stride,
+                    const PanelActBlock* a_blocks, int64_t n_tokens, float* y,
+                    size_t y_stride);
 void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t a_stride, int n_tokens, float* y,
                     size_t y_stride);

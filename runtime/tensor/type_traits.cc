@@ -82,15 +82,19 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                           avx512vnni::PanelQ4_0Q8_0),
       .mat_decode =
           Decoders(avx512::DecodeQ4_0Q8_0, avx512vnni::DecodeQ4_0Q8_0),
+      .mat_panels = {nullptr, nullptr, avx512::PanelsQ4_0Q8_0,
+                     avx512vnni::PanelsQ4_0Q8_0},
       // No AVX2 form yet: an AVX2-only CPU takes the scalar one.
       .repacked = Repacked({DotQ4_0Q8_0Whole, DotQ4_0Q8_0Whole}, {},
                            {.dot_gemv = avx512::PanelDotQ4_0Q8_0Whole,
                             .dot_gemm = avx512::PanelDotQ4_0Q8_0Whole,
                             .panel = avx512::PanelQ4_0Q8_0Whole,
+                            .panels = avx512::PanelsQ4_0Q8_0Whole,
                             .decode = avx512::DecodeQ4_0Q8_0Whole},
                            {.dot_gemv = avx512vnni::PanelDotQ4_0Q8_0Whole,
                             .dot_gemm = avx512vnni::PanelDotQ4_0Q8_0Whole,
                             .panel = avx512vnni::PanelQ4_0Q8_0Whole,
+                            .panels = avx512vnni::PanelsQ4_0Q8_0Whole,
                             .decode = avx512vnni::DecodeQ4_0Q8_0Whole})};
   at(T::kQ4_1) = {
       .name = "q4_1",
@@ -103,7 +107,9 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_panel = Panels(avx2::PanelQ4_1Q8_1, avx512::PanelQ4_1Q8_1,
                           avx512vnni::PanelQ4_1Q8_1),
       .mat_decode =
-          Decoders(avx512::DecodeQ4_1Q8_1, avx512vnni::DecodeQ4_1Q8_1)};
+          Decoders(avx512::DecodeQ4_1Q8_1, avx512vnni::DecodeQ4_1Q8_1),
+      .mat_panels = {nullptr, nullptr, avx512::PanelsQ4_1Q8_1,
+                     avx512vnni::PanelsQ4_1Q8_1}};
   at(T::kQ5_0) = {.name = "q5_0",
                   .block_size = 32,
                   .type_size = 22,
@@ -136,7 +142,8 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                       avx512vnni::PanelDotQ8_0Q8_0),
       .mat_tile = Tiles(avx2::TileQ8_0Q8_0, avx512::TileQ8_0Q8_0),
       .mat_panel = Panels(nullptr, nullptr, avx512vnni::PanelQ8_0Q8_0),
-      .mat_decode = Decoders(nullptr, avx512vnni::DecodeQ8_0Q8_0)};
+      .mat_decode = Decoders(nullptr, avx512vnni::DecodeQ8_0Q8_0),
+      .mat_panels = {nullptr, nullptr, nullptr, avx512vnni::PanelsQ8_0Q8_0}};
   // An activation format only: no weight is stored as q8_1.
   at(T::kQ8_1) = {
       .name = "q8_1",
@@ -186,16 +193,21 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_tile = Tiles(avx2::TileQ4_KQ8_K, avx512::TileQ4_KQ8_K,
                         avx512vnni::TileQ4_KQ8_K),
       // At every level, so that levels agree with each other.
-      .repacked = Repacked(
-          {DotQ4_KQ8_KGemv, DotQ4_KQ8_KGemm},
-          {avx2::DotQ4_KQ8_KGemv, avx2::DotQ4_KQ8_KGemm, avx2::TileQ4_KQ8_KGemv,
-           avx2::TileQ4_KQ8_KGemm},
-          {avx512::DotQ4_KQ8_KGemv, avx512::DotQ4_KQ8_KGemm,
-           avx512::TileQ4_KQ8_KGemv, avx512::TileQ4_KQ8_KGemm, nullptr,
-           avx512::DecodeQ4_KQ8_KGemv, avx512::DecodeQ4_KQ8_KGemm},
-          {avx512vnni::DotQ4_KQ8_KGemv, avx512vnni::DotQ4_KQ8_KGemm,
-           avx512vnni::TileQ4_KQ8_KGemv, avx512vnni::TileQ4_KQ8_KGemm, nullptr,
-           avx512vnni::DecodeQ4_KQ8_KGemv, avx512vnni::DecodeQ4_KQ8_KGemm})};
+      .repacked = Repacked({DotQ4_KQ8_KGemv, DotQ4_KQ8_KGemm},
+                           {avx2::DotQ4_KQ8_KGemv, avx2::DotQ4_KQ8_KGemm,
+                            avx2::TileQ4_KQ8_KGemv, avx2::TileQ4_KQ8_KGemm},
+                           {.dot_gemv = avx512::DotQ4_KQ8_KGemv,
+                            .dot_gemm = avx512::DotQ4_KQ8_KGemm,
+                            .tile_gemv = avx512::TileQ4_KQ8_KGemv,
+                            .tile_gemm = avx512::TileQ4_KQ8_KGemm,
+                            .decode = avx512::DecodeQ4_KQ8_KGemv,
+                            .decode_gemm = avx512::DecodeQ4_KQ8_KGemm},
+                           {.dot_gemv = avx512vnni::DotQ4_KQ8_KGemv,
+                            .dot_gemm = avx512vnni::DotQ4_KQ8_KGemm,
+                            .tile_gemv = avx512vnni::TileQ4_KQ8_KGemv,
+                            .tile_gemm = avx512vnni::TileQ4_KQ8_KGemm,
+                            .decode = avx512vnni::DecodeQ4_KQ8_KGemv,
+                            .decode_gemm = avx512vnni::DecodeQ4_KQ8_KGemm})};
   at(T::kQ5_K) = {.name = "q5_K",
                   .block_size = 256,
                   .type_size = 176,
@@ -279,6 +291,11 @@ FromFloatFn ResolveFromFloat(TensorType type, Isa isa) {
     }
   }
   return traits.from_float;
+}
+
+MatPanelsFn ResolveMatPanels(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  return traits.mat_panels[DotLevel(traits, isa)];
 }
 
 MatDecodeFn ResolveMatDecode(TensorType type, Isa isa) {

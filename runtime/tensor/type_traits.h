@@ -56,6 +56,12 @@ using MatPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
                             const PanelActBlock* a_blocks, int64_t n_tokens,
                             float* y, size_t y_stride);
 inline constexpr int kPanelRows = 16;
+// MatPanelFn's products read from a weight's decode panels (decode_panels.h):
+// `panel` is the panel's first block, rows as there.
+using MatPanelsFn = void (*)(int64_t n, const uint8_t* panel, int n_rows,
+                             const uint8_t* a, size_t a_stride,
+                             const PanelActBlock* a_blocks, int64_t n_tokens,
+                             float* y, size_t y_stride);
 
 // A decode panel's products (decode_panels.h): y[t * y_stride + r] = row r
 // of the panel . token t for r < n_rows <= kPanelRows, t < n_tokens, each
@@ -83,6 +89,7 @@ struct RepackedOrder {
   // (few tokens, or all when `decode_gemm` is set, which then takes the
   // gemm's tokens), reading the weight's decode panels.
   MatPanelFn panel = nullptr;
+  MatPanelsFn panels = nullptr;  // `panel` reading the decode panels
   MatDecodeFn decode = nullptr;
   MatDecodeFn decode_gemm = nullptr;
 };
@@ -110,6 +117,8 @@ struct TypeTraits {
   // Where set, used for products of few tokens with weights packed into
   // decode panels.
   std::array<MatDecodeFn, kIsaCount> mat_decode = {};
+  // mat_panel reading the decode panels, for weights that have them.
+  std::array<MatPanelsFn, kIsaCount> mat_panels = {};
   // Where dot_gemv is set, used instead of all the above for weights ggml
   // would repack (see RepackedOrder and ResolveRepackedOrder).
   std::array<RepackedOrder, kIsaCount> repacked = {};
@@ -136,6 +145,9 @@ MatPanelFn ResolveMatPanel(TensorType type, Isa isa);
 // The activation conversion of `type` at `isa`: from_float, or a SIMD
 // version of it that gives the same bits.
 FromFloatFn ResolveFromFloat(TensorType type, Isa isa);
+// The mat_panels kernel at `isa` (null: none at the level whose dot kernel
+// `isa` uses).
+MatPanelsFn ResolveMatPanels(TensorType type, Isa isa);
 // The decode-panel kernel at `isa` (null: the type has none at the level
 // whose dot kernel `isa` uses).
 MatDecodeFn ResolveMatDecode(TensorType type, Isa isa);
