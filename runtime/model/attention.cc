@@ -100,10 +100,17 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
                          head_dim <= multi.max_dim && (batched || group > 1);
   if (use_multi) {
     // A prompt batch gives each work item a run of kMaxQueries tokens of
-    // one head; decoding gives it up to kMaxQueries query heads of one KV
-    // head.
-    const int per_outer =
-        ((batched ? n : group) + kMaxQueries - 1) / kMaxQueries;
+    // one head; decoding gives it query heads of one KV head, fewer than
+    // kMaxQueries where there are too few KV heads to keep every thread
+    // busy (but two, to still share a pass over the rows).
+    int per_item = kMaxQueries;
+    if (!batched) {
+      const int splits =
+          std::max(1, (2 * pool.size() + c.n_kv_head - 1) / c.n_kv_head);
+      per_item = std::min(kMaxQueries, std::max(std::min(2, group),
+                                                (group + splits - 1) / splits));
+    }
+    const int per_outer = ((batched ? n : group) + per_item - 1) / per_item;
     const int64_t n_items =
         static_cast<int64_t>(batched ? c.n_head : c.n_kv_head) * per_outer;
     auto work = [&](int64_t begin, int64_t end, int thread) {
@@ -113,11 +120,11 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
           scratch.q_head + static_cast<size_t>(thread) * kMaxQueries * head_dim;
       for (int64_t item = begin; item < end; ++item) {
         const int outer = static_cast<int>(item / per_outer);
-        const int first = static_cast<int>(item % per_outer) * kMaxQueries;
+        const int first = static_cast<int>(item % per_outer) * per_item;
         // Query i of the run: (head, token) and its last position.
         int heads[kMaxQueries], tokens[kMaxQueries];
         int n_q = 0;
-        for (int i = 0; i < kMaxQueries; ++i) {
+        for (int i = 0; i < per_item; ++i) {
           const int k = first + i;
           if (batched ? k >= n : k >= group) break;
           heads[n_q] = batched ? outer : outer * group + k;
