@@ -19,19 +19,11 @@
 #error "define GGUFD_SIMD_NAMESPACE before including decode_panel_avx512_impl.h"
 #endif
 
-#include <immintrin.h>
-
-// GCC 12 reports the deliberately undefined pass-through operands inside
-// its own AVX-512 intrinsics as uninitialized once they are inlined at -O3.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "runtime/tensor/avx512_common_impl.h"
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
@@ -39,25 +31,10 @@
 namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE {
 namespace {
 
-static_assert(kPanelRows == 16);
-
 // How far ahead the next blocks are prefetched: a thread's panels are one
 // sequential stream, and 4 KiB ahead covers the memory latency (measured
 // against 1-8 KiB and none on SmolLM2 and Gemma 3 decoding).
 constexpr int kPrefetchBytes = 4096;
-
-// acc + the sums of 4 adjacent products of unsigned u and signed s bytes;
-// without VNNI, valid for u <= 15 (vpmaddubsw pairs stay in int16).
-inline __m512i AddDot4(__m512i acc, __m512i u, __m512i s) {
-#if defined(__AVX512VNNI__)
-  return _mm512_dpbusd_epi32(acc, u, s);
-#else
-  return _mm512_add_epi32(
-      acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
-#endif
-}
-
-inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
 struct Q4_0Format {
   using ABlock = BlockQ8_0;

@@ -55,3 +55,24 @@ def count_full_matches(prompts, ours, theirs, n_tokens):
                   f"reference {ref[same]}); our top-2 margin there {margin:.4f}")
     print(f"{full}/{len(prompts)} prompts agree on all {n_tokens} greedy tokens")
     return full
+
+
+def check_last_position(prompts, ours, theirs, max_logprob_diff):
+    """At the last prompt position: equal prompt ids, equal top-1, top-10
+    ids overlapping in at least 9, and every shared top-10 logprob within
+    max_logprob_diff; returns the largest difference seen."""
+    worst = 0.0
+    for p, o, t in zip(prompts, ours, theirs):
+        assert o["prompt_ids"] == t["prompt_ids"], p["name"]
+        our_top = steps(o)[0][1]
+        their_top = t["top"]
+        assert our_top[0][0] == their_top[0][0], f"{p['name']}: top-1 differs"
+        overlap = len({i for i, _ in our_top[:10]} & {i for i, _ in their_top[:10]})
+        assert overlap >= 9, f"{p['name']}: top-10 overlap {overlap}"
+        theirs_by_id = {i: lp for i, lp in their_top if lp is not None}
+        diff = max(abs(lp - theirs_by_id[i]) for i, lp in our_top[:10] if i in theirs_by_id)
+        worst = max(worst, diff)
+        print(f"{p['name']}: top-10 overlap {overlap}, max |dlogprob| {diff:.2e}")
+        assert diff <= max_logprob_diff, f"{p['name']}: |dlogprob| {diff}"
+    print(f"largest |logprob difference| over all prompts (top-10): {worst:.2e}")
+    return worst

@@ -20,7 +20,7 @@ import pathlib
 
 import pytest
 
-from greedy_compare import count_full_matches, greedy_runs, steps
+from greedy_compare import check_last_position, count_full_matches, greedy_runs
 
 GEMMA3_MODEL = pathlib.Path(__file__).resolve().parents[2] / "models" / "gemma-3-270m-q4_k_m.gguf"
 N_TOKENS = 32
@@ -48,20 +48,7 @@ def test_prompt_ids_match(runs):
 
 
 def test_last_position_distribution_agrees(runs):
-    prompts, ours, theirs = runs
-    worst = 0.0
-    for p, o, t in zip(prompts, ours, theirs):
-        our_top = steps(o)[0][1]
-        their_top = t["top"]
-        assert our_top[0][0] == their_top[0][0], f"{p['name']}: top-1 differs"
-        overlap = len({i for i, _ in our_top[:10]} & {i for i, _ in their_top[:10]})
-        assert overlap >= 9, f"{p['name']}: top-10 overlap {overlap}"
-        theirs_by_id = {i: lp for i, lp in their_top if lp is not None}
-        diff = max(abs(lp - theirs_by_id[i]) for i, lp in our_top[:10] if i in theirs_by_id)
-        worst = max(worst, diff)
-        print(f"{p['name']}: top-10 overlap {overlap}, max |dlogprob| {diff:.2e}")
-        assert diff <= MAX_LOGPROB_DIFF, f"{p['name']}: |dlogprob| {diff}"
-    print(f"largest |logprob difference| over all prompts (top-10): {worst:.2e}")
+    check_last_position(*runs, MAX_LOGPROB_DIFF)
 
 
 def test_greedy_tokens_match(runs):

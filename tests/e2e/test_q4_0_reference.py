@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from greedy_compare import count_full_matches, greedy_runs, steps
+from greedy_compare import check_last_position, count_full_matches, greedy_runs
 
 N_TOKENS = 32
 MIN_FULL_MATCHES = 10
@@ -39,20 +39,7 @@ def runs(ggufd_bin, q4_0_model, reference, repo_root):
 
 
 def test_last_position_distribution_agrees(runs):
-    prompts, ours, theirs = runs
-    worst = 0.0
-    for p, o, t in zip(prompts, ours, theirs):
-        assert o["prompt_ids"] == t["prompt_ids"], p["name"]
-        our_top = steps(o)[0][1]
-        their_top = t["top"]
-        assert our_top[0][0] == their_top[0][0], f"{p['name']}: top-1 differs"
-        overlap = len({i for i, _ in our_top[:10]} & {i for i, _ in their_top[:10]})
-        assert overlap >= 9, f"{p['name']}: top-10 overlap {overlap}"
-        theirs_by_id = {i: lp for i, lp in their_top if lp is not None}
-        diff = max(abs(lp - theirs_by_id[i]) for i, lp in our_top[:10] if i in theirs_by_id)
-        worst = max(worst, diff)
-        assert diff <= MAX_LOGPROB_DIFF, f"{p['name']}: |dlogprob| {diff}"
-    print(f"largest |logprob difference| over all prompts (top-10): {worst:.2e}")
+    check_last_position(*runs, MAX_LOGPROB_DIFF)
 
 
 def test_greedy_tokens_match(runs):
