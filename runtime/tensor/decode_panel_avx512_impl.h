@@ -289,7 +289,7 @@ void Decode(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
 // their difference. Vector 8c + k of a block holds bytes 4k..4k+3 of chunk
 // c (64 values) of the 16 rows: low nibbles meet activation values
 // 64c + 4k.., high nibbles 64c + 32 + 4k...
-constexpr size_t kQ4KBlockBytes = 2560;
+constexpr size_t kQ4KBlockBytes = 2368;
 
 template <int kSpan, int T>
 void RunQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
@@ -310,10 +310,10 @@ void RunQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
                    _MM_HINT_T0);
     }
-    const __m512 dw =
-        _mm512_load_ps(reinterpret_cast<const float*>(blk + 2048));
-    const __m512 dminw =
-        _mm512_load_ps(reinterpret_cast<const float*>(blk + 2112));
+    const __m512 dw = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 2048)));
+    const __m512 dminw = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 2080)));
     __m512i isum[T], msum[T];
     for (int t = 0; t < T; ++t) {
       isum[t] = _mm512_setzero_si512();
@@ -340,10 +340,11 @@ void RunQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
         }
       }
       const __m512i sc_lo = _mm512_cvtepu8_epi32(_mm_load_si128(
-          reinterpret_cast<const __m128i*>(blk + 2176 + 32 * c)));
+          reinterpret_cast<const __m128i*>(blk + 2112 + 32 * c)));
       const __m512i sc_hi = _mm512_cvtepu8_epi32(_mm_load_si128(
-          reinterpret_cast<const __m128i*>(blk + 2176 + 32 * c + 16)));
-      const __m512i mins = _mm512_load_si512(blk + 2304 + 64 * c);
+          reinterpret_cast<const __m128i*>(blk + 2112 + 32 * c + 16)));
+      const __m512i mins = _mm512_cvtepu8_epi16(_mm256_load_si256(
+          reinterpret_cast<const __m256i*>(blk + 2240 + 32 * c)));
       for (int t = 0; t < T; ++t) {
         isum[t] = _mm512_add_epi32(
             isum[t], _mm512_add_epi32(_mm512_mullo_epi32(glo[t], sc_lo),

@@ -72,17 +72,17 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
       break;
     }
     case TensorType::kQ4_K: {
-      float* d = reinterpret_cast<float*>(out + 32 * kVector);
-      float* dmin = d + kPanelRows;
-      uint8_t* scales = out + 34 * kVector;
-      int16_t* mins = reinterpret_cast<int16_t*>(out + 36 * kVector);
+      uint16_t* d = reinterpret_cast<uint16_t*>(out + 32 * kVector);
+      uint16_t* dmin = d + kPanelRows;
+      uint8_t* scales = out + 33 * kVector;
+      uint8_t* mins = out + 35 * kVector;
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ4_K& blk = BlockOf<BlockQ4_K>(w, row(i), b);
         for (int v = 0; v < 32; ++v) {
           std::memcpy(out + kVector * v + 4 * i, blk.qs + 4 * v, 4);
         }
-        d[i] = Fp16ToFp32(blk.d);
-        dmin[i] = Fp16ToFp32(blk.dmin);
+        d[i] = blk.d;
+        dmin[i] = blk.dmin;
         for (int g = 0; g < 8; ++g) {
           uint8_t sc, m;
           UnpackScaleMinK4(g, blk.scales, &sc, &m);
@@ -109,7 +109,7 @@ size_t DecodePanelBlockBytes(TensorType type) {
     case TensorType::kQ8_0:
       return 9 * kVector;
     case TensorType::kQ4_K:
-      return 40 * kVector;
+      return 37 * kVector;
     default:
       return 0;
   }

@@ -17,10 +17,14 @@
 //               biased to unsigned (+128) so vpdpbusd can take them.
 //   then        q4_0, q5_0, q8_0: the 16 scales d as floats;
 //               q4_1: the 16 d then the 16 m as half floats.
+//   q4_K (256 values): 32 vectors, vector 8c + k holding bytes 4k..4k+3 of
+//               its 32-byte chunk c of every row; then the 16 d and the 16
+//               dmin as halves; the 8 scales of the 16 rows as bytes
+//               ([group][row]); the mins as byte pairs (groups 2c, 2c+1 of
+//               each row, per c).
 //
-// One block of a panel is 320 (q4_0, q4_1), 384 (q5_0) or 576 (q8_0) bytes,
-// 64-byte
-// aligned; a panel is its blocks in order; a matrix its panels in order, the
+// One block of a panel is 320 (q4_0, q4_1), 384 (q5_0), 576 (q8_0) or 2368
+// (q4_K) bytes, 64-byte aligned; a panel is its blocks in order; a matrix its panels in order, the
 // last one padded by repeating its last row. The sums are still ggml's, in
 // ggml's order (decode_panel_avx512_impl.h), so results are the same bits
 // as the file layout's kernels give.
