@@ -1,5 +1,6 @@
 #include "runtime/sampling/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -49,6 +50,18 @@ Sampler::Sampler(const SamplingParams& params, int32_t vocab_size,
   if (p.min_p > 0.0f) {
     steps_.push_back(std::make_unique<MinPStep>(p.min_p, p.min_keep));
   }
+  // Top-k, top-p and min-p always keep the most likely token, so with a
+  // greedy pick and nothing that changes the logits the pick is their
+  // argmax.
+  // Bans (-inf biases, as ignore_eos adds) are allowed: an argmax that is
+  // banned takes the whole chain.
+  const bool bans_only = std::all_of(
+      p.logit_bias.begin(), p.logit_bias.end(),
+      [](const LogitBias& b) { return std::isinf(b.bias) && b.bias < 0; });
+  greedy_only_ = p.temperature <= 0.0f && bans_only && p.typical_p >= 1.0f &&
+                 !(p.repeat_last_n > 0 &&
+                   (p.repeat_penalty != 1.0f || p.frequency_penalty != 0.0f ||
+                    p.presence_penalty != 0.0f));
   if (p.temperature > 0.0f) {
     if (p.temperature != 1.0f) {
       steps_.push_back(std::make_unique<TemperatureStep>(p.temperature));
@@ -71,6 +84,22 @@ absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
     if (std::isnan(logit) || logit == std::numeric_limits<float>::infinity()) {
       return absl::InternalError(
           absl::StrFormat("logit of token %d is %g", i, logit));
+    }
+  }
+  if (greedy_only_ && logprobs == nullptr) {
+    // The chain's pick is the argmax (ties to the lower id, as HigherLogit
+    // orders them): no pass to fill and filter the candidates.
+    size_t best = 0;
+    for (size_t i = 1; i < logits.size(); ++i) {
+      if (logits[i] > logits[best]) best = i;
+    }
+    const TokenId token = static_cast<TokenId>(best);
+    const bool banned =
+        std::any_of(params_.logit_bias.begin(), params_.logit_bias.end(),
+                    [token](const LogitBias& b) { return b.token == token; });
+    if (!banned && logits[best] != -std::numeric_limits<float>::infinity()) {
+      for (const auto& step : steps_) step->Accept(token);
+      return token;
     }
   }
   candidates_.Fill(logits);

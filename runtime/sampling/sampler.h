@@ -58,7 +58,9 @@ class Sampler {
   int32_t vocab_size() const { return vocab_size_; }
 
   // The candidates as the last Sample left them (what survived the chain,
-  // with probabilities after the final pick), for diagnostics and tests.
+  // with probabilities after the final pick), for diagnostics and tests; a
+  // greedy sampler whose chain changes no logit takes the argmax of the
+  // logits without them (unless asked for logprobs).
   const TokenCandidates& candidates() const { return candidates_; }
 
   // The chain's steps in order, for diagnostics ("logit-bias", ...).
@@ -72,6 +74,7 @@ class Sampler {
   uint64_t seed_;
   TokenCandidates candidates_;
   std::vector<std::unique_ptr<SamplingStep>> steps_;
+  bool greedy_only_ = false;  // the pick is the logits' argmax
 };
 
 }  // namespace ggufd::sampling

@@ -61,6 +61,29 @@ TEST(SamplerTest, StepsThatDoNothingAreLeftOut) {
               ElementsAre("top-k", "top-p", "min-p", "greedy"));
 }
 
+// Greedy with the default top-k/top-p/min-p and bans takes the argmax
+// without the chain; the pick must be the chain's: ties to the lower id, a
+// banned argmax gives way to the best allowed token, all banned fails.
+TEST(SamplerTest, GreedyArgmaxEqualsTheChainsPick) {
+  const std::vector<float> logits = {1.0f, 3.0f, -2.0f, 3.0f, 0.5f, 2.5f};
+  Sampler greedy = MustCreate(SamplingParams{.temperature = 0.0f}, 6);
+  EXPECT_EQ(MustSample(greedy, logits), 1);  // ties: the lower id
+  const float ban = -std::numeric_limits<float>::infinity();
+  Sampler banned = MustCreate(
+      SamplingParams{
+          .temperature = 0.0f,
+          .logit_bias = {{.token = 1, .bias = ban}, {.token = 3, .bias = ban}}},
+      6);
+  EXPECT_EQ(MustSample(banned, logits), 5);
+  SamplingParams all{.temperature = 0.0f};
+  for (TokenId t = 0; t < 6; ++t) all.logit_bias.push_back({t, ban});
+  Sampler none = MustCreate(all, 6);
+  EXPECT_FALSE(none.Sample(logits, nullptr).ok());
+  const std::vector<float> dead(6, ban);
+  Sampler plain_greedy = MustCreate(SamplingParams{.temperature = 0.0f}, 6);
+  EXPECT_FALSE(plain_greedy.Sample(dead, nullptr).ok());
+}
+
 TEST(SamplerTest, TemperatureZeroIsGreedy) {
   Sampler sampler = MustCreate(SamplingParams{.temperature = 0.0f}, 5);
   const std::vector<float> logits = {0.1f, 2.5f, -1.0f, 2.4f, 0.0f};
