@@ -24,10 +24,10 @@
 //               each row, per c).
 //
 // One block of a panel is 320 (q4_0, q4_1), 384 (q5_0), 576 (q8_0) or 2368
-// (q4_K) bytes, 64-byte aligned; a panel is its blocks in order; a matrix its panels in order, the
-// last one padded by repeating its last row. The sums are still ggml's, in
-// ggml's order (decode_panel_avx512_impl.h), so results are the same bits
-// as the file layout's kernels give.
+// (q4_K) bytes, 64-byte aligned; a panel is its blocks in order; a matrix its
+// panels in order, the last one padded by repeating its last row. The sums are
+// still ggml's, in ggml's order (decode_panel_avx512_impl.h), so results are
+// the same bits as the file layout's kernels give.
 #ifndef GGUFD_RUNTIME_TENSOR_DECODE_PANELS_H_
 #define GGUFD_RUNTIME_TENSOR_DECODE_PANELS_H_
 
