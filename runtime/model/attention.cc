@@ -91,6 +91,23 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
   auto first_of = [&](int64_t pos) -> int64_t {
     return swa ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
   };
+  // The calling thread's scratch: kMaxQueries score rows and queries.
+  auto thread_scores = [&](int thread) {
+    return scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
+  };
+  auto thread_queries = [&](int thread) {
+    return scratch.q_head +
+           static_cast<size_t>(thread) * kMaxQueries * head_dim;
+  };
+  // Head h of token t on its own (one query per pass over the rows).
+  auto attend_one = [&](int h, int t, int thread) {
+    const int64_t pos = n_past + t;
+    const size_t kv_offset =
+        static_cast<size_t>((h / group) * head_dim) * kv_bytes;
+    AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
+                  prepare_query(h, t, thread_queries(thread)), first_of(pos),
+                  pos, batched, thread_scores(thread), out_row(h, t), ops);
+  };
 
   // Several queries per pass over the cache rows: the queries of a run
   // that start at the same position (always, without a sliding window)
@@ -114,10 +131,8 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     const int64_t n_items =
         static_cast<int64_t>(batched ? c.n_head : c.n_kv_head) * per_outer;
     auto work = [&](int64_t begin, int64_t end, int thread) {
-      float* scores_base =
-          scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
-      float* q_base =
-          scratch.q_head + static_cast<size_t>(thread) * kMaxQueries * head_dim;
+      float* scores_base = thread_scores(thread);
+      float* q_base = thread_queries(thread);
       for (int64_t item = begin; item < end; ++item) {
         const int outer = static_cast<int>(item / per_outer);
         const int first = static_cast<int>(item % per_outer) * per_item;
@@ -138,13 +153,7 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
         const int64_t start = first_of(n_past + tokens[0]);
         if (first_of(last) != start) {
           // The window moves within the run: one query at a time.
-          for (int i = 0; i < n_q; ++i) {
-            const int64_t pos = n_past + tokens[i];
-            AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
-                          prepare_query(heads[i], tokens[i], q_base),
-                          first_of(pos), pos, batched, scores_base,
-                          out_row(heads[i], tokens[i]), ops);
-          }
+          for (int i = 0; i < n_q; ++i) attend_one(heads[i], tokens[i], thread);
           continue;
         }
         const int n_rows = static_cast<int>(last - start + 1);
@@ -181,20 +190,8 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
   // Work item i is head i / n, token i % n: a contiguous split hands each
   // thread whole heads, whose causal costs are alike.
   auto work = [&](int64_t begin, int64_t end, int thread) {
-    float* scores =
-        scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
-    float* q_head =
-        scratch.q_head + static_cast<size_t>(thread) * kMaxQueries * head_dim;
     for (int64_t i = begin; i < end; ++i) {
-      const int h = static_cast<int>(i / n);
-      const int t = static_cast<int>(i % n);
-      const int64_t pos = n_past + t;
-      const int64_t first = first_of(pos);
-      const size_t kv_offset =
-          static_cast<size_t>((h / group) * head_dim) * kv_bytes;
-      AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
-                    prepare_query(h, t, q_head), first, pos, batched, scores,
-                    out_row(h, t), ops);
+      attend_one(static_cast<int>(i / n), static_cast<int>(i % n), thread);
     }
   };
   // By reference: a std::function holding the whole closure would allocate.
