@@ -137,11 +137,7 @@ void PackDecodePanels(const WeightView& w, uint8_t* out) {
 AlignedBytes AttachDecodePanels(WeightView& w) {
   const size_t bytes = DecodePanelBytes(w.type, w.rows, w.cols);
   const Isa isa = BestIsa();
-  const RepackedOrder* repacked =
-      w.repackable ? ResolveRepackedOrder(w.type, w.rows, isa) : nullptr;
-  const MatDecodeFn decode =
-      repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
-  if (bytes == 0 || decode == nullptr) return nullptr;
+  if (bytes == 0 || DecodeKernel(w, isa) == nullptr) return nullptr;
   AlignedBytes panels(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
   if (panels == nullptr) return nullptr;  // the file layout still works
   PackDecodePanels(w, panels.get());

@@ -129,6 +129,15 @@ struct Plan {
   MatPanelFn panel = nullptr;         // from the file layout
 };
 
+}  // namespace
+
+MatDecodeFn DecodeKernel(const WeightView& w, Isa isa) {
+  const RepackedOrder* repacked = RepackedOrderOf(w, isa);
+  return repacked != nullptr ? repacked->decode : ResolveMatDecode(w.type, isa);
+}
+
+namespace {
+
 Plan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
   Plan plan;
   plan.repacked = RepackedOrderOf(w, isa);
@@ -147,8 +156,7 @@ Plan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
                (plan.panels == nullptr && file_panel == nullptr)) {
       // A few tokens read the panels as they are; so do all tokens of the
       // types with no row-panel kernel (q5_0).
-      plan.decode = repacked != nullptr ? repacked->decode
-                                        : ResolveMatDecode(w.type, isa);
+      plan.decode = DecodeKernel(w, isa);
     }
     if (plan.decode != nullptr) plan.panels = nullptr;
     if (plan.decode != nullptr || plan.panels != nullptr) return plan;

@@ -76,6 +76,10 @@ struct OutputKernel {
 OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
                                 int64_t t, Isa isa);
 
+// The decode-panel kernel MatMul uses for w's products of few tokens at
+// `isa` (its repacked order's or vec_dot's), or null: w gets no panels.
+MatDecodeFn DecodeKernel(const WeightView& w, Isa isa);
+
 // True when every product MatMul computes with w at `isa` reads w.panels
 // only, never w.data (which the caller may then let go of).
 bool ReadsOnlyPanels(const WeightView& w, Isa isa);
