@@ -18,7 +18,7 @@ struct CodeInfo {
   absl::StatusCode canonical;
 };
 
-constexpr std::array<CodeInfo, 17> kCodes = {{
+constexpr std::array<CodeInfo, 21> kCodes = {{
     {"OK", absl::StatusCode::kOk},
     {"INVALID_ARGUMENT", absl::StatusCode::kInvalidArgument},
     {"MODEL_NOT_FOUND", absl::StatusCode::kNotFound},
@@ -36,6 +36,10 @@ constexpr std::array<CodeInfo, 17> kCodes = {{
     {"UNAVAILABLE", absl::StatusCode::kUnavailable},
     {"SHUTTING_DOWN", absl::StatusCode::kUnavailable},
     {"RUNTIME_NOT_FOUND", absl::StatusCode::kNotFound},
+    {"SESSION_NOT_FOUND", absl::StatusCode::kNotFound},
+    {"ALREADY_EXISTS", absl::StatusCode::kAlreadyExists},
+    {"SESSION_MISMATCH", absl::StatusCode::kFailedPrecondition},
+    {"NOT_CONFIGURED", absl::StatusCode::kFailedPrecondition},
 }};
 
 const CodeInfo* Info(ErrorCode code) {

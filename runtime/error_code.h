@@ -28,6 +28,10 @@ enum class ErrorCode : int {
   kUnavailable = 14,       // the runtime's worker is gone (service)
   kShuttingDown = 15,      // the server is draining (service)
   kRuntimeNotFound = 16,   // no runtime instance of that name (service)
+  kSessionNotFound = 17,   // no session of that id (or no saved file)
+  kAlreadyExists = 18,     // a session of that id exists already
+  kSessionMismatch = 19,   // a saved session does not fit this runtime
+  kNotConfigured = 20,     // the server was started without what it needs
 };
 
 // Upper-case name used as the ErrorInfo reason ("GENERATION_FAILED").

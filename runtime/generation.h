@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/chat/chat_template.h"
 #include "runtime/sampling/sampling_params.h"
 
 namespace ggufd {
@@ -43,12 +44,36 @@ struct GenerationDefaults {
   StoppingParams stopping;
 };
 
+// A conversation to format with a chat template (runtime/chat).
+struct ChatPrompt {
+  std::vector<chat::ChatMessage> messages;
+  // End with the assistant's turn header so the model answers next.
+  bool add_generation_prompt = true;
+  // nullopt = the family detected from the model's tokenizer.chat_template.
+  std::optional<chat::TemplateFamily> family;
+};
+
+// What a session's KV cache held when a turn started.
+enum class SessionCache {
+  kNone,      // not a session turn
+  kHit,       // it held the history: only new tokens were evaluated
+  kNew,       // a new (or empty) session
+  kEvicted,   // evicted for the memory budget: the history was evaluated
+  kDisabled,  // reuse_cache was off: the history was evaluated
+  kDropped,   // a failed turn dropped it: the history was evaluated
+};
+
 struct GenerateRequest {
-  // Exactly one of `prompt` (text, tokenized with the model's tokenizer) and
-  // `prompt_ids` is used; ids win when non-empty. An empty prompt starts from
-  // BOS alone.
+  // One of `chat`, `prompt_ids` (when non-empty) and `prompt` (text,
+  // tokenized with the model's tokenizer) is used, in that order. An empty
+  // prompt starts from BOS alone.
   std::string prompt;
   std::vector<TokenId> prompt_ids;
+  std::optional<ChatPrompt> chat;
+  // Continue this session (created when new): the prompt is appended to its
+  // history (a chat prompt holds only the new messages), and the tokens
+  // generated are appended after it. Empty = no session.
+  std::string session_id;
   // Add BOS (and EOS where the model wants it); nullopt = the model's rule.
   std::optional<bool> add_special;
   // Treat special-token text in `prompt` as those tokens.
@@ -97,6 +122,8 @@ struct StartedEvent {
   uint64_t seed = 0;  // the seed actually used
   int32_t prompt_tokens = 0;
   int32_t cached_tokens = 0;
+  SessionCache session_cache = SessionCache::kNone;
+  int32_t session_tokens = 0;  // the session's history before this turn
 };
 
 struct ProgressEvent {

@@ -1,11 +1,16 @@
 #include "runtime/runtime.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
 #include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/runtime_state.h"
+#include "runtime/shared_models.h"
 
 namespace ggufd {
 
@@ -45,20 +50,16 @@ absl::Status ModelError(absl::Status status) {
   return WithErrorCode(std::move(status), code);
 }
 
-std::string DominantType(const gguf::GgufFile& file) {
-  uint64_t best_bytes = 0;
-  std::string best = "none";
-  absl::flat_hash_map<uint32_t, uint64_t> bytes_by_type;
-  for (const auto& t : file.tensors()) {
-    if (t.n_dims < 2) continue;
-    const uint32_t id = static_cast<uint32_t>(t.type);
-    const uint64_t total = bytes_by_type[id] += t.n_bytes;
-    if (total > best_bytes) {
-      best_bytes = total;
-      best = tensor::TensorTypeName(id);
-    }
+session::StoreLimits StoreLimitsOf(const SessionLimits& limits) {
+  uint64_t budget = limits.memory_bytes;
+  if (budget == 0) {
+    const uint64_t physical = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                              static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    budget = std::min(physical / 4, uint64_t{8} << 30);
   }
-  return best;
+  return {.budget_bytes = budget,
+          .ttl = std::chrono::seconds(limits.ttl_seconds),
+          .max_sessions = limits.max_sessions};
 }
 
 }  // namespace
@@ -78,29 +79,29 @@ absl::Status Runtime::Load(const std::string& path,
     return MakeError(ErrorCode::kInvalidArgument,
                      "max_batch must be in [1, 4096]");
   }
+  if (options.sessions.ttl_seconds < 1 || options.sessions.max_sessions < 1) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the session TTL and the session cap must be >= 1");
+  }
   auto report = [&](double fraction) {
     if (options.on_progress) options.on_progress(fraction);
   };
   report(0.0);
-  auto file = gguf::GgufFile::Open(path);
-  if (!file.ok()) return ModelError(file.status());
-  report(0.2);
-
+  auto shared = AcquireSharedModel(path, report);
+  if (!shared.ok()) return ModelError(shared.status());
   auto next = std::make_unique<Loaded>();
   next->options = options;
-  auto tok = tokenizer::Tokenizer::FromGguf(**file);
-  if (!tok.ok()) return ModelError(tok.status());
-  next->tokenizer = std::make_unique<tokenizer::Tokenizer>(std::move(*tok));
-  report(0.4);
+  next->shared = *shared;
+  next->tokenizer = next->shared->tokenizer.get();
+  const gguf::GgufFile& f = *next->shared->model->file;
 
   model::ConfigOptions config_options;
   const uint64_t train_ctx =
-      (*file)
-          ->GetUintOr(StrCat((*file)
-                                 ->GetStringOr("general.architecture", "llama")
-                                 .value_or("llama"),
-                             ".context_length"),
-                      0)
+      f.GetUintOr(
+           StrCat(
+               f.GetStringOr("general.architecture", "llama").value_or("llama"),
+               ".context_length"),
+           0)
           .value_or(0);
   config_options.n_ctx = options.context_length;
   if (options.context_length == 0 && train_ctx > kDefaultContextCap) {
@@ -109,19 +110,11 @@ absl::Status Runtime::Load(const std::string& path,
   if (options.memory_limit_bytes > 0) {
     config_options.max_kv_bytes = options.memory_limit_bytes;
   }
-  const uint64_t file_bytes = (*file)->file_size();
-  const std::string file_type = DominantType(**file);
-  auto loaded_model = model::LoadModel(std::move(*file), config_options);
-  if (!loaded_model.ok()) return ModelError(loaded_model.status());
-  next->model = std::move(*loaded_model);
+  auto instance = model::ShareModel(*next->shared->model, config_options);
+  if (!instance.ok()) return ModelError(instance.status());
+  next->model = std::move(*instance);
   const model::ModelConfig& config = next->model->config;
-  if (next->tokenizer->vocab_size() > config.n_vocab) {
-    return MakeError(
-        ErrorCode::kInvalidModel,
-        StrCat("the tokenizer has ", next->tokenizer->vocab_size(),
-               " tokens but the model's output has only ", config.n_vocab));
-  }
-  report(0.7);
+  report(0.8);
 
   const int32_t threads =
       options.threads > 0 ? options.threads : DefaultThreads();
@@ -141,15 +134,14 @@ absl::Status Runtime::Load(const std::string& path,
   }
 
   ModelInfo& info = next->info;
-  const gguf::GgufFile& f = *next->model->file;
   info.path = path;
   info.architecture = config.arch;
   info.name = std::string(f.GetStringOr("general.name", "").value_or(""));
   if (info.name.empty())
     info.name = std::filesystem::path(path).stem().string();
-  info.file_type = file_type;
-  info.file_bytes = file_bytes;
-  for (const auto& t : f.tensors()) info.parameters += t.n_elements;
+  info.file_type = next->shared->file_type;
+  info.file_bytes = f.file_size();
+  info.parameters = next->shared->parameters;
   info.context_length = static_cast<int32_t>(config.n_ctx);
   info.train_context_length = static_cast<int32_t>(config.n_ctx_train);
   info.vocab_size = next->tokenizer->vocab_size();
@@ -161,8 +153,18 @@ absl::Status Runtime::Load(const std::string& path,
       std::string(f.GetStringOr("tokenizer.chat_template", "").value_or(""));
   info.bos = next->tokenizer->bos();
   info.eos = next->tokenizer->eos();
+  next->sessions.set_limits(StoreLimitsOf(options.sessions));
+  next->identity = {.fingerprint = next->shared->fingerprint,
+                    .file_bytes = info.file_bytes,
+                    .n_layer = static_cast<uint32_t>(config.n_layer),
+                    .kv_dim = static_cast<uint32_t>(config.kv_dim()),
+                    .n_vocab = static_cast<uint32_t>(config.n_vocab),
+                    .kv_type = static_cast<uint32_t>(config.kv_type),
+                    .architecture = config.arch,
+                    .name = info.name};
 
-  // Nothing can fail any more: replace the old model.
+  // Nothing can fail any more: replace the old model (and its sessions).
+  RetireSessions();
   loaded_ = std::move(next);
   poisoned_ = false;
   last_error_.clear();
@@ -206,8 +208,16 @@ absl::Status Runtime::Reset() {
   return absl::OkStatus();
 }
 
+void Runtime::RetireSessions() {
+  if (loaded_ == nullptr) return;
+  const session::StoreCounters& c = loaded_->sessions.counters();
+  counters_.session_evictions += c.evictions;
+  counters_.sessions_expired += c.expired;
+}
+
 absl::Status Runtime::Release() {
   EntryGuard guard(*this);
+  RetireSessions();
   loaded_.reset();
   poisoned_ = false;
   last_error_.clear();
@@ -225,12 +235,21 @@ Diagnostics Runtime::GetDiagnostics() const {
   d.max_concurrent_entries = max_entries_.load();
   if (loaded_ != nullptr) {
     d.model = loaded_->info;
-    for (const auto& t : loaded_->model->file->tensors())
-      d.weights_bytes += t.n_bytes;
+    d.weights_bytes = loaded_->shared->weights_bytes;
     d.scratch_bytes = loaded_->state->scratch_bytes();
     d.kv_cache_bytes = loaded_->state->bytes() - d.scratch_bytes;
     d.kv_tokens_used = static_cast<int32_t>(loaded_->cached.size());
     d.threads = loaded_->pool->size();
+    const session::SessionStore& store = loaded_->sessions;
+    d.counters.session_evictions += store.counters().evictions;
+    d.counters.sessions_expired += store.counters().expired;
+    d.sessions = ListSessionInfos(store);
+    d.session_stats = {
+        .sessions = static_cast<int32_t>(store.size()),
+        .kv_bytes = store.kv_bytes(),
+        .budget_bytes = store.limits().budget_bytes,
+        .ttl_seconds = static_cast<int32_t>(store.limits().ttl.count())};
+    d.model_shared_by = static_cast<int32_t>(loaded_->shared.use_count());
   }
   return d;
 }

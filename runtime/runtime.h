@@ -28,6 +28,15 @@
 
 namespace ggufd {
 
+// How a runtime keeps its sessions (runtime/session).
+struct SessionLimits {
+  // KV cache bytes idle sessions may hold; 0 = a quarter of the machine's
+  // memory, at most 8 GiB.
+  uint64_t memory_bytes = 0;
+  int32_t ttl_seconds = 3600;
+  int32_t max_sessions = 1024;
+};
+
 struct LoadOptions {
   // Context length in tokens; 0 = the model's own, capped at 8192.
   int32_t context_length = 0;
@@ -37,6 +46,7 @@ struct LoadOptions {
   uint64_t memory_limit_bytes = 0;
   // Most prompt tokens evaluated in one forward pass.
   int32_t max_batch = 512;
+  SessionLimits sessions;
   // Called with a fraction in [0, 1] while loading.
   std::function<void(double)> on_progress;
 };
@@ -69,6 +79,33 @@ struct RuntimeCounters {
   uint64_t generated_tokens = 0;
   uint64_t loads = 0;
   uint64_t resets = 0;
+  uint64_t prefilled_tokens = 0;
+  uint64_t session_evictions = 0;
+  uint64_t sessions_expired = 0;
+};
+
+struct SessionInfo {
+  std::string id;
+  int32_t tokens = 0;         // in the history
+  int32_t cached_tokens = 0;  // of those, held in the KV cache
+  uint64_t kv_bytes = 0;
+  int64_t created_unix_ms = 0;
+  int64_t last_used_unix_ms = 0;
+  int32_t turns = 0;
+  // Where it was last saved or restored from, while unchanged since.
+  std::string saved_path;
+};
+
+struct SessionStats {
+  int32_t sessions = 0;
+  uint64_t kv_bytes = 0;
+  uint64_t budget_bytes = 0;
+  int32_t ttl_seconds = 0;
+};
+
+struct SavedSession {
+  uint64_t file_bytes = 0;
+  SessionInfo session;
 };
 
 struct Diagnostics {
@@ -86,6 +123,10 @@ struct Diagnostics {
   // Most operations ever seen inside this runtime at once; 1 when the owner
   // discipline held (0 before the first operation).
   int32_t max_concurrent_entries = 0;
+  SessionStats session_stats;
+  std::vector<SessionInfo> sessions;  // most recently used first
+  // Runtimes sharing the loaded model (this one included).
+  int32_t model_shared_by = 0;
 };
 
 struct TokenizeOptions {
@@ -117,8 +158,28 @@ class Runtime {
                                             const CancelToken& cancel);
 
   // Clears the KV cache and token vectors, reseeds the RNG, and clears a
-  // poisoned state. The model stays loaded.
+  // poisoned state. The model and the sessions stay.
   absl::Status Reset();
+
+  // Sessions (runtime/session): conversations kept between Generate calls.
+  // NotFound for an unknown id.
+  absl::Status DeleteSession(std::string_view id);
+  // A copy of `from` as `to` (which must not exist), cut to its first
+  // keep_tokens tokens when set.
+  absl::StatusOr<SessionInfo> ForkSession(std::string_view from, std::string to,
+                                          std::optional<int32_t> keep_tokens);
+  // Writes a session to `path`; `shown_path` is how the service names the
+  // file to clients.
+  absl::StatusOr<SavedSession> SaveSession(std::string_view id,
+                                           const std::string& path,
+                                           const std::string& shown_path);
+  // Reads a saved session as `id` (empty = its saved id). AlreadyExists when
+  // that id exists and !replace.
+  absl::StatusOr<SessionInfo> RestoreSession(const std::string& path,
+                                             const std::string& shown_path,
+                                             std::string id, bool replace);
+  // Drops sessions idle longer than the TTL.
+  void ExpireSessions();
 
   // Drops the model and every buffer; clears a poisoned state.
   absl::Status Release();
@@ -138,6 +199,10 @@ class Runtime {
   class EntryGuard;
 
   absl::Status CheckUsable() const;
+  absl::Status CheckLoaded() const;
+  // Folds the counters of the loaded model's sessions into counters_
+  // before they go with it.
+  void RetireSessions();
   // Marks the runtime poisoned after a failure half-way through an
   // operation; returns the kGenerationFailed status to answer with.
   absl::Status Poison(const absl::Status& cause);

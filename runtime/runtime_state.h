@@ -10,21 +10,31 @@
 #include "runtime/model/model.h"
 #include "runtime/model/run_state.h"
 #include "runtime/runtime.h"
+#include "runtime/session/session_file.h"
+#include "runtime/session/session_store.h"
+#include "runtime/shared_models.h"
 #include "runtime/tensor/thread_pool.h"
 #include "runtime/tokenizer/tokenizer.h"
 
 namespace ggufd {
 
 struct Runtime::Loaded {
-  std::unique_ptr<model::Model> model;
-  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  // Weights, panels and tokenizer, shared with other runtimes on the file.
+  std::shared_ptr<const SharedModel> shared;
+  std::unique_ptr<model::Model> model;  // this runtime's instance of it
+  const tokenizer::Tokenizer* tokenizer = nullptr;  // shared->tokenizer
   std::unique_ptr<tensor::ThreadPool> pool;
   std::unique_ptr<model::RunState> state;
   // The tokens whose keys and values the cache holds, in order.
   std::vector<TokenId> cached;
   ModelInfo info;
   LoadOptions options;
+  session::SessionStore sessions{{}};
+  session::ModelIdentity identity;  // what saved sessions must match
 };
+
+// Every session of `store`, most recently used first.
+std::vector<SessionInfo> ListSessionInfos(const session::SessionStore& store);
 
 // Counts the operations inside the runtime at once. The owner discipline
 // (one worker thread per runtime) keeps this at 1; a debug build asserts it.

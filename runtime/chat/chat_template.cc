@@ -173,4 +173,18 @@ absl::StatusOr<std::string> FormatChat(TemplateFamily family,
   return absl::InternalError("unhandled chat template family");
 }
 
+TurnEnd AssistantTurnEnd(TemplateFamily family) {
+  switch (family) {
+    case TemplateFamily::kChatMl:
+      return {"<|im_end|>", "\n"};
+    case TemplateFamily::kGemma:
+      return {"<end_of_turn>", "\n"};
+    case TemplateFamily::kLlama2:
+      return {" </s>", "<s>"};
+    case TemplateFamily::kLlama3:
+      return {"<|eot_id|>", ""};
+  }
+  return {"", ""};
+}
+
 }  // namespace ggufd::chat

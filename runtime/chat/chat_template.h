@@ -48,6 +48,16 @@ absl::StatusOr<std::string> FormatChat(TemplateFamily family,
                                        const std::vector<ChatMessage>& messages,
                                        bool add_generation_prompt);
 
+// How `family` ends an assistant turn: the end-of-turn text (whose token
+// ends generation) and the text that follows it before the next turn. A
+// session closes each answer with these, so the next turn's messages
+// continue the conversation exactly as FormatChat would have written it.
+struct TurnEnd {
+  std::string_view end_of_turn;
+  std::string_view after;
+};
+TurnEnd AssistantTurnEnd(TemplateFamily family);
+
 }  // namespace ggufd::chat
 
 #endif  // GGUFD_RUNTIME_CHAT_CHAT_TEMPLATE_H_

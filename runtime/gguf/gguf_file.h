@@ -63,6 +63,8 @@ class GgufFile {
   uint32_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return bytes_.size(); }
+  // The whole file as mapped.
+  absl::Span<const uint8_t> bytes() const { return bytes_; }
   const std::string& path() const { return path_; }
 
   // Lets go of the memory of bytes inside the file that were copied

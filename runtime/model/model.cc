@@ -24,4 +24,13 @@ absl::StatusOr<std::unique_ptr<Model>> LoadModel(
   return model;
 }
 
+absl::StatusOr<std::unique_ptr<Model>> ShareModel(
+    const Model& model, const ConfigOptions& options) {
+  auto shared = std::make_unique<Model>();
+  ASSIGN_OR_RETURN(shared->config, LoadModelConfig(*model.file, options));
+  shared->file = model.file;
+  shared->weights = model.weights;
+  return shared;
+}
+
 }  // namespace ggufd::model

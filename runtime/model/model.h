@@ -15,10 +15,16 @@
 namespace ggufd::model {
 
 struct Model {
-  std::unique_ptr<gguf::GgufFile> file;  // owns the mapping `weights` views
+  // Owns the mapping `weights` views; shared by every Model made from it.
+  std::shared_ptr<const gguf::GgufFile> file;
   ModelConfig config;
   ModelWeights weights;
 };
+
+// Another instance of a loaded model with its own context (options.n_ctx):
+// it shares the mapping, the weights' views and the decode panels.
+absl::StatusOr<std::unique_ptr<Model>> ShareModel(const Model& model,
+                                                  const ConfigOptions& options);
 
 // Opens `path` and loads it (see the overload).
 absl::StatusOr<std::unique_ptr<Model>> LoadModel(

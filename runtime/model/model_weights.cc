@@ -174,7 +174,7 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const gguf::GgufFile& file,
   auto pack = [&w, &file](tensor::WeightView& view) {
     tensor::AlignedBytes panels = tensor::AttachDecodePanels(view);
     if (panels == nullptr) return;
-    w.decode_panels.push_back(std::move(panels));
+    w.decode_panels->push_back(std::move(panels));
     if (view.data != w.token_embd.data &&
         tensor::ReadsOnlyPanels(view, tensor::BestIsa())) {
       file.ReleasePages(view.data,

@@ -9,6 +9,7 @@
 #ifndef GGUFD_RUNTIME_MODEL_MODEL_WEIGHTS_H_
 #define GGUFD_RUNTIME_MODEL_MODEL_WEIGHTS_H_
 
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -46,8 +47,11 @@ struct ModelWeights {
   bool tied_output = false;          // output.weight was absent
   std::vector<float> rope_freqs;     // [n_rot / 2] divisors of the RoPE
                                      // angles (Llama 3.1); empty when absent
-  // The decode panels the matrices' views point at (tensor/decode_panels.h).
-  std::vector<tensor::AlignedBytes> decode_panels;
+  // The decode panels the matrices' views point at (tensor/decode_panels.h);
+  // shared, so copies of the weights (runtimes sharing a model) view the
+  // same panels.
+  std::shared_ptr<std::vector<tensor::AlignedBytes>> decode_panels =
+      std::make_shared<std::vector<tensor::AlignedBytes>>();
 };
 
 // Builds views of every tensor `config` calls for; a missing tensor, a type
