@@ -16,6 +16,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   libutf8proc-dev: Unicode normalization/categories (WordPiece lower-casing)
 #   nlohmann-json3-dev: JSON output of the command line and test vectors
 #   libcli11-dev: command-line parsing with subcommands
+#   zlib1g-dev: CRC-32 of saved session files (gRPC needs it anyway)
 #   libgtest-dev libgmock-dev: unit tests; libbenchmark-dev: bench/
 #   libgrpc++-dev libprotobuf-dev protobuf-compiler(-grpc): the gRPC service
 #   clang-format: the format check in the suite
@@ -29,6 +30,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   default-jdk-headless maven: the Java client
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
+  zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
   unzip libcpp-httplib-dev golang-go nodejs npm python3-pip

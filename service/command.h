@@ -34,6 +34,10 @@ struct Command {
   std::shared_ptr<CancelToken> cancel;
   // Runs on the worker's thread with its runtime.
   absl::AnyInvocable<void(Runtime&, const CommandContext&)> run;
+  // Called after `run`, once the worker has published the snapshot that
+  // shows its effect: a reply sent here is never followed by a status or
+  // ListSessions read that misses what the command did. May be null.
+  absl::AnyInvocable<void()> after;
   // Called instead of `run` when the command will never run (deadline,
   // cancellation, the worker stopping), with the reason. Called at most once,
   // on whichever thread learned it; must not block.

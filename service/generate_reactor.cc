@@ -5,9 +5,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "runtime/chat/chat_template.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/runtime.h"
+#include "runtime/session/session.h"
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
 
@@ -24,37 +26,17 @@ struct GenerateJob {
   std::optional<v1::SamplingParams> sampling;
   std::optional<v1::StoppingParams> stopping;
   int32_t top_logprobs = 0;
-  // A chat prompt, formatted on the worker with the model's template.
-  bool is_chat = false;
-  std::vector<chat::ChatMessage> messages;
-  bool add_generation_prompt = true;
-  std::optional<chat::TemplateFamily> family;  // requested explicitly
 };
 
-// Formats the chat with the requested family or the model's own.
-absl::StatusOr<std::string> FormatChatPrompt(Runtime& runtime,
-                                             const GenerateJob& job) {
-  chat::TemplateFamily family;
-  if (job.family.has_value()) {
-    family = *job.family;
-  } else {
-    auto info = runtime.GetModelInfo();
-    if (!info.ok()) return info.status();
-    auto detected = chat::DetectTemplateFamily(info->chat_template);
-    if (!detected.ok()) {
-      return InvalidField("chat.template", detected.status().message());
-    }
-    family = *detected;
+// Runs one generation on the worker thread; returns the status to end the
+// stream with (nullopt when the stream has ended already).
+std::optional<absl::Status> RunGenerate(Runtime& runtime,
+                                        const CommandContext& context,
+                                        GenerateJob& job,
+                                        GenerationStream& stream) {
+  if (!stream.BeginRun(context.queue_wait)) {
+    return std::nullopt;  // cancelled meanwhile
   }
-  auto text = chat::FormatChat(family, job.messages, job.add_generation_prompt);
-  if (!text.ok()) return InvalidField("chat.messages", text.status().message());
-  return text;
-}
-
-// Runs one generation on the worker thread.
-void RunGenerate(Runtime& runtime, const CommandContext& context,
-                 GenerateJob& job, GenerationStream& stream) {
-  if (!stream.BeginRun(context.queue_wait)) return;  // cancelled meanwhile
   GenerateRequest& request = job.request;
   if (job.sampling.has_value() || job.top_logprobs > 0) {
     sampling::SamplingParams params = runtime.defaults().sampling;
@@ -67,17 +49,18 @@ void RunGenerate(Runtime& runtime, const CommandContext& context,
     ApplyStopping(*job.stopping, params);
     request.stopping = std::move(params);
   }
-  if (job.is_chat) {
-    auto text = FormatChatPrompt(runtime, job);
-    if (!text.ok()) {
-      stream.Complete(text.status());
-      return;
-    }
-    request.prompt = std::move(*text);
-    request.parse_special = true;
-  }
   auto result = runtime.Generate(request, stream, *stream.cancel_token());
-  stream.Complete(result.ok() ? absl::OkStatus() : result.status());
+  if (!result.ok()) {
+    // The runtime names the chat field at fault in its message.
+    const absl::Status& s = result.status();
+    for (absl::string_view field : {"chat.template", "chat.messages"}) {
+      if (absl::StartsWith(s.message(), field)) {
+        return WithFieldViolation(s, field, s.message());
+      }
+    }
+    return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
@@ -99,18 +82,20 @@ absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
         return InvalidField("chat.messages",
                             StrCat("at most ", kMaxChatMessages, " messages"));
       }
+      std::optional<chat::TemplateFamily> family;
       if (!chat.template_().empty()) {
-        auto family = chat::ParseTemplateFamily(chat.template_());
-        if (!family.ok()) {
-          return InvalidField("chat.template", family.status().message());
+        auto parsed = chat::ParseTemplateFamily(chat.template_());
+        if (!parsed.ok()) {
+          return InvalidField("chat.template", parsed.status().message());
         }
-        job.family = *family;
+        family = *parsed;
       }
-      job.is_chat = true;
-      job.add_generation_prompt =
+      ChatPrompt& prompt = out.chat.emplace();
+      prompt.add_generation_prompt =
           !chat.has_add_generation_prompt() || chat.add_generation_prompt();
+      prompt.family = family;
       for (const v1::ChatMessage& m : chat.messages()) {
-        job.messages.push_back({.role = m.role(), .content = m.content()});
+        prompt.messages.push_back({.role = m.role(), .content = m.content()});
       }
       break;
     }
@@ -120,6 +105,14 @@ absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
   if (in.has_add_special()) out.add_special = in.add_special();
   out.parse_special = !in.has_parse_special() || in.parse_special();
   out.reuse_cache = !in.has_reuse_cache() || in.reuse_cache();
+  if (!in.session_id().empty()) {
+    if (absl::Status s =
+            session::ValidateSessionId(in.session_id(), "session_id");
+        !s.ok()) {
+      return InvalidField("session_id", s.message());
+    }
+    out.session_id = in.session_id();
+  }
   const v1::OutputOptions& output = in.output();
   if (output.top_logprobs() < 0 ||
       output.top_logprobs() > sampling::kMaxTopLogprobs) {
@@ -184,6 +177,7 @@ absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
                         ? ActiveRequests::NewRequestId()
                         : request.request_id(),
       .runtime = runtime_,
+      .session_id = request.session_id(),
       .token_ids = output.token_ids(),
       .token_bytes = output.token_bytes(),
       .logprobs = job->request.logprobs,
@@ -200,9 +194,15 @@ absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
   command.cancel = stream_->cancel_token();
   // The worker holds the stream, not the reactor: a reactor that is gone
   // only means nobody reads the events any more.
-  command.run = [stream = stream_, job = std::move(*job)](
+  auto ended = std::make_shared<std::optional<absl::Status>>();
+  command.run = [stream = stream_, job = std::move(*job), ended](
                     Runtime& runtime, const CommandContext& ctx) mutable {
-    RunGenerate(runtime, ctx, job, *stream);
+    *ended = RunGenerate(runtime, ctx, job, *stream);
+  };
+  // The trailers wait for the snapshot, so a status read after the stream
+  // ends sees this generation in the counters.
+  command.after = [stream = stream_, ended] {
+    if (ended->has_value()) stream->Complete(**ended);
   };
   command.drop = [stream = stream_](const absl::Status& why) {
     stream->Complete(why);

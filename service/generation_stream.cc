@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "runtime/error_code.h"
+#include "service/proto_convert.h"
 #include "service/service_metrics.h"
 
 namespace ggufd {
@@ -53,6 +54,11 @@ void GenerationStream::OnStarted(const StartedEvent& event) {
   started.set_seed(event.seed);
   started.set_prompt_tokens(event.prompt_tokens);
   started.set_cached_tokens(event.cached_tokens);
+  if (event.session_cache != SessionCache::kNone) {
+    started.set_session_id(options_.session_id);
+    started.set_session_cache(ToProto(event.session_cache));
+    started.set_session_tokens(event.session_tokens);
+  }
   std::lock_guard<std::mutex> lock(mu_);
   started.set_queue_wait_ms(queue_wait_ms_);
   PushLocked(std::move(started));

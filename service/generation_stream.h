@@ -33,6 +33,7 @@ class GenerationStream : public GenerationSink {
   struct Options {
     std::string request_id;
     std::string runtime;
+    std::string session_id;
     // Which per-token data the client asked for.
     bool token_ids = false;
     bool token_bytes = false;

@@ -42,6 +42,10 @@ absl::Status LoadModelReactor::Admit(const v1::LoadModelRequest& request) {
                         ? request.threads()
                         : state_.threads;
   options.memory_limit_bytes = request.memory_limit_bytes();
+  options.sessions = state_.sessions;
+  if (request.session_memory_bytes() > 0) {
+    options.sessions.memory_bytes = request.session_memory_bytes();
+  }
   if (request.has_max_batch() && request.max_batch() > 0) {
     options.max_batch = request.max_batch();
   }

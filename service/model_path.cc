@@ -22,24 +22,26 @@ bool IsInside(const fs::path& path, const fs::path& root) {
   return true;
 }
 
-absl::Status Escape() {
-  return MakeError(ErrorCode::kPermissionDenied,
-                   "the model path leads outside the model directory");
-}
-
 }  // namespace
 
-absl::StatusOr<ModelDirectory> ModelDirectory::Open(const std::string& root) {
+absl::Status ModelDirectory::Escape() const {
+  return MakeError(
+      ErrorCode::kPermissionDenied,
+      StrCat("the ", noun_, " path leads outside the ", noun_, " directory"));
+}
+
+absl::StatusOr<ModelDirectory> ModelDirectory::Open(const std::string& root,
+                                                    std::string noun) {
   std::error_code ec;
   const fs::path canonical = fs::canonical(root, ec);
   if (ec || !fs::is_directory(canonical, ec)) {
     return MakeError(ErrorCode::kModelNotFound,
-                     StrCat("model directory ", root, " does not exist"));
+                     StrCat(noun, " directory ", root, " does not exist"));
   }
-  return ModelDirectory(canonical.string());
+  return ModelDirectory(canonical.string(), std::move(noun));
 }
 
-absl::StatusOr<std::string> ModelDirectory::Resolve(
+absl::StatusOr<fs::path> ModelDirectory::Lexical(
     std::string_view requested) const {
   if (requested.empty()) return InvalidField("path", "must not be empty");
   if (requested.find('\0') != std::string_view::npos) {
@@ -52,20 +54,61 @@ absl::StatusOr<std::string> ModelDirectory::Resolve(
   }
   const fs::path root(root_);
   const fs::path joined = asked.is_absolute() ? asked : root / asked;
-  std::error_code ec;
   // Lexically first, so an absolute path elsewhere is refused without
   // revealing whether it exists.
   if (!IsInside(joined.lexically_normal(), root)) return Escape();
-  const fs::path real = fs::canonical(joined, ec);
+  return joined.lexically_normal();
+}
+
+absl::StatusOr<std::string> ModelDirectory::ResolveForWrite(
+    std::string_view requested) const {
+  auto joined = Lexical(requested);
+  if (!joined.ok()) return joined.status();
+  const fs::path root(root_);
+  const fs::path name = joined->filename();
+  if (name.empty() || name == "." || joined->string() == root_) {
+    return InvalidField("path", "must name a file");
+  }
+  std::error_code ec;
+  const fs::path parent = fs::canonical(joined->parent_path(), ec);
+  if (ec || !fs::is_directory(parent, ec)) {
+    return InvalidField(
+        "path", StrCat("no such directory in the ", noun_, " directory"));
+  }
+  if (!IsInside(parent, root)) return Escape();
+  const fs::path target = parent / name;
+  if (fs::is_symlink(fs::symlink_status(target, ec))) {
+    // Writing would replace the link, but refuse it rather than guess.
+    return Escape();
+  }
+  if (fs::exists(target, ec) && !fs::is_regular_file(target, ec)) {
+    return InvalidField("path", "names something other than a regular file");
+  }
+  return target.string();
+}
+
+std::string ModelDirectory::Relative(const std::string& resolved) const {
+  return fs::path(resolved).lexically_relative(root_).string();
+}
+
+absl::StatusOr<std::string> ModelDirectory::Resolve(
+    std::string_view requested) const {
+  auto joined = Lexical(requested);
+  if (!joined.ok()) return joined.status();
+  const fs::path root(root_);
+  std::error_code ec;
+  const fs::path real = fs::canonical(*joined, ec);
+  const ErrorCode missing = noun_ == "model" ? ErrorCode::kModelNotFound
+                                             : ErrorCode::kSessionNotFound;
   if (ec) {
-    return MakeError(ErrorCode::kModelNotFound,
-                     "no such model file in the model directory");
+    return MakeError(missing, StrCat("no such ", noun_, " file in the ", noun_,
+                                     " directory"));
   }
   // Symlinks are resolved now: the target must still be inside.
   if (!IsInside(real, root)) return Escape();
   if (!fs::is_regular_file(real, ec)) {
-    return MakeError(ErrorCode::kModelNotFound,
-                     "the model path is not a regular file");
+    return MakeError(missing,
+                     StrCat("the ", noun_, " path is not a regular file"));
   }
   return real.string();
 }

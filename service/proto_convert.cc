@@ -188,11 +188,56 @@ void ToRuntimeStatus(const WorkerSnapshot& snapshot, v1::RuntimeStatus& out) {
   c.set_generated_tokens(d.counters.generated_tokens);
   c.set_loads(d.counters.loads);
   c.set_resets(d.counters.resets);
+  c.set_prefilled_tokens(d.counters.prefilled_tokens);
+  c.set_session_evictions(d.counters.session_evictions);
+  c.set_sessions_expired(d.counters.sessions_expired);
   ToProto(d.last_timings, *out.mutable_last_timings());
   out.set_last_error(TruncateMessage(d.last_error, kMaxStatusMessageBytes));
   out.set_max_concurrent_entries(d.max_concurrent_entries);
   out.set_commands_run(snapshot.commands_run);
   out.set_commands_dropped(snapshot.commands_dropped);
+  v1::SessionStats& sessions = *out.mutable_sessions();
+  const SessionStats& st = d.session_stats;
+  sessions.set_sessions(st.sessions);
+  sessions.set_kv_bytes(st.kv_bytes);
+  sessions.set_kv_budget_bytes(st.budget_bytes);
+  sessions.set_kv_utilization(
+      st.budget_bytes > 0 ? static_cast<double>(st.kv_bytes) / st.budget_bytes
+                          : 0.0);
+  sessions.set_ttl_seconds(st.ttl_seconds);
+  out.set_model_shared_by(d.model_shared_by);
+}
+
+v1::SessionCache ToProto(SessionCache in) {
+  switch (in) {
+    case SessionCache::kNone:
+      return v1::SESSION_CACHE_UNSPECIFIED;
+    case SessionCache::kHit:
+      return v1::SESSION_CACHE_HIT;
+    case SessionCache::kNew:
+      return v1::SESSION_CACHE_NEW;
+    case SessionCache::kEvicted:
+      return v1::SESSION_CACHE_EVICTED;
+    case SessionCache::kDisabled:
+      return v1::SESSION_CACHE_DISABLED;
+    case SessionCache::kDropped:
+      return v1::SESSION_CACHE_DROPPED;
+  }
+  return v1::SESSION_CACHE_UNSPECIFIED;
+}
+
+void ToProto(const SessionInfo& in, const std::string& runtime,
+             v1::SessionInfo& out) {
+  out.set_id(in.id);
+  out.set_runtime(runtime);
+  out.set_tokens(in.tokens);
+  out.set_cached_tokens(in.cached_tokens);
+  out.set_kv_bytes(in.kv_bytes);
+  out.set_created_unix_ms(in.created_unix_ms);
+  out.set_last_used_unix_ms(in.last_used_unix_ms);
+  out.set_turns(in.turns);
+  out.set_saved(!in.saved_path.empty());
+  out.set_saved_path(in.saved_path);
 }
 
 }  // namespace ggufd

@@ -10,6 +10,7 @@
 #include "ggufd/v1/diagnostics.pb.h"
 #include "ggufd/v1/generation_options.pb.h"
 #include "ggufd/v1/runtime.pb.h"
+#include "ggufd/v1/sessions.pb.h"
 #include "runtime/generation.h"
 #include "runtime/runtime.h"
 #include "service/runtime_worker.h"
@@ -31,6 +32,9 @@ void ApplyStopping(const v1::StoppingParams& in, StoppingParams& out);
 void ToProto(const sampling::SamplingParams& in, v1::SamplingParams& out);
 void ToProto(const StoppingParams& in, v1::StoppingParams& out);
 void ToProto(const Timings& in, v1::Timings& out);
+v1::SessionCache ToProto(SessionCache in);
+void ToProto(const SessionInfo& in, const std::string& runtime,
+             v1::SessionInfo& out);
 void ToProto(const ModelInfo& in, const std::string& runtime,
              v1::ModelInfo& out);
 

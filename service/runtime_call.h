@@ -56,9 +56,14 @@ inline grpc::ServerUnaryReactor* RunOnRuntime(
   Command command;
   command.operation = std::move(operation);
   command.deadline = DeadlineOf(*context);
-  command.run = [s, method_name, reactor, op = std::move(op)](
+  auto result = std::make_shared<absl::Status>();
+  command.run = [result, op = std::move(op)](
                     Runtime& runtime, const CommandContext& ctx) mutable {
-    FinishUnary(*s, method_name, reactor, op(runtime, ctx));
+    *result = op(runtime, ctx);
+  };
+  // The reply waits for the snapshot, so a read right after sees the change.
+  command.after = [s, method_name, reactor, result] {
+    FinishUnary(*s, method_name, reactor, *result);
   };
   command.drop = [s, method_name, reactor](const absl::Status& why) {
     FinishUnary(*s, method_name, reactor, why);

@@ -155,7 +155,10 @@ bool RuntimeWorker::RunOne(Command& command) {
     running_cancel_.reset();
     ++snapshot_.commands_run;
   }
-  if (survived) Publish();
+  if (survived) {
+    Publish();
+    if (command.after) command.after();
+  }
   return survived;
 }
 

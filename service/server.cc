@@ -1,5 +1,6 @@
 #include "service/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,6 +22,7 @@
 #include "service/runtime_service.h"
 #include "service/service_metrics.h"
 #include "service/service_state.h"
+#include "service/sessions_service.h"
 #include "service/test_hooks_service.h"
 
 namespace ggufd {
@@ -51,6 +53,7 @@ struct Server::Impl {
   ServiceMetrics metrics;
   ActiveRequests requests;
   std::unique_ptr<ModelDirectory> models;
+  std::unique_ptr<ModelDirectory> state_dir;
   ServiceState state;
   // Health is updated from worker threads; the health service may not exist
   // yet while the default model loads at start.
@@ -60,7 +63,13 @@ struct Server::Impl {
   std::unique_ptr<RuntimeRegistry> registry;
   std::unique_ptr<InferenceService> inference;
   std::unique_ptr<RuntimeService> runtime_service;
+  std::unique_ptr<SessionsService> sessions_service;
   std::unique_ptr<DiagnosticsService> diagnostics;
+  // Drops idle sessions past their TTL on runtimes nobody is using.
+  std::thread sweeper;
+  std::mutex sweeper_mu;
+  std::condition_variable sweeper_cv;
+  bool sweeper_stop = false;
   std::unique_ptr<TestHooksService> test_hooks;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
@@ -74,6 +83,37 @@ struct Server::Impl {
     if (health != nullptr && !state.draining.load()) {
       health->SetServingStatus(kInferenceService, default_ready);
     }
+  }
+
+  // Every half TTL (1 s to 30 s), so a session outlives it by at most that.
+  void Sweep(int32_t ttl_seconds) {
+    const auto interval =
+        std::chrono::seconds(std::clamp(ttl_seconds / 2, 1, 30));
+    std::unique_lock<std::mutex> lock(sweeper_mu);
+    while (
+        !sweeper_cv.wait_for(lock, interval, [this] { return sweeper_stop; })) {
+      for (const auto& worker : registry->List()) {
+        const WorkerSnapshot s = worker->Snapshot();
+        if (!s.alive || s.diagnostics.session_stats.sessions == 0) continue;
+        Command command;
+        command.operation = "expire_sessions";
+        command.run = [](Runtime& runtime, const CommandContext&) {
+          runtime.ExpireSessions();
+        };
+        command.drop = [](const absl::Status&) {};
+        // A full queue means the runtime is busy; its turns expire too.
+        (void)worker->Post(command);
+      }
+    }
+  }
+
+  void StopSweeper() {
+    {
+      std::lock_guard<std::mutex> lock(sweeper_mu);
+      sweeper_stop = true;
+    }
+    sweeper_cv.notify_all();
+    if (sweeper.joinable()) sweeper.join();
   }
 
   // Waits (on this, the draining thread) until no runtime has work.
@@ -114,6 +154,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       options.model_dir.empty() ? std::string(".") : options.model_dir);
   if (!models.ok()) return models.status();
   self->models = std::make_unique<ModelDirectory>(std::move(*models));
+  if (!options.state_dir.empty()) {
+    auto state_dir = ModelDirectory::Open(options.state_dir, "state");
+    if (!state_dir.ok()) return state_dir.status();
+    self->state_dir = std::make_unique<ModelDirectory>(std::move(*state_dir));
+    self->state.state_dir = self->state_dir.get();
+  }
+  self->state.sessions = options.sessions;
   self->registry = std::make_unique<RuntimeRegistry>(RuntimeRegistry::Options{
       .queue_capacity = options.queue_capacity,
       .on_snapshot = [self](const WorkerSnapshot& s) { self->OnSnapshot(s); }});
@@ -136,7 +183,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     command.run = [&](Runtime& runtime, const CommandContext&) {
       done.set_value(
           runtime.Load(options.model, {.context_length = options.context_length,
-                                       .threads = options.threads}));
+                                       .threads = options.threads,
+                                       .sessions = options.sessions}));
     };
     command.drop = [&](const absl::Status& why) { done.set_value(why); };
     const absl::Time start = absl::Now();
@@ -150,6 +198,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   self->inference = std::make_unique<InferenceService>(self->state);
   self->runtime_service = std::make_unique<RuntimeService>(self->state);
+  self->sessions_service = std::make_unique<SessionsService>(self->state);
   self->diagnostics = std::make_unique<DiagnosticsService>(self->state);
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -173,6 +222,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 1);
   builder.RegisterService(self->inference.get());
   builder.RegisterService(self->runtime_service.get());
+  builder.RegisterService(self->sessions_service.get());
   builder.RegisterService(self->diagnostics.get());
   if (options.enable_test_hooks) {
     self->test_hooks = std::make_unique<TestHooksService>(self->state);
@@ -201,6 +251,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       self->metrics.UpdateWorker(worker->Snapshot());
     }
   });
+  self->sweeper = std::thread(
+      [self, ttl = options.sessions.ttl_seconds] { self->Sweep(ttl); });
   log.Info("listening", {{"address", options.listen},
                          {"port", self->port},
                          {"metrics_port",
@@ -228,6 +280,7 @@ void Server::Drain(absl::Duration grace) {
     self.requests.CancelAll();
   }
   if (self.test_hooks) self.test_hooks->ResumeAll();
+  self.StopSweeper();
   // Running generations stop within one token and end their streams; what
   // is still queued is refused as the workers stop.
   self.registry->StopAll();

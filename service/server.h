@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "runtime/runtime.h"
 #include "service/json_log.h"
 
 namespace ggufd {
@@ -22,6 +23,8 @@ struct ServerOptions {
   int metrics_port = 9464;
   std::string model;      // loaded into "default" at start (optional)
   std::string model_dir;  // LoadModel paths are confined to it
+  std::string state_dir;  // saved sessions live here; empty = none
+  SessionLimits sessions;
   int32_t threads = 0;
   int32_t context_length = 0;
   size_t queue_capacity = 64;

@@ -60,6 +60,25 @@ ServiceMetrics::ServiceMetrics()
           "1 while a runtime has a usable model (loaded, not poisoned, "
           "worker alive).",
           {"runtime"})),
+      sessions_(registry_.AddGauge("ggufd_sessions",
+                                   "Sessions a runtime keeps.", {"runtime"})),
+      session_kv_bytes_(registry_.AddGauge(
+          "ggufd_session_kv_bytes",
+          "KV cache bytes held by a runtime's sessions.", {"runtime"})),
+      session_kv_budget_(registry_.AddGauge(
+          "ggufd_session_kv_budget_bytes",
+          "The KV cache budget of a runtime's idle sessions.", {"runtime"})),
+      session_evictions_(registry_.AddCounter(
+          "ggufd_session_evictions_total",
+          "Session KV caches evicted to stay under the budget.", {"runtime"})),
+      sessions_expired_(registry_.AddCounter(
+          "ggufd_sessions_expired_total",
+          "Sessions dropped after idling longer than the TTL.", {"runtime"})),
+      model_shared_by_(registry_.AddGauge(
+          "ggufd_model_shared_runtimes",
+          "Runtimes sharing the runtime's loaded model (its weights are held "
+          "once).",
+          {"runtime"})),
       queue_wait_(registry_.AddHistogram(
           "ggufd_queue_wait_seconds",
           "Time a Generate waited in its runtime's queue.", {"runtime"},
@@ -130,12 +149,30 @@ void ServiceMetrics::UpdateWorker(const WorkerSnapshot& snapshot) {
   const bool ready = snapshot.alive && snapshot.diagnostics.model_loaded &&
                      !snapshot.diagnostics.poisoned;
   runtime_ready_.Set({snapshot.name}, ready ? 1 : 0);
+  const Diagnostics& d = snapshot.diagnostics;
+  sessions_.Set({snapshot.name}, d.session_stats.sessions);
+  session_kv_bytes_.Set({snapshot.name},
+                        static_cast<double>(d.session_stats.kv_bytes));
+  session_kv_budget_.Set({snapshot.name},
+                         static_cast<double>(d.session_stats.budget_bytes));
+  model_shared_by_.Set({snapshot.name}, d.model_shared_by);
+  // The snapshot carries totals; a counter only ever moves up by the news.
+  auto advance = [&](metrics::Family& family, uint64_t total) {
+    const double delta =
+        static_cast<double>(total) - family.Value({snapshot.name});
+    if (delta > 0) family.Add({snapshot.name}, delta);
+  };
+  advance(session_evictions_, d.counters.session_evictions);
+  advance(sessions_expired_, d.counters.sessions_expired);
 }
 
 void ServiceMetrics::ForgetWorker(const std::string& runtime) {
   queue_depth_.Set({runtime}, 0);
   queue_capacity_.Set({runtime}, 0);
   runtime_ready_.Set({runtime}, 0);
+  sessions_.Set({runtime}, 0);
+  session_kv_bytes_.Set({runtime}, 0);
+  model_shared_by_.Set({runtime}, 0);
 }
 
 }  // namespace ggufd

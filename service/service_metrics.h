@@ -26,7 +26,7 @@ class ServiceMetrics {
   void ObserveInterToken(const std::string& runtime, double seconds);
   void ObserveGeneration(const std::string& runtime, const Usage& usage,
                          const Timings& timings);
-  // Queue depth/capacity and state of one runtime.
+  // Queue depth/capacity, state and sessions of one runtime.
   void UpdateWorker(const WorkerSnapshot& snapshot);
   // A deleted runtime's gauges read 0 from now on.
   void ForgetWorker(const std::string& runtime);
@@ -39,6 +39,12 @@ class ServiceMetrics {
   metrics::Family& queue_depth_;
   metrics::Family& queue_capacity_;
   metrics::Family& runtime_ready_;
+  metrics::Family& sessions_;
+  metrics::Family& session_kv_bytes_;
+  metrics::Family& session_kv_budget_;
+  metrics::Family& session_evictions_;
+  metrics::Family& sessions_expired_;
+  metrics::Family& model_shared_by_;
   metrics::Family& queue_wait_;
   metrics::Family& first_token_;
   metrics::Family& inter_token_;

@@ -24,10 +24,13 @@ struct ServiceState {
   ActiveRequests* requests = nullptr;
   ServiceMetrics* metrics = nullptr;
   const ModelDirectory* models = nullptr;
+  // Where sessions are saved; null without --state-dir.
+  const ModelDirectory* state_dir = nullptr;
   JsonLog* log = nullptr;
   // Defaults for LoadModel fields the client leaves unset.
   int32_t context_length = 0;
   int32_t threads = 0;
+  SessionLimits sessions;
   std::atomic<bool> draining{false};
 
   // SHUTTING_DOWN (UNAVAILABLE + RetryInfo) once the server drains.

@@ -74,6 +74,27 @@ void RegisterServeCommand(CLI::App& app) {
                   "Directory LoadModel paths are confined to (default: the "
                   "--model file's directory, else the working directory)")
       ->envname("GGUFD_MODEL_DIR");
+  cmd->add_option("--state-dir", o.state_dir,
+                  "Directory sessions are saved to and restored from (none: "
+                  "SaveSession/RestoreSession are refused)")
+      ->envname("GGUFD_STATE_DIR");
+  cmd->add_option("--session-memory", o.sessions.memory_bytes,
+                  "KV cache bytes each runtime's idle sessions may hold, "
+                  "e.g. 2GiB (0 = a quarter of RAM, at most 8 GiB)")
+      ->envname("GGUFD_SESSION_MEMORY")
+      ->transform(CLI::AsSizeValue(false))
+      ->capture_default_str();
+  cmd->add_option("--session-ttl-s", o.sessions.ttl_seconds,
+                  "Drop sessions idle for longer than this")
+      ->envname("GGUFD_SESSION_TTL_S")
+      ->check(CLI::Range(1, 365 * 86400))
+      ->capture_default_str();
+  cmd->add_option("--max-sessions", o.sessions.max_sessions,
+                  "Sessions per runtime; one more drops the least recently "
+                  "used")
+      ->envname("GGUFD_MAX_SESSIONS")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->add_option("--threads", o.threads,
                   "Compute threads per runtime (0 = all cores)")
       ->envname("GGUFD_THREADS")

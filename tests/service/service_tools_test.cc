@@ -1,6 +1,7 @@
 // The tools around a real `ggufd serve`: grpcurl through server reflection,
 // the Prometheus endpoint, and ggufctl as a shell user runs it.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -150,6 +151,67 @@ TEST_F(ServiceToolsTest, GgufctlWorksLikeAShellUserExpects) {
   const ShellRun down =
       Shell(GgufctlBinary() + " --server 127.0.0.1:1 --timeout 5 status");
   EXPECT_EQ(down.exit_code, 3) << down.out;
+}
+
+TEST(ServiceToolsSessionsTest, GgufctlContinuesForksSavesAndRestoresSessions) {
+  const std::filesystem::path state =
+      std::filesystem::temp_directory_path() /
+      ("ggufctl-state-" + std::to_string(getpid()));
+  std::filesystem::create_directories(state);
+  auto server = GgufdProcess::Start(
+      {"--model", StoriesModel(), "--state-dir", state.string()});
+  ASSERT_NE(server, nullptr);
+  const std::string ctl = GgufctlBinary() + " --server " + server->address();
+
+  // Two turns of one session: the second reuses the session's KV cache.
+  const ShellRun first = Shell(
+      ctl + " generate 'Once upon a time' -n 8 -t 0 --session s1 --stats");
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_THAT(first.out, HasSubstr("[session s1: SESSION_CACHE_NEW, 0 of "));
+  const ShellRun second =
+      Shell(ctl + " generate ' there' -n 8 -t 0 --session s1 --stats");
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_THAT(second.out,
+              ::testing::ContainsRegex(
+                  "session s1: SESSION_CACHE_HIT, [1-9][0-9]* of [0-9]+ "
+                  "prompt tokens cached"));
+  const ShellRun list = Shell(ctl + " session list");
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_THAT(list.out, ::testing::ContainsRegex("\ns1 +[0-9]+ +[1-9]"));
+  EXPECT_THAT(list.out, HasSubstr("1 session, "));
+
+  // Fork, save, and a restored copy that continues like the original.
+  EXPECT_EQ(Shell(ctl + " session fork s1 s2").exit_code, 0);
+  EXPECT_EQ(Shell(ctl + " session fork s1 s2").exit_code, 1);  // exists
+  const ShellRun save = Shell(ctl + " session save s1");
+  EXPECT_EQ(save.exit_code, 0) << save.out;
+  EXPECT_THAT(save.out, HasSubstr("saved s1 to s1.session ("));
+  EXPECT_TRUE(std::filesystem::exists(state / "s1.session"));
+  const ShellRun original =
+      Shell(ctl + " generate ' and' -n 8 -t 0 --session s1");
+  ASSERT_EQ(original.exit_code, 0) << original.out;
+  EXPECT_EQ(Shell(ctl + " session restore s1.session --as s3").exit_code, 0);
+  const ShellRun restored =
+      Shell(ctl + " generate ' and' -n 8 -t 0 --session s3");
+  EXPECT_EQ(restored.out, original.out);
+  const ShellRun exists = Shell(ctl + " session restore s1.session");
+  EXPECT_EQ(exists.exit_code, 1);
+  EXPECT_THAT(exists.out, HasSubstr("ALREADY_EXISTS"));
+  EXPECT_EQ(Shell(ctl + " session restore s1.session --replace").exit_code, 0);
+  EXPECT_EQ(Shell(ctl + " generate ' and' -n 8 -t 0 --session s1").out,
+            original.out);
+
+  // Delete, errors and usage.
+  EXPECT_THAT(Shell(ctl + " session delete s2").out, HasSubstr("deleted s2"));
+  const ShellRun gone = Shell(ctl + " session delete s2");
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_THAT(gone.out, HasSubstr("no session s2"));
+  const ShellRun escape = Shell(ctl + " session save s1 ../outside.session");
+  EXPECT_EQ(escape.exit_code, 1);
+  EXPECT_THAT(escape.out, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(Shell(ctl + " session").exit_code, 2);
+  server.reset();
+  std::filesystem::remove_all(state);
 }
 
 }  // namespace
