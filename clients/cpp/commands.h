@@ -20,6 +20,9 @@ void AddTokenizeCommand(CLI::App& app, std::shared_ptr<Connection> connection,
                         int& exit_code);
 void AddStatusCommand(CLI::App& app, std::shared_ptr<Connection> connection,
                       int& exit_code);
+// `session list|delete|fork|save|restore`.
+void AddSessionCommand(CLI::App& app, std::shared_ptr<Connection> connection,
+                       int& exit_code);
 
 }  // namespace ggufctl
 

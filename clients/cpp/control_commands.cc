@@ -83,6 +83,10 @@ int PrintStatus(const Connection& connection) {
                 s.running_request_id().c_str());
   }
   std::printf("kv cache:   %d tokens\n", s.kv_tokens_used());
+  std::printf("sessions:   %d, %llu of %llu KV cache bytes\n",
+              s.sessions().sessions(),
+              static_cast<unsigned long long>(s.sessions().kv_bytes()),
+              static_cast<unsigned long long>(s.sessions().kv_budget_bytes()));
   std::printf("generated:  %llu tokens in %llu generations\n",
               static_cast<unsigned long long>(s.counters().generated_tokens()),
               static_cast<unsigned long long>(s.counters().generations()));

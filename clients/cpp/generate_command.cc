@@ -1,5 +1,7 @@
 // `ggufctl generate` and `ggufctl chat`: stream the answer to stdout as it
 // arrives. Ctrl-C cancels the call (the server stops within one token).
+// With --session ID the prompt (for chat: the new messages only) continues
+// that session on the server.
 #include <signal.h>
 
 #include <atomic>
@@ -26,6 +28,7 @@ struct GenerateFlags {
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   std::string request_id;
+  std::string session_id;
   bool stats = false;
 };
 
@@ -60,6 +63,7 @@ class InterruptGuard {
 
 void Apply(const GenerateFlags& flags, ggufd::v1::GenerateRequest& request) {
   request.set_request_id(flags.request_id);
+  request.set_session_id(flags.session_id);
   request.mutable_stopping()->set_max_tokens(flags.max_tokens);
   for (const std::string& s : flags.stop) {
     request.mutable_stopping()->mutable_stop()->add_values(s);
@@ -79,10 +83,13 @@ int Stream(const Connection& connection,
   InterruptGuard guard(context);
   auto reader = stub->Generate(&context, request);
   ggufd::v1::GenerateEvent event;
+  ggufd::v1::Started started;
   ggufd::v1::Finished finished;
   bool wrote = false;
   while (reader->Read(&event)) {
-    if (event.has_chunk() && !event.chunk().text().empty()) {
+    if (event.has_started()) {
+      started = event.started();
+    } else if (event.has_chunk() && !event.chunk().text().empty()) {
       std::fwrite(event.chunk().text().data(), 1, event.chunk().text().size(),
                   stdout);
       std::fflush(stdout);
@@ -105,6 +112,16 @@ int Stream(const Connection& connection,
                  finished.usage().completion_tokens(),
                  finished.timings().first_token_ms(),
                  finished.timings().decode_tokens_per_second());
+    if (!started.session_id().empty()) {
+      std::fprintf(
+          stderr,
+          "[session %s: %s, %d of %d prompt tokens cached, %d "
+          "tokens of history before this turn]\n",
+          started.session_id().c_str(),
+          ggufd::v1::SessionCache_Name(started.session_cache()).c_str(),
+          started.cached_tokens(), started.prompt_tokens(),
+          started.session_tokens());
+    }
   }
   return finished.reason() == ggufd::v1::FINISH_REASON_CANCELLED
              ? kExitInterrupted
@@ -123,6 +140,9 @@ void AddSamplingFlags(CLI::App* cmd, GenerateFlags& flags) {
   cmd->add_option("--seed", flags.seed, "RNG seed");
   cmd->add_option("--stop", flags.stop, "Stop string (repeatable)");
   cmd->add_option("--id", flags.request_id, "Request id (for Cancel)");
+  cmd->add_option("--session", flags.session_id,
+                  "Continue this session (a new id starts one): the prompt "
+                  "is appended to its history on the server");
   cmd->add_flag("--stats", flags.stats, "Print usage and speed to stderr");
 }
 
@@ -157,7 +177,8 @@ void AddChatCommand(CLI::App& app, std::shared_ptr<Connection> connection,
       "chat", "Answer a user message with the model's chat template");
   cmd->add_option("message", flags->prompt, "User message (\"-\" = stdin)")
       ->required();
-  cmd->add_option("--system", flags->system, "System message");
+  cmd->add_option("--system", flags->system,
+                  "System message (with --session: on the first turn only)");
   cmd->add_option("--template", flags->chat_template,
                   "Template family when the model's is not recognized "
                   "(chatml, gemma, llama2, llama3)");

@@ -3,6 +3,8 @@
 //   ggufctl generate "Once upon a time" --max-tokens 64
 //   ggufctl chat --system "Be brief." "Who are you?"
 //   ggufctl tokenize "Hello"        ggufctl status
+//   ggufctl chat --session conv-1 "Hi!"    (then only the next message)
+//   ggufctl session list|delete ID|fork ID NEW|save ID [PATH]|restore PATH
 // Exit status: 0 ok, 1 the server refused or failed, 2 usage, 3 server
 // unavailable or busy (retry), 130 interrupted.
 #include <signal.h>
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
   ggufctl::AddChatCommand(app, connection, exit_code);
   ggufctl::AddTokenizeCommand(app, connection, exit_code);
   ggufctl::AddStatusCommand(app, connection, exit_code);
+  ggufctl::AddSessionCommand(app, connection, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

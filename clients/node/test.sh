@@ -15,7 +15,7 @@ for bin in "$GGUFD_BIN" "$GGUFCTL_BIN"; do
 done
 
 # Build when the sources (or the API) changed since the last build.
-built=dist/test/e2e.test.js
+built=dist/test/sessions.test.js
 if [[ ! -d node_modules ]]; then
   ./setup.sh
 elif [[ ! -f $built || -n $(find src test examples scripts "$root/proto" tsconfig.json package.json \
@@ -26,7 +26,10 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 start=$SECONDS
-if node --test --test-reporter=tap dist/test/e2e.test.js >"$log" 2>&1; then
+# One file at a time: each starts its own ggufd, and the timing-sensitive
+# cancellation checks should not share the CPU with the other's model.
+if node --test --test-concurrency=1 --test-reporter=tap dist/test/e2e.test.js dist/test/sessions.test.js \
+    >"$log" 2>&1; then
   passed=$(sed -n 's/^# pass //p' "$log")
   echo "clients/node: $passed tests passed in $((SECONDS - start)) s"
 else

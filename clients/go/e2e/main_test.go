@@ -19,6 +19,8 @@ var (
 	env    paths
 	srv    *server
 	client *ggufd.Client
+	// The server's --state-dir (saved sessions), removed at the end.
+	stateDir string
 
 	loadOnce  sync.Once
 	loadedErr error
@@ -36,7 +38,12 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if srv, err = startServer(env); err != nil {
+	if stateDir, err = os.MkdirTemp("", "ggufd-go-e2e-state-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(stateDir)
+	if srv, err = startServer(env, stateDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

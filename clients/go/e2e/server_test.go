@@ -60,12 +60,12 @@ type server struct {
 }
 
 // startServer runs `ggufd serve` with no model (the tests load it through
-// the API), a one-slot queue and the test hooks, and waits for the
-// "listening" log line that carries the port.
-func startServer(p paths) (*server, error) {
+// the API), a one-slot queue, the test hooks and stateDir as the sessions'
+// --state-dir, and waits for the "listening" log line that carries the port.
+func startServer(p paths, stateDir string) (*server, error) {
 	cmd := exec.Command(p.ggufd, "serve", "--listen", "127.0.0.1:0",
 		"--metrics-port", "-1", "--model-dir", p.models, "--threads", "1",
-		"--queue-capacity", "1", "--enable-test-hooks")
+		"--queue-capacity", "1", "--enable-test-hooks", "--state-dir", stateDir)
 	// If this test process dies without cleaning up, the server goes too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()

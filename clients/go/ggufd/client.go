@@ -25,6 +25,7 @@ type Client struct {
 	inference   ggufdv1.InferenceClient
 	runtimes    ggufdv1.RuntimeClient
 	diagnostics ggufdv1.DiagnosticsClient
+	sessions    ggufdv1.SessionsClient
 	health      healthpb.HealthClient
 }
 
@@ -56,6 +57,7 @@ func New(conn *grpc.ClientConn) *Client {
 		inference:   ggufdv1.NewInferenceClient(conn),
 		runtimes:    ggufdv1.NewRuntimeClient(conn),
 		diagnostics: ggufdv1.NewDiagnosticsClient(conn),
+		sessions:    ggufdv1.NewSessionsClient(conn),
 		health:      healthpb.NewHealthClient(conn),
 	}
 }
@@ -125,7 +127,7 @@ func (c *Client) LoadModel(ctx context.Context, path string, progress func(fract
 }
 
 // LoadModelRequest is LoadModel with every option of the request (context
-// length, threads, memory limit). An empty req.Runtime means this client's.
+// length, threads, memory limit, the sessions' KV budget). An empty req.Runtime means this client's.
 func (c *Client) LoadModelRequest(ctx context.Context, req *ggufdv1.LoadModelRequest, progress func(fraction float64), opts ...grpc.CallOption) (*ggufdv1.ModelInfo, error) {
 	if req.GetRuntime() == "" && c.runtime != "" {
 		req = cloneWithRuntime(req, c.runtime)

@@ -3,8 +3,9 @@
 // It wraps the stubs generated from proto/ggufd/v1 (package ggufdv1) with the
 // few things every caller needs: a connection whose default service config
 // retries UNAVAILABLE and RESOURCE_EXHAUSTED, a streaming Generate with a
-// text helper, and errors that expose ggufd's ErrorInfo reason, numeric
-// error code and RetryInfo delay (see Error). Deadlines and cancellation are
+// text helper, sessions (multi-turn conversations the server keeps, see
+// Session), and errors that expose ggufd's ErrorInfo reason, numeric error
+// code and RetryInfo delay (see Error). Deadlines and cancellation are
 // the caller's context. Everything the wrapper does not cover is one
 // generated stub away: ggufdv1.NewRuntimeClient(client.Conn()).
 package ggufd

@@ -53,3 +53,29 @@ func ExampleClient_Chat() {
 	}
 	fmt.Println(r.Text)
 }
+
+// A conversation the server keeps: each turn sends only the new message and
+// the server evaluates only it (Started.session_cache HIT, cached_tokens the
+// history).
+func ExampleSession_Chat() {
+	c, err := ggufd.Dial("127.0.0.1:50051")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	session := c.Session("example-chat")
+	defer session.Delete(ctx)
+	base := &ggufdv1.GenerateRequest{
+		Sampling: &ggufdv1.SamplingParams{Temperature: proto.Float32(0)},
+		Stopping: &ggufdv1.StoppingParams{MaxTokens: proto.Int32(64)},
+	}
+	for _, question := range []string{"My name is Ada.", "What is my name?"} {
+		r, err := session.Chat(ctx, base, []*ggufdv1.ChatMessage{ggufd.User(question)})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(r.Text)
+		fmt.Println(r.Started.GetSessionCache(), r.Started.GetCachedTokens(), "tokens cached")
+	}
+}

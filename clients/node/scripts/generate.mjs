@@ -20,6 +20,7 @@ const files = [
   'ggufd/v1/inference.proto',
   'ggufd/v1/runtime.proto',
   'ggufd/v1/diagnostics.proto',
+  'ggufd/v1/sessions.proto',
   'ggufd/v1/testing.proto',
   'grpc/health/v1/health.proto',
   'google/rpc/status.proto',

@@ -8,16 +8,21 @@ import type { CancelResponse__Output } from './generated/ggufd/v1/CancelResponse
 import type { ChatMessage } from './generated/ggufd/v1/ChatMessage';
 import type { ConfigureRequest } from './generated/ggufd/v1/ConfigureRequest';
 import type { ConfigureResponse__Output } from './generated/ggufd/v1/ConfigureResponse';
+import type { DeleteSessionResponse__Output } from './generated/ggufd/v1/DeleteSessionResponse';
 import type { DetokenizeResponse__Output } from './generated/ggufd/v1/DetokenizeResponse';
 import type { DiagnosticsClient } from './generated/ggufd/v1/Diagnostics';
 import type { GenerateRequest } from './generated/ggufd/v1/GenerateRequest';
 import type { InferenceClient } from './generated/ggufd/v1/Inference';
 import type { ListRuntimesResponse__Output } from './generated/ggufd/v1/ListRuntimesResponse';
+import type { ListSessionsResponse__Output } from './generated/ggufd/v1/ListSessionsResponse';
 import type { LoadModelRequest } from './generated/ggufd/v1/LoadModelRequest';
 import type { ModelInfo__Output } from './generated/ggufd/v1/ModelInfo';
 import type { RuntimeClient } from './generated/ggufd/v1/Runtime';
 import type { RuntimeInfo__Output } from './generated/ggufd/v1/RuntimeInfo';
 import type { RuntimeStatus__Output } from './generated/ggufd/v1/RuntimeStatus';
+import type { SaveSessionResponse__Output } from './generated/ggufd/v1/SaveSessionResponse';
+import type { SessionInfo__Output } from './generated/ggufd/v1/SessionInfo';
+import type { SessionsClient } from './generated/ggufd/v1/Sessions';
 import type { TestHooksClient } from './generated/ggufd/v1/TestHooks';
 import type { TokenizeResponse__Output } from './generated/ggufd/v1/TokenizeResponse';
 import type { HealthClient } from './generated/grpc/health/v1/Health';
@@ -42,11 +47,27 @@ export interface ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
-/** Generate fields other than the prompt, for chat(). */
+/** Generate fields other than the prompt, for chat(); `sessionId` continues a session with the new messages only. */
 export type ChatParams = Omit<GenerateRequest, 'text' | 'tokens' | 'chat'> & {
   template?: string;
   addGenerationPrompt?: boolean;
 };
+
+/** Which runtime a Sessions call goes to ("" = the client's). */
+export interface SessionParams {
+  runtime?: string;
+}
+
+/** forkSession(): keep only the first `keepTokens` tokens of the history (unset = all). */
+export interface ForkSessionParams extends SessionParams {
+  keepTokens?: number;
+}
+
+/** restoreSession(): the id to restore as ("" = the saved one); `replace` an existing session of that id. */
+export interface RestoreSessionParams extends SessionParams {
+  sessionId?: string;
+  replace?: boolean;
+}
 
 export interface TokenizeParams {
   runtime?: string;
@@ -59,6 +80,7 @@ export interface Stubs {
   inference: InferenceClient;
   runtime: RuntimeClient;
   diagnostics: DiagnosticsClient;
+  sessions: SessionsClient;
   health: HealthClient;
   /** Present on servers started with --enable-test-hooks only. */
   testHooks: TestHooksClient;
@@ -87,6 +109,7 @@ export class GgufdClient {
       inference,
       runtime: new api.ggufd.v1.Runtime(address, credentials, shared),
       diagnostics: new api.ggufd.v1.Diagnostics(address, credentials, shared),
+      sessions: new api.ggufd.v1.Sessions(address, credentials, shared),
       health: new api.grpc.health.v1.Health(address, credentials, shared),
       testHooks: new api.ggufd.v1.TestHooks(address, credentials, shared),
     };
@@ -100,7 +123,10 @@ export class GgufdClient {
   /**
    * Starts a generation from a text prompt or a full GenerateRequest. A
    * request without request_id gets a random one, so cancel() works even
-   * while it waits in the queue.
+   * while it waits in the queue. With `sessionId` the prompt is appended to
+   * that session's history on the server (send only the new turn); the
+   * `started` event then reports `sessionCache`, `sessionTokens` and
+   * `cachedTokens`.
    */
   generate(prompt: string | GenerateRequest, options: CallOptions = {}): Generation {
     const request: GenerateRequest = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
@@ -211,6 +237,57 @@ export class GgufdClient {
       options,
     );
     return response.runtimes;
+  }
+
+  /** The runtime's sessions, most recently used first, and the KV cache bytes they hold against their budget. */
+  listSessions(params: SessionParams = {}, options: CallOptions = {}): Promise<ListSessionsResponse__Output> {
+    const request = { runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.sessions.listSessions(request, md, o, cb), options);
+  }
+
+  /** Drops a session (history and KV cache; its saved files stay); `found` says whether it existed. */
+  deleteSession(
+    sessionId: string,
+    params: SessionParams = {},
+    options: CallOptions = {},
+  ): Promise<DeleteSessionResponse__Output> {
+    const request = { sessionId, runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.sessions.deleteSession(request, md, o, cb), options);
+  }
+
+  /** A new session `newSessionId` starting from a copy of another's history and KV cache (rewind, branch). */
+  forkSession(
+    sessionId: string,
+    newSessionId: string,
+    params: ForkSessionParams = {},
+    options: CallOptions = {},
+  ): Promise<SessionInfo__Output> {
+    const request = { ...params, sessionId, newSessionId, runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.sessions.forkSession(request, md, o, cb), options);
+  }
+
+  /**
+   * Writes a session to a file in the server's state directory (--state-dir);
+   * `path` is relative to it ("" = "<sessionId>.session").
+   */
+  saveSession(
+    sessionId: string,
+    path = '',
+    params: SessionParams = {},
+    options: CallOptions = {},
+  ): Promise<SaveSessionResponse__Output> {
+    const request = { sessionId, path, runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.sessions.saveSession(request, md, o, cb), options);
+  }
+
+  /** Loads a session written by saveSession (ALREADY_EXISTS onto an existing id unless `replace`). */
+  restoreSession(
+    path: string,
+    params: RestoreSessionParams = {},
+    options: CallOptions = {},
+  ): Promise<SessionInfo__Output> {
+    const request = { ...params, path, runtime: params.runtime || this.runtime };
+    return this.unary((md, o, cb) => this.stubs.sessions.restoreSession(request, md, o, cb), options);
   }
 
   /**

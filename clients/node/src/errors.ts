@@ -22,6 +22,11 @@ export const ErrorCode = {
   GENERATION_FAILED: 13,
   UNAVAILABLE: 14,
   SHUTTING_DOWN: 15,
+  RUNTIME_NOT_FOUND: 16,
+  SESSION_NOT_FOUND: 17,
+  ALREADY_EXISTS: 18,
+  SESSION_MISMATCH: 19,
+  NOT_CONFIGURED: 20,
 } as const;
 
 export interface FieldViolation {

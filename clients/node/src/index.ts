@@ -1,10 +1,21 @@
 // @ggufd/client: a TypeScript client for the ggufd gRPC API.
 export { type CallOptions, ServerStream } from './calls';
-export { type ChatParams, type ClientOptions, GgufdClient, type Stubs, type TokenizeParams } from './client';
+export {
+  type ChatParams,
+  type ClientOptions,
+  type ForkSessionParams,
+  GgufdClient,
+  type RestoreSessionParams,
+  type SessionParams,
+  type Stubs,
+  type TokenizeParams,
+} from './client';
 export { ErrorCode, type FieldViolation, GgufdError } from './errors';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy, serviceConfigJson } from './service_config';
 export { Generation, ModelLoad } from './streams';
 export { PROTO_DIR } from './protos';
+// SessionCache is a value too (the names of Started.sessionCache).
+export { SessionCache, type SessionCache__Output } from './generated/ggufd/v1/SessionCache';
 
 // The message types, as the generated code names them (Foo is what a request
 // accepts, Foo__Output what a response holds).
@@ -13,11 +24,16 @@ export type * from './generated/ggufd/v1/Chunk';
 export type * from './generated/ggufd/v1/Finished';
 export type * from './generated/ggufd/v1/GenerateEvent';
 export type * from './generated/ggufd/v1/GenerateRequest';
+export type * from './generated/ggufd/v1/ListSessionsResponse';
 export type * from './generated/ggufd/v1/LoadModelEvent';
+export type * from './generated/ggufd/v1/LoadModelRequest';
 export type * from './generated/ggufd/v1/ModelInfo';
 export type * from './generated/ggufd/v1/RuntimeStatus';
 export type * from './generated/ggufd/v1/RuntimeCounters';
 export type * from './generated/ggufd/v1/SamplingParams';
+export type * from './generated/ggufd/v1/SaveSessionResponse';
+export type * from './generated/ggufd/v1/SessionInfo';
+export type * from './generated/ggufd/v1/SessionStats';
 export type * from './generated/ggufd/v1/StoppingParams';
 export type * from './generated/ggufd/v1/Started';
 export type * from './generated/ggufd/v1/Usage';

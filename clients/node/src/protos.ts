@@ -10,6 +10,7 @@ import type { ProtoGrpcType as DiagnosticsProto } from './generated/diagnostics'
 import type { ProtoGrpcType as HealthProto } from './generated/health';
 import type { ProtoGrpcType as InferenceProto } from './generated/inference';
 import type { ProtoGrpcType as RuntimeProto } from './generated/runtime';
+import type { ProtoGrpcType as SessionsProto } from './generated/sessions';
 import type { ProtoGrpcType as TestingProto } from './generated/testing';
 
 /** Where the package's copy of proto/ lives (dist/src/ → package root). */
@@ -20,6 +21,7 @@ const SERVICE_FILES = [
   'ggufd/v1/inference.proto',
   'ggufd/v1/runtime.proto',
   'ggufd/v1/diagnostics.proto',
+  'ggufd/v1/sessions.proto',
   'ggufd/v1/testing.proto',
   'grpc/health/v1/health.proto',
 ];
@@ -35,7 +37,7 @@ const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_DIR],
 };
 
-export type ApiProto = InferenceProto & RuntimeProto & DiagnosticsProto & TestingProto & HealthProto;
+export type ApiProto = InferenceProto & RuntimeProto & DiagnosticsProto & SessionsProto & TestingProto & HealthProto;
 
 let api: ApiProto | undefined;
 

@@ -282,4 +282,17 @@ describe('ggufd Node client', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
       .text();
     assert.ok(answer.trim().length > 0, `answer ${JSON.stringify(answer)}`);
   });
+
+  it('refuses to save a session without --state-dir (NOT_CONFIGURED)', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // This server runs without a state directory; test/sessions.test.ts has one.
+    await client.generate({ text: 'Hello', sessionId: 'node-nodir', stopping: { maxTokens: 1 } }).text();
+    const notConfigured = {
+      grpcCode: grpc.status.FAILED_PRECONDITION,
+      reason: 'NOT_CONFIGURED',
+      errorCode: ErrorCode.NOT_CONFIGURED,
+    };
+    await assertGgufdError(client.saveSession('node-nodir'), notConfigured);
+    await assertGgufdError(client.restoreSession('node-nodir.session'), notConfigured);
+    assert.deepEqual(await client.deleteSession('node-nodir'), { found: true });
+  });
 });

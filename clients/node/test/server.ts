@@ -30,8 +30,11 @@ export class Server {
     return `127.0.0.1:${this.port}`;
   }
 
-  /** Starts ggufd without a model (the tests load it) and waits for its port. */
-  static start(): Promise<Server> {
+  /**
+   * Starts ggufd without a model (the tests load it) and waits for its port;
+   * `extraArgs` go at the end of its command line (e.g. ['--state-dir', dir]).
+   */
+  static start(extraArgs: string[] = []): Promise<Server> {
     const args = [
       'serve',
       '--listen',
@@ -45,6 +48,7 @@ export class Server {
       '--queue-capacity',
       '1',
       '--enable-test-hooks',
+      ...extraArgs,
     ];
     const child = spawn(GGUFD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     // Whatever happens to the test process, the server goes with it.

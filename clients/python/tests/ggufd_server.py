@@ -29,9 +29,10 @@ MODELS_DIR = binary("GGUFD_MODELS_DIR", "models")
 
 class GgufdServer:
     """`ggufd serve` with queue capacity 1, one thread, test hooks and no
-    model: the tests load it through the client."""
+    model: the tests load it through the client. `extra_args` are appended
+    to the command line (e.g. "--state-dir", DIR)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra_args: str) -> None:
         self.process = subprocess.Popen(
             [
                 str(GGUFD_BIN), "serve",
@@ -41,6 +42,7 @@ class GgufdServer:
                 "--threads", "1",
                 "--queue-capacity", "1",
                 "--enable-test-hooks",
+                *extra_args,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -6,6 +6,9 @@
         client.load_model("SmolLM2-135M-Instruct.Q4_1.gguf")
         for piece in client.generate_text("Once upon a time", max_tokens=32):
             print(piece, end="", flush=True)
+        # A conversation the server keeps: each turn sends only what is new.
+        chat = [{"role": "user", "content": "Hi!"}]
+        print(client.chat(chat, session_id="conv-1", max_tokens=32))
 
 The asyncio variant is ggufd.AsyncClient; errors are ggufd.GgufdError
 subclasses. The generated API modules are ggufd.v1.*_pb2 / *_pb2_grpc.
@@ -26,6 +29,7 @@ from ggufd._requests import GenerateOptions, Message, Prompt
 from ggufd.aio import AsyncClient, AsyncGeneration
 from ggufd.client import Client, Generation
 from ggufd.errors import (
+    AlreadyExistsError,
     ContextOverflowError,
     DeadlineExceededError,
     FieldViolation,
@@ -36,19 +40,24 @@ from ggufd.errors import (
     InvalidModelError,
     ModelNotFoundError,
     NoModelError,
+    NotConfiguredError,
     OutOfMemoryError,
     PermissionDeniedError,
     QueueFullError,
     RequestCancelledError,
     RuntimeNotFoundError,
+    SessionMismatchError,
+    SessionNotFoundError,
     ShuttingDownError,
     UnavailableError,
     UnsupportedModelError,
 )
-from ggufd.v1.inference_pb2 import ChatMessage, FinishReason, Usage
+from ggufd.v1.inference_pb2 import ChatMessage, FinishReason, SessionCache, Usage
 from ggufd.v1.runtime_pb2 import ModelInfo
+from ggufd.v1.sessions_pb2 import ListSessionsResponse, SaveSessionResponse, SessionInfo
 
 __all__ = [
+    "AlreadyExistsError",
     "AsyncClient",
     "AsyncGeneration",
     "ChatMessage",
@@ -70,10 +79,12 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "ListSessionsResponse",
     "Message",
     "ModelInfo",
     "ModelNotFoundError",
     "NoModelError",
+    "NotConfiguredError",
     "OutOfMemoryError",
     "PermissionDeniedError",
     "Progress",
@@ -82,6 +93,11 @@ __all__ = [
     "RequestCancelledError",
     "RetryPolicy",
     "RuntimeNotFoundError",
+    "SaveSessionResponse",
+    "SessionCache",
+    "SessionInfo",
+    "SessionMismatchError",
+    "SessionNotFoundError",
     "ShuttingDownError",
     "Started",
     "UnavailableError",

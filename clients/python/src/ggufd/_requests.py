@@ -20,6 +20,8 @@ class GenerateOptions(TypedDict, total=False):
     """Keyword arguments of generate(), generate_text(), complete(), chat().
 
     Every sampling/stopping field left out keeps the runtime's default.
+    With `session_id` the prompt (text, token ids, or only the new chat
+    messages) is appended to that session's history on the server.
     """
 
     max_tokens: int
@@ -41,6 +43,7 @@ class GenerateOptions(TypedDict, total=False):
     chat_template: str
     request_id: str
     runtime: str
+    session_id: str
 
 
 def new_request_id() -> str:
@@ -75,6 +78,7 @@ def generate_request(
     request = inference_pb2.GenerateRequest(
         runtime=o.get("runtime", default_runtime),
         request_id=o.get("request_id") or new_request_id(),
+        session_id=o.get("session_id", ""),
     )
     if messages is not None:
         request.chat.messages.extend(chat_messages(messages))

@@ -35,6 +35,8 @@ from ggufd.v1 import (
     inference_pb2_grpc,
     runtime_pb2,
     runtime_pb2_grpc,
+    sessions_pb2,
+    sessions_pb2_grpc,
 )
 
 
@@ -145,6 +147,7 @@ class AsyncClient:
         self._inference = inference_pb2_grpc.InferenceStub(self.channel)
         self._runtimes = runtime_pb2_grpc.RuntimeStub(self.channel)
         self._diagnostics = diagnostics_pb2_grpc.DiagnosticsStub(self.channel)
+        self._sessions = sessions_pb2_grpc.SessionsStub(self.channel)
         self._health = health_pb2_grpc.HealthStub(self.channel)
 
     async def close(self) -> None:
@@ -248,6 +251,7 @@ class AsyncClient:
         threads: int | None = None,
         max_batch: int | None = None,
         memory_limit_bytes: int = 0,
+        session_memory_bytes: int | None = None,
         on_progress: Callable[[float], None] | None = None,
         runtime: str | None = None,
         timeout: Timeout = DEFAULT,
@@ -259,6 +263,7 @@ class AsyncClient:
             context_length=context_length,
             threads=threads,
             max_batch=max_batch,
+            session_memory_bytes=session_memory_bytes,
         )
         info: runtime_pb2.ModelInfo | None = None
         try:
@@ -307,6 +312,64 @@ class AsyncClient:
             self._runtimes.ListRuntimes, runtime_pb2.ListRuntimesRequest(), timeout
         )
         return list(response.runtimes)
+
+    # --- Sessions ---
+
+    async def list_sessions(
+        self, *, runtime: str | None = None, timeout: Timeout = DEFAULT
+    ) -> sessions_pb2.ListSessionsResponse:
+        request = sessions_pb2.ListSessionsRequest(runtime=self._rt(runtime))
+        return await self._unary(self._sessions.ListSessions, request, timeout)  # type: ignore[no-any-return]
+
+    async def delete_session(
+        self, session_id: str, *, runtime: str | None = None, timeout: Timeout = DEFAULT
+    ) -> bool:
+        request = sessions_pb2.DeleteSessionRequest(runtime=self._rt(runtime), session_id=session_id)
+        return bool((await self._unary(self._sessions.DeleteSession, request, timeout)).found)
+
+    async def fork_session(
+        self,
+        session_id: str,
+        new_session_id: str,
+        *,
+        keep_tokens: int | None = None,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SessionInfo:
+        request = sessions_pb2.ForkSessionRequest(
+            runtime=self._rt(runtime),
+            session_id=session_id,
+            new_session_id=new_session_id,
+            keep_tokens=keep_tokens,
+        )
+        return await self._unary(self._sessions.ForkSession, request, timeout)  # type: ignore[no-any-return]
+
+    async def save_session(
+        self,
+        session_id: str,
+        path: str = "",
+        *,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SaveSessionResponse:
+        request = sessions_pb2.SaveSessionRequest(
+            runtime=self._rt(runtime), session_id=session_id, path=path
+        )
+        return await self._unary(self._sessions.SaveSession, request, timeout)  # type: ignore[no-any-return]
+
+    async def restore_session(
+        self,
+        path: str,
+        *,
+        session_id: str = "",
+        replace: bool = False,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SessionInfo:
+        request = sessions_pb2.RestoreSessionRequest(
+            runtime=self._rt(runtime), path=path, session_id=session_id, replace=replace
+        )
+        return await self._unary(self._sessions.RestoreSession, request, timeout)  # type: ignore[no-any-return]
 
     # --- Diagnostics and health ---
 

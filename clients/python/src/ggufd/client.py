@@ -32,6 +32,8 @@ from ggufd.v1 import (
     inference_pb2_grpc,
     runtime_pb2,
     runtime_pb2_grpc,
+    sessions_pb2,
+    sessions_pb2_grpc,
 )
 
 
@@ -147,6 +149,7 @@ class Client:
         self._inference = inference_pb2_grpc.InferenceStub(self.channel)
         self._runtimes = runtime_pb2_grpc.RuntimeStub(self.channel)
         self._diagnostics = diagnostics_pb2_grpc.DiagnosticsStub(self.channel)
+        self._sessions = sessions_pb2_grpc.SessionsStub(self.channel)
         self._health = health_pb2_grpc.HealthStub(self.channel)
 
     def close(self) -> None:
@@ -188,7 +191,10 @@ class Client:
         Options (all optional): max_tokens, temperature, top_k, top_p, min_p,
         repeat_penalty, seed, stop, ignore_eos, add_special, reuse_cache,
         token_ids, token_bytes, logprobs, top_logprobs, progress_interval,
-        chat_template, request_id (a unique one is made when absent), runtime.
+        chat_template, request_id (a unique one is made when absent), runtime,
+        session_id (continue that session: the prompt, or only the new chat
+        messages, is appended to its history; Started reports session_cache,
+        session_tokens and cached_tokens).
         """
         request = generate_request(prompt, messages, self.runtime, options)
         call = self._inference.Generate(
@@ -262,6 +268,7 @@ class Client:
         threads: int | None = None,
         max_batch: int | None = None,
         memory_limit_bytes: int = 0,
+        session_memory_bytes: int | None = None,
         on_progress: Callable[[float], None] | None = None,
         runtime: str | None = None,
         timeout: Timeout = DEFAULT,
@@ -275,6 +282,7 @@ class Client:
             context_length=context_length,
             threads=threads,
             max_batch=max_batch,
+            session_memory_bytes=session_memory_bytes,
         )
         info: runtime_pb2.ModelInfo | None = None
         try:
@@ -319,6 +327,77 @@ class Client:
     def list_runtimes(self, *, timeout: Timeout = DEFAULT) -> list[runtime_pb2.RuntimeInfo]:
         response = self._unary(self._runtimes.ListRuntimes, runtime_pb2.ListRuntimesRequest(), timeout)
         return list(response.runtimes)
+
+    # --- Sessions ---
+
+    def list_sessions(
+        self, *, runtime: str | None = None, timeout: Timeout = DEFAULT
+    ) -> sessions_pb2.ListSessionsResponse:
+        """The runtime's sessions, most recently used first (`.sessions`, each
+        a SessionInfo), and the KV cache bytes they hold against their budget
+        (`.kv_bytes`, `.kv_budget_bytes`)."""
+        request = sessions_pb2.ListSessionsRequest(runtime=self._rt(runtime))
+        return self._unary(self._sessions.ListSessions, request, timeout)  # type: ignore[no-any-return]
+
+    def delete_session(
+        self, session_id: str, *, runtime: str | None = None, timeout: Timeout = DEFAULT
+    ) -> bool:
+        """Drops a session (history and KV cache; its saved files stay);
+        whether it existed."""
+        request = sessions_pb2.DeleteSessionRequest(runtime=self._rt(runtime), session_id=session_id)
+        return bool(self._unary(self._sessions.DeleteSession, request, timeout).found)
+
+    def fork_session(
+        self,
+        session_id: str,
+        new_session_id: str,
+        *,
+        keep_tokens: int | None = None,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SessionInfo:
+        """A new session starting from another's history and KV cache, cut to
+        its first `keep_tokens` tokens when given (rewind or branch)."""
+        request = sessions_pb2.ForkSessionRequest(
+            runtime=self._rt(runtime),
+            session_id=session_id,
+            new_session_id=new_session_id,
+            keep_tokens=keep_tokens,
+        )
+        return self._unary(self._sessions.ForkSession, request, timeout)  # type: ignore[no-any-return]
+
+    def save_session(
+        self,
+        session_id: str,
+        path: str = "",
+        *,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SaveSessionResponse:
+        """Writes a session to a file in the server's state directory
+        (--state-dir; `path` relative to it, default "<session_id>.session");
+        returns where (`.path`), its size (`.file_bytes`) and the session."""
+        request = sessions_pb2.SaveSessionRequest(
+            runtime=self._rt(runtime), session_id=session_id, path=path
+        )
+        return self._unary(self._sessions.SaveSession, request, timeout)  # type: ignore[no-any-return]
+
+    def restore_session(
+        self,
+        path: str,
+        *,
+        session_id: str = "",
+        replace: bool = False,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> sessions_pb2.SessionInfo:
+        """Loads a file written by save_session as `session_id` (default: the
+        id it was saved with); an existing session of that id is replaced
+        only with replace=True (AlreadyExistsError otherwise)."""
+        request = sessions_pb2.RestoreSessionRequest(
+            runtime=self._rt(runtime), path=path, session_id=session_id, replace=replace
+        )
+        return self._unary(self._sessions.RestoreSession, request, timeout)  # type: ignore[no-any-return]
 
     # --- Diagnostics and health ---
 

@@ -122,7 +122,8 @@ class InternalError(GgufdError):
 
 
 class GenerationFailedError(GgufdError):
-    """13: a generation failed and poisoned the runtime until Reset/Release."""
+    """13: a generation failed and poisoned the runtime until Reset/Release
+    (a session turn's failure only drops that session's KV cache)."""
 
 
 class UnavailableError(GgufdError):
@@ -135,6 +136,25 @@ class ShuttingDownError(GgufdError):
 
 class RuntimeNotFoundError(GgufdError):
     """16: no runtime instance has that name."""
+
+
+class SessionNotFoundError(GgufdError):
+    """17: no session has that id on the runtime, or no saved file that path."""
+
+
+class AlreadyExistsError(GgufdError):
+    """18: a session with that id exists already (fork, or restore without
+    replace)."""
+
+
+class SessionMismatchError(GgufdError):
+    """19: a saved session does not fit this runtime (saved with another
+    model)."""
+
+
+class NotConfiguredError(GgufdError):
+    """20: the server was started without what the call needs (e.g. saving
+    a session without --state-dir)."""
 
 
 _BY_REASON: dict[str, type[GgufdError]] = {
@@ -154,6 +174,10 @@ _BY_REASON: dict[str, type[GgufdError]] = {
     "UNAVAILABLE": UnavailableError,
     "SHUTTING_DOWN": ShuttingDownError,
     "RUNTIME_NOT_FOUND": RuntimeNotFoundError,
+    "SESSION_NOT_FOUND": SessionNotFoundError,
+    "ALREADY_EXISTS": AlreadyExistsError,
+    "SESSION_MISMATCH": SessionMismatchError,
+    "NOT_CONFIGURED": NotConfiguredError,
 }
 
 # For failures without an ErrorInfo: the transport's or the client's own.
@@ -163,6 +187,7 @@ _BY_GRPC_CODE: dict[grpc.StatusCode, type[GgufdError]] = {
     grpc.StatusCode.CANCELLED: RequestCancelledError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: QueueFullError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.INTERNAL: InternalError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
 }

@@ -21,6 +21,15 @@ import ggufd.v1.RuntimeOuterClass.LoadModelRequest;
 import ggufd.v1.RuntimeOuterClass.ModelInfo;
 import ggufd.v1.RuntimeOuterClass.ResetRequest;
 import ggufd.v1.RuntimeOuterClass.RuntimeInfo;
+import ggufd.v1.SessionsGrpc;
+import ggufd.v1.SessionsOuterClass.DeleteSessionRequest;
+import ggufd.v1.SessionsOuterClass.ForkSessionRequest;
+import ggufd.v1.SessionsOuterClass.ListSessionsRequest;
+import ggufd.v1.SessionsOuterClass.ListSessionsResponse;
+import ggufd.v1.SessionsOuterClass.RestoreSessionRequest;
+import ggufd.v1.SessionsOuterClass.SaveSessionRequest;
+import ggufd.v1.SessionsOuterClass.SaveSessionResponse;
+import ggufd.v1.SessionsOuterClass.SessionInfo;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
@@ -176,6 +185,10 @@ public final class GgufdClient implements AutoCloseable {
 
   private RuntimeGrpc.RuntimeBlockingStub runtime() {
     return prepare(RuntimeGrpc.newBlockingStub(channel));
+  }
+
+  private SessionsGrpc.SessionsBlockingStub sessions() {
+    return prepare(SessionsGrpc.newBlockingStub(channel));
   }
 
   private static <T> T call(Supplier<T> rpc) {
@@ -394,6 +407,84 @@ public final class GgufdClient implements AutoCloseable {
 
   public void deleteRuntime(String name) {
     call(() -> runtime().deleteRuntime(DeleteRuntimeRequest.newBuilder().setName(name).build()));
+  }
+
+  // ---- Sessions --------------------------------------------------------------------------
+
+  /**
+   * A handle on the session {@code sessionId} of the default runtime, for multi-turn
+   * conversations the server keeps (nothing is sent; the first turn creates the session).
+   */
+  public Session session(String sessionId) {
+    return session("", sessionId);
+  }
+
+  /** A handle on the session {@code sessionId} of {@code runtime} ("" = default). */
+  public Session session(String runtime, String sessionId) {
+    return new Session(this, runtime, sessionId);
+  }
+
+  /**
+   * The sessions of {@code runtime} ("" = default), most recently used first, with the KV cache
+   * bytes they hold and the budget they are kept under. It answers from the snapshot the runtime
+   * publishes after each operation (before replying to it, or ending its Generate stream), without
+   * queueing behind its work.
+   */
+  public ListSessionsResponse listSessions(String runtime) {
+    return call(
+        () ->
+            sessions()
+                .listSessions(ListSessionsRequest.newBuilder().setRuntime(runtime).build()));
+  }
+
+  /** Drops a session (history and KV cache; its saved files stay); false when it did not exist. */
+  public boolean deleteSession(String runtime, String sessionId) {
+    return call(
+        () ->
+            sessions()
+                .deleteSession(
+                    DeleteSessionRequest.newBuilder()
+                        .setRuntime(runtime)
+                        .setSessionId(sessionId)
+                        .build())
+                .getFound());
+  }
+
+  /**
+   * Starts {@code new_session_id} from a copy of {@code session_id}'s state, cut to its first
+   * {@code keep_tokens} tokens when set. See also {@link Session#fork}.
+   */
+  public SessionInfo forkSession(ForkSessionRequest request) {
+    return call(() -> sessions().forkSession(request));
+  }
+
+  /**
+   * Writes a session to a file in the server's state directory (--state-dir; FAILED_PRECONDITION
+   * without one). See also {@link Session#save}.
+   */
+  public SaveSessionResponse saveSession(SaveSessionRequest request) {
+    return call(() -> sessions().saveSession(request));
+  }
+
+  /**
+   * Loads a file written by SaveSession ({@code path} relative to the state directory) into {@code
+   * runtime} as {@code sessionId} ("" = the id it was saved with). An existing session with that id
+   * is replaced only with {@code replace} (ALREADY_EXISTS otherwise); a file from another model is
+   * FAILED_PRECONDITION, a corrupt or truncated one INVALID_ARGUMENT.
+   */
+  public SessionInfo restoreSession(
+      String runtime, String path, String sessionId, boolean replace) {
+    return restoreSession(
+        RestoreSessionRequest.newBuilder()
+            .setRuntime(runtime)
+            .setPath(path)
+            .setSessionId(sessionId)
+            .setReplace(replace)
+            .build());
+  }
+
+  public SessionInfo restoreSession(RestoreSessionRequest request) {
+    return call(() -> sessions().restoreSession(request));
   }
 
   // ---- Diagnostics and health ------------------------------------------------------------

@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -49,29 +50,39 @@ final class GgufdServer implements AutoCloseable {
   }
 
   static GgufdServer start() throws IOException, InterruptedException {
+    return start(null);
+  }
+
+  /** A server whose saved sessions go to {@code stateDir} (--state-dir), when not null. */
+  static GgufdServer start(Path stateDir) throws IOException, InterruptedException {
     Path binary = pathFromEnv("GGUFD_BIN", "build/service/ggufd");
     Path models = pathFromEnv("GGUFD_MODELS_DIR", "models");
     if (!Files.isExecutable(binary)) {
       throw new IOException("no ggufd binary at " + binary + " (set GGUFD_BIN)");
     }
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                binary.toString(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-port",
+                "-1",
+                "--model-dir",
+                models.toString(),
+                "--threads",
+                "1",
+                "--queue-capacity",
+                "1",
+                "--grace-period-ms",
+                "2000",
+                "--enable-test-hooks"));
+    if (stateDir != null) {
+      command.addAll(List.of("--state-dir", stateDir.toString()));
+    }
     Process process =
-        new ProcessBuilder(
-                List.of(
-                    binary.toString(),
-                    "serve",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--metrics-port",
-                    "-1",
-                    "--model-dir",
-                    models.toString(),
-                    "--threads",
-                    "1",
-                    "--queue-capacity",
-                    "1",
-                    "--grace-period-ms",
-                    "2000",
-                    "--enable-test-hooks"))
+        new ProcessBuilder(command)
             .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .start();
