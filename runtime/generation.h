@@ -61,6 +61,7 @@ enum class SessionCache {
   kEvicted,   // evicted for the memory budget: the history was evaluated
   kDisabled,  // reuse_cache was off: the history was evaluated
   kDropped,   // a failed turn dropped it: the history was evaluated
+  kRestored,  // evicted, and reloaded from the file it was saved to
 };
 
 struct GenerateRequest {

@@ -213,6 +213,17 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
     loaded.sessions.MakeRoom(session,
                              static_cast<uint64_t>(std::min(most, n_ctx)) *
                                  config.kv_bytes_per_position());
+    if (session->kv == nullptr && !session->saved_file.empty() &&
+        request.reuse_cache) {
+      // Unchanged since it was saved: its file holds the cache it lost.
+      auto saved = session::ReadSessionFile(session->saved_file,
+                                            loaded.identity, config);
+      if (saved.ok() && (*saved)->kv != nullptr &&
+          (*saved)->history == session->history) {
+        session->kv = std::move((*saved)->kv);
+        session_cache = SessionCache::kRestored;
+      }
+    }
     if (session->kv == nullptr) {
       session->kv = std::make_unique<model::KvCache>(config);
     }
@@ -285,6 +296,7 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
     kv.ReleaseUnused();
     ++session->turns;
     session->saved_path.clear();
+    session->saved_file.clear();
     loaded.sessions.Touch(*session);
   };
   // A failed turn is undone and its cache dropped: it may be half-written.

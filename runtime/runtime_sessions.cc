@@ -96,6 +96,7 @@ absl::StatusOr<SavedSession> Runtime::SaveSession(
   auto bytes = session::WriteSessionFile(path, loaded_->identity, *s);
   if (!bytes.ok()) return WithErrorCode(bytes.status(), ErrorCode::kInternal);
   s->saved_path = shown_path;
+  s->saved_file = path;
   return SavedSession{.file_bytes = *bytes, .session = InfoOf(*s)};
 }
 
@@ -135,6 +136,7 @@ absl::StatusOr<SessionInfo> Runtime::RestoreSession(
                             "\" already exists; set replace to overwrite it"));
   }
   restored->saved_path = shown_path;
+  restored->saved_file = path;
   store.Touch(*restored);
   session::Session& inserted = store.Insert(std::move(restored));
   store.MakeRoom(nullptr, 0);

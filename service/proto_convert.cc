@@ -222,6 +222,8 @@ v1::SessionCache ToProto(SessionCache in) {
       return v1::SESSION_CACHE_DISABLED;
     case SessionCache::kDropped:
       return v1::SESSION_CACHE_DROPPED;
+    case SessionCache::kRestored:
+      return v1::SESSION_CACHE_RESTORED;
   }
   return v1::SESSION_CACHE_UNSPECIFIED;
 }

@@ -27,8 +27,10 @@ struct Session {
   int64_t last_used_unix_ms = 0;
   std::chrono::steady_clock::time_point last_used;  // for the TTL
   int32_t turns = 0;
-  // The file it was last saved to or restored from, while unchanged since.
+  // The file it was last saved to or restored from, while unchanged since:
+  // as clients name it, and where it is (an evicted cache reloads from it).
   std::string saved_path;
+  std::string saved_file;
 
   int64_t cached_tokens() const { return kv ? kv->size() : 0; }
   uint64_t kv_bytes() const { return kv ? kv->used_bytes() : 0; }

@@ -126,5 +126,55 @@ TEST(ServiceSessionsTest, SaveAndRestoreNeedAStateDirectory) {
             static_cast<int>(ErrorCode::kNotConfigured));
 }
 
+TEST(ServiceSessionsTest, AnEvictedSavedSessionReloadsItsCacheFromTheFile) {
+  const fs::path state = TempDir("reload");
+  auto server = GgufdProcess::Start(
+      {"--model", StoriesModel(), "--state-dir", state.string()});
+  ASSERT_NE(server, nullptr);
+  Sessions sessions(*server);
+  const std::vector<int> a1 = Tokenize(*server, "Once upon a time", true);
+  const std::vector<int> b1 = Tokenize(*server, "The little dog", true);
+  const std::vector<int> more = Tokenize(*server, " and then", false);
+  RunTurn(*server, TokensTurn(a1, "probe", 8));
+  const v1::SessionInfo probe = sessions.List().sessions(0);
+  const uint64_t per_token = probe.kv_bytes() / probe.cached_tokens();
+  {
+    grpc::ClientContext context;
+    v1::CreateRuntimeRequest create;
+    create.set_name("small");
+    v1::RuntimeInfo info;
+    ASSERT_TRUE(server->runtime().CreateRuntime(&context, create, &info).ok());
+    grpc::ClientContext load_context;
+    v1::LoadModelRequest load;
+    load.set_runtime("small");
+    load.set_path(fs::path(StoriesModel()).filename());
+    load.set_session_memory_bytes(per_token * 20);
+    auto reader = server->runtime().LoadModel(&load_context, load);
+    v1::LoadModelEvent event;
+    while (reader->Read(&event)) {
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+  }
+  RunTurn(*server, TokensTurn(a1, "a", 8, "small"));
+  {
+    grpc::ClientContext context;
+    v1::SaveSessionRequest request;
+    request.set_runtime("small");
+    request.set_session_id("a");
+    v1::SaveSessionResponse response;
+    ASSERT_TRUE(sessions.stub().SaveSession(&context, request, &response).ok());
+  }
+  RunTurn(*server, TokensTurn(b1, "b", 8, "small"));  // evicts a
+  const Turn again = RunTurn(*server, TokensTurn(more, "a", 8, "small"));
+  EXPECT_EQ(again.started.session_cache(), v1::SESSION_CACHE_RESTORED);
+  EXPECT_GT(again.started.cached_tokens(), 0);
+  // The same as continuing the saved copy restored elsewhere.
+  ASSERT_TRUE(sessions.Restore("a.session", "copy").ok());
+  const Turn copy = RunTurn(*server, TokensTurn(more, "copy", 8));
+  EXPECT_EQ(copy.started.session_cache(), v1::SESSION_CACHE_HIT);
+  EXPECT_EQ(again.ids, copy.ids);
+  fs::remove_all(state);
+}
+
 }  // namespace
 }  // namespace ggufd::testing

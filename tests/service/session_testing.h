@@ -72,6 +72,8 @@ class Sessions {
     return response.found();
   }
 
+  v1::Sessions::Stub& stub() { return *stub_; }
+
  private:
   std::unique_ptr<v1::Sessions::Stub> stub_;
 };
