@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "runtime/common/str_cat.h"
+#include "runtime/tokenizer/utf8.h"
 #include "service/generate_reactor.h"
 #include "service/runtime_call.h"
 
@@ -13,41 +14,6 @@ namespace {
 // Longest text Tokenize accepts, and most ids Detokenize accepts.
 constexpr size_t kMaxTokenizeBytes = 1 << 20;
 constexpr int kMaxDetokenizeIds = 1 << 18;
-
-// `bytes` as valid UTF-8, each invalid byte replaced by U+FFFD.
-std::string ValidUtf8(const std::string& bytes) {
-  std::string out;
-  size_t i = 0;
-  while (i < bytes.size()) {
-    const auto c = static_cast<unsigned char>(bytes[i]);
-    size_t len = c < 0x80           ? 1
-                 : (c >> 5) == 0x6  ? 2
-                 : (c >> 4) == 0xE  ? 3
-                 : (c >> 3) == 0x1E ? 4
-                                    : 0;
-    bool ok = len > 0 && i + len <= bytes.size();
-    for (size_t k = 1; ok && k < len; ++k) {
-      ok = (static_cast<unsigned char>(bytes[i + k]) & 0xC0) == 0x80;
-    }
-    if (ok && len > 1) {
-      // Reject overlong forms, surrogates and code points past U+10FFFF.
-      uint32_t cp = c & (0xFF >> (len + 1));
-      for (size_t k = 1; k < len; ++k) {
-        cp = (cp << 6) | (static_cast<unsigned char>(bytes[i + k]) & 0x3F);
-      }
-      static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-      ok = cp >= kMin[len] && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-    }
-    if (ok) {
-      out.append(bytes, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -94,7 +60,9 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(
                                        const CommandContext&) -> absl::Status {
         auto text = runtime.Detokenize(ids);
         if (!text.ok()) return text.status();
-        response->set_text(ValidUtf8(*text));
+        // The same repair as the generation stream's (one U+FFFD per
+        // maximal ill-formed subpart, as node-llama-cpp's detokenize).
+        response->set_text(tokenizer::SanitizeUtf8(*text));
         response->set_raw(std::move(*text));
         return absl::OkStatus();
       });

@@ -2,7 +2,12 @@
 // Open() validates the whole header, metadata and tensor table against the
 // file before anything is used; a hostile file yields an error naming the
 // field and its byte offset, never a crash or an allocation sized by an
-// unchecked field. The legacy v1 layout (32-bit counts) is read as well.
+// unchecked field. Where llama.cpp's reader is stricter, so is this one:
+// tensor names under 64 bytes, tensor data in table order with each tensor
+// padded to the alignment. Two exceptions keep real published files
+// readable: the legacy v1 layout (32-bit counts), and a key repeated with
+// byte-identical values (ggml-vocab-dbrx.gguf has one; a conflicting
+// repeat is refused).
 #ifndef GGUFD_RUNTIME_GGUF_GGUF_FILE_H_
 #define GGUFD_RUNTIME_GGUF_GGUF_FILE_H_
 

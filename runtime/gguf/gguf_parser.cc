@@ -5,7 +5,6 @@
 // (v1 also stores dimensions as u32). Every read is bounds-checked against
 // the file, and no container is sized by a count before that count has been
 // checked against the bytes that remain.
-#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -20,7 +19,9 @@ namespace {
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read little-endian
 constexpr uint32_t kMaxAlignment = 1u << 20;
-constexpr size_t kMaxTensorNameLength = 256;
+// llama.cpp stores tensor names in ggml's 64-byte field (GGML_MAX_NAME,
+// NUL included) and refuses longer ones.
+constexpr size_t kMaxTensorNameLength = 63;
 constexpr size_t kMaxKeyLength = 1u << 16;
 
 }  // namespace
@@ -338,6 +339,11 @@ class GgufParser {
     return absl::OkStatus();
   }
 
+  // The data section holds the tensors in the order of the tensor table,
+  // each starting where the previous one ends rounded up to the alignment
+  // (the first at 0). llama.cpp's gguf reader refuses any other layout, and
+  // every writer (ggml's, gguf-py's, ours) produces exactly this one; gaps,
+  // overlaps and reordered or aliased data are signs of a crafted file.
   absl::Status PlaceTensorData() {
     const uint64_t a = file_.alignment_;
     const uint64_t data_offset = (pos_ + a - 1) / a * a;
@@ -347,29 +353,28 @@ class GgufParser {
       return Error(pos_, "the data section starts past the end of the file");
     }
     const uint64_t data_size = bytes_.size() - data_offset;
-    std::vector<size_t> order(file_.tensors_.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-      return file_.tensors_[x].offset < file_.tensors_[y].offset;
-    });
-    uint64_t end_of_previous = 0;
-    const TensorInfo* previous = nullptr;
-    for (size_t i : order) {
+    uint64_t expected = 0;  // where the next tensor's data must start
+    for (size_t i = 0; i < file_.tensors_.size(); ++i) {
       TensorInfo& t = file_.tensors_[i];
+      if (t.offset != expected) {
+        return Error(
+            tensor_info_offsets_[i],
+            StrCat("tensor '", t.name, "' data offset ", t.offset,
+                   ", expected ", expected,
+                   " (tensor data must follow the tensor table in order, "
+                   "each padded to the alignment of ",
+                   a, ")"));
+      }
       if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
         return Error(
             tensor_info_offsets_[i],
             StrCat("tensor '", t.name, "' data [", t.offset, ", +", t.n_bytes,
                    ") lies outside the data section (", data_size, " bytes)"));
       }
-      if (previous != nullptr && t.offset < end_of_previous) {
-        return Error(tensor_info_offsets_[i],
-                     StrCat("tensor '", t.name, "' data overlaps tensor '",
-                            previous->name, "'"));
-      }
       t.data = bytes_.data() + data_offset + t.offset;
-      end_of_previous = t.offset + t.n_bytes;
-      previous = &t;
+      // Cannot wrap: offset + n_bytes <= data_size, and rounding up adds
+      // less than the alignment (at most 2^20).
+      expected = (t.offset + t.n_bytes + a - 1) / a * a;
     }
     return absl::OkStatus();
   }

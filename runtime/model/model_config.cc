@@ -44,21 +44,29 @@ absl::StatusOr<int64_t> ReadCount(const gguf::GgufFile& file,
   return static_cast<int64_t>(*value);
 }
 
+// Whether a lower bound of ReadFloat admits the bound itself.
+enum class Bound { kInclusive, kExclusive };
+
 // Reads float key `key` (or `dflt` when it is missing) and checks that it is
-// finite and within [lo, hi].
+// finite and within [lo, hi] (or (lo, hi]), as the float the model runs
+// with: an f64 value that only rounds to the bound is refused too.
 absl::StatusOr<float> ReadFloat(const gguf::GgufFile& file,
                                 const std::string& key, double lo, double hi,
-                                double dflt) {
+                                double dflt,
+                                Bound lo_bound = Bound::kInclusive) {
   absl::StatusOr<double> value = file.GetFloatOr(key, dflt);
   if (!value.ok()) {
     return absl::InvalidArgumentError(
         StrCat("key ", key, ": ", value.status().message()));
   }
-  if (!std::isfinite(*value) || *value < lo || *value > hi) {
-    return absl::InvalidArgumentError(StrCat(
-        "key ", key, " = ", *value, " is out of range [", lo, ", ", hi, "]"));
+  const float f = static_cast<float>(*value);
+  const bool above_lo = lo_bound == Bound::kExclusive ? f > lo : f >= lo;
+  if (!std::isfinite(*value) || !std::isfinite(f) || !above_lo || f > hi) {
+    return absl::InvalidArgumentError(
+        StrCat("key ", key, " = ", *value, " is out of range ",
+               lo_bound == Bound::kExclusive ? "(" : "[", lo, ", ", hi, "]"));
   }
-  return static_cast<float>(*value);
+  return f;
 }
 
 // The vocabulary size: the tokenizer's token count, {arch}.vocab_size and
@@ -195,8 +203,10 @@ absl::StatusOr<ModelConfig> LoadModelConfig(const gguf::GgufFile& file,
   }
   ASSIGN_OR_RETURN(c.n_ctx_train, ReadCount(file, key(ArchKey::kContextLength),
                                             1, kMaxContext));
-  ASSIGN_OR_RETURN(c.rms_eps,
-                   ReadFloat(file, key(ArchKey::kRmsEpsilon), 0, 1, 1e-5));
+  // RMSNorm divides by sqrt(mean(x^2) + eps): eps = 0 turns an all-zero row
+  // into 0/0.
+  ASSIGN_OR_RETURN(c.rms_eps, ReadFloat(file, key(ArchKey::kRmsEpsilon), 0, 1,
+                                        1e-5, Bound::kExclusive));
   ASSIGN_OR_RETURN(
       c.rope_freq_base,
       ReadFloat(file, key(ArchKey::kRopeFreqBase), 1e-3, 1e12, 10000.0));

@@ -9,23 +9,6 @@ namespace {
 
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// "<0xAB>" -> 0xAB; -1 when the text has another shape.
-int ByteTokenValue(std::string_view text) {
-  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') {
-    return -1;
-  }
-  const int hi = HexValue(text[3]);
-  const int lo = HexValue(text[4]);
-  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-}
-
 void AppendUnescapedSpaces(std::string_view text, std::string& out) {
   size_t pos = 0;
   while (true) {

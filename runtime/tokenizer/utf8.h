@@ -41,7 +41,10 @@ size_t IncompleteUtf8Tail(std::string_view s);
 bool IsValidUtf8(std::string_view s);
 
 // `s` with every maximal subpart of an ill-formed sequence replaced by
-// U+FFFD. Well-formed input is returned unchanged.
+// U+FFFD. Well-formed input is returned unchanged. This is the one repair
+// for text ggufd hands out: Detokenize's text and the generation stream
+// (StreamingDecoder) both use it, and it gives what node-llama-cpp's
+// detokenize gives (V8 decodes the addon's bytes the WHATWG way).
 std::string SanitizeUtf8(std::string_view s);
 
 // Appends the UTF-8 encoding of `cp` (which must be a scalar value).

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <initializer_list>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "runtime/common/status_macros.h"
+#include "runtime/common/str_cat.h"
 #include "runtime/tokenizer/byte_level.h"
 #include "runtime/tokenizer/pre_tokenizer.h"
 
@@ -23,7 +27,11 @@ constexpr const char* kScoresKey = "tokenizer.ggml.scores";
 constexpr const char* kTypesKey = "tokenizer.ggml.token_type";
 constexpr const char* kMergesKey = "tokenizer.ggml.merges";
 
-// tokenizer.ggml.token_type values (llama.cpp's llama_token_type).
+// tokenizer.ggml.token_type values (llama.cpp's llama_token_type): 0 is
+// UNDEFINED, 6 is BYTE; nothing else is defined.
+constexpr int64_t kMaxTokenType = 6;
+constexpr int64_t kByteTokenType = 6;
+
 uint16_t AttrFromType(int64_t type) {
   switch (type) {
     case 1:
@@ -41,6 +49,39 @@ uint16_t AttrFromType(int64_t type) {
     default:
       return kAttrUndefined;
   }
+}
+
+// `text` quoted and cut for an error message (token texts come from the
+// file and may be long or binary).
+std::string Quoted(std::string_view text) {
+  constexpr size_t kMax = 32;
+  return StrCat("\"", absl::CHexEscape(ToAbsl(text.substr(0, kMax))),
+                text.size() > kMax ? "\"..." : "\"");
+}
+
+// The GGUF spec fixes the element type of the tokenizer arrays; llama.cpp
+// refuses others (and also takes i32 scores, which some converters write).
+// Widening an unexpected type silently would read, say, u64 token types or
+// f64 scores that llama.cpp would never load.
+absl::Status CheckArrayType(const gguf::GgufFile& file, std::string_view key,
+                            std::initializer_list<gguf::ValueType> allowed) {
+  const gguf::GgufValue* v = file.Find(key);
+  if (v == nullptr) return absl::OkStatus();
+  std::string wanted;
+  for (gguf::ValueType t : allowed) {
+    if (v->type == gguf::ValueType::kArray && v->element_type == t) {
+      return absl::OkStatus();
+    }
+    wanted =
+        StrCat(wanted, wanted.empty() ? "" : " or ", gguf::ValueTypeName(t));
+  }
+  const std::string have =
+      v->type == gguf::ValueType::kArray
+          ? StrCat("an array of ", gguf::ValueTypeName(v->element_type))
+          : StrCat("a scalar ", gguf::ValueTypeName(v->type));
+  return absl::InvalidArgumentError(StrCat(key, " (at offset ", v->file_offset,
+                                           ") is ", have,
+                                           ", expected an array of ", wanted));
 }
 
 // Texts by which llama.cpp recognises special tokens that the converter did
@@ -235,11 +276,23 @@ absl::Status Vocab::LoadTokens(const gguf::GgufFile& file) {
   const size_t n = tokens.size();
 
   if (file.Has(kScoresKey)) {
+    RETURN_IF_ERROR(
+        CheckArrayType(file, kScoresKey,
+                       {gguf::ValueType::kFloat32, gguf::ValueType::kInt32}));
     auto scores_or = file.GetFloatArray(kScoresKey);
     if (!scores_or.ok()) return scores_or.status();
     if (scores_or->size() != n) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s has %d entries for %d tokens", kScoresKey, scores_or->size(), n));
+    }
+    // Scores order the SentencePiece merges; a NaN would make that order
+    // meaningless (and an infinity is no released vocabulary's score).
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite((*scores_or)[i])) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(kScoresKey, "[", i, "] = ", (*scores_or)[i],
+                         " is not a finite number"));
+      }
     }
     scores_ = std::move(*scores_or);
   } else {
@@ -248,13 +301,29 @@ absl::Status Vocab::LoadTokens(const gguf::GgufFile& file) {
 
   attrs_.assign(n, kAttrNormal);
   if (file.Has(kTypesKey)) {
+    RETURN_IF_ERROR(CheckArrayType(file, kTypesKey, {gguf::ValueType::kInt32}));
     auto types_or = file.GetIntArray(kTypesKey);
     if (!types_or.ok()) return types_or.status();
     if (types_or->size() != n) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s has %d entries for %d tokens", kTypesKey, types_or->size(), n));
     }
-    for (size_t i = 0; i < n; ++i) attrs_[i] = AttrFromType((*types_or)[i]);
+    for (size_t i = 0; i < n; ++i) {
+      const int64_t type = (*types_or)[i];
+      if (type < 0 || type > kMaxTokenType) {
+        return absl::InvalidArgumentError(
+            StrCat(kTypesKey, "[", i, "] = ", type,
+                   " is not a token type (0 to ", kMaxTokenType, ")"));
+      }
+      // A byte token stands for the byte its text names; any other text
+      // would decode to nothing (or, in llama.cpp, to garbage).
+      if (type == kByteTokenType && ByteTokenValue(tokens[i]) < 0) {
+        return absl::InvalidArgumentError(
+            StrCat(kTokensKey, "[", i, "] is a byte token (", kTypesKey,
+                   " = 6) but its text ", Quoted(tokens[i]), " is not <0xHH>"));
+      }
+      attrs_[i] = AttrFromType(type);
+    }
   }
 
   // One buffer for all texts. An empty text gets llama.cpp's placeholder
@@ -355,10 +424,15 @@ absl::Status Vocab::LoadSpecialIds(const gguf::GgufFile& file) {
     // A default beyond a small vocabulary means "none", as in llama.cpp.
     if (*id != kNoToken && *id >= size()) *id = kNoToken;
     if (!file.Has(key)) continue;
-    ASSIGN_OR_RETURN(int64_t value, file.GetInt(key));
+    ASSIGN_OR_RETURN(const int64_t value, file.GetInt(key));
     // -1 (or its uint32 image) is the converters' way to say "none"; keep
-    // the default then.
-    if (value < 0 || value == UINT32_MAX) continue;
+    // the default then, as llama.cpp does for an id it cannot use.
+    if (value == -1 || value == UINT32_MAX) continue;
+    if (value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s = %d is negative (only -1 means no such token)",
+                          std::string(key), value));
+    }
     if (value >= size()) {
       return absl::InvalidArgumentError(
           absl::StrFormat("%s = %d is outside the vocabulary of %d tokens",
@@ -453,6 +527,20 @@ void Vocab::ApplyModelSpecificAttrs(std::string_view model_name) {
   } else if (model_name.find("modern-bert") != model_name.npos) {
     set("[MASK]", kAttrLstrip, true);
   }
+}
+
+int ByteTokenValue(std::string_view text) {
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') {
+    return -1;
+  }
+  const int hi = hex(text[3]);
+  const int lo = hex(text[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
 bool Vocab::IsEog(TokenId id) const {

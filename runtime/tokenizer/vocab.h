@@ -2,10 +2,13 @@
 // special token ids, the BPE merges, and the tokenizer flags (add BOS/EOS,
 // dummy prefix, ...) with llama.cpp's defaults for each tokenizer model.
 //
-// Loading validates everything against the vocabulary: array lengths,
-// duplicate or empty token texts, merges that name unknown tokens, special
-// ids out of range. A bad vocabulary is refused with a message naming the
-// key, never accepted half-way.
+// Loading validates everything against the vocabulary and the GGUF spec:
+// the element types of the tokenizer arrays (tokens and merges strings,
+// scores f32 or i32, token types i32), array lengths, finite scores, token
+// types 0..6, byte tokens spelled <0xHH>, duplicate texts, merges that name
+// unknown tokens, special ids outside the vocabulary (-1 alone means none).
+// A bad vocabulary is refused with a message naming the key, never accepted
+// half-way.
 #ifndef GGUFD_RUNTIME_TOKENIZER_VOCAB_H_
 #define GGUFD_RUNTIME_TOKENIZER_VOCAB_H_
 
@@ -73,6 +76,12 @@ struct VocabFlags {
   bool lowercase = true;          // WordPiece normalizer
   bool strip_accents = true;
 };
+
+// The byte a byte token stands for: "<0xAB>" -> 0xAB, with upper-case hex
+// digits as SentencePiece (and llama.cpp's byte_to_token) write them; -1
+// for any other text. Loading refuses byte tokens whose text is not of
+// this form.
+int ByteTokenValue(std::string_view text);
 
 class Vocab {
  public:

@@ -20,6 +20,14 @@ for fuzzer in "$build"/tests/fuzz/*_fuzzer; do
       mkdir "$scratch/seeds"
       cp "$data"/llama.cpp-vocab/*.inp "$scratch/seeds/"
       seeds=("$scratch/seeds") max_len=4096 ;;
+    model_metadata_fuzzer)
+      # stories260K as a vocab-only file (tensor count 0, the first 16 KB:
+      # all its metadata), so the seed parses within max_len.
+      mkdir "$scratch/seeds"
+      head -c 16384 "$data/models/stories260K.gguf" >"$scratch/seeds/meta.gguf"
+      printf '\0\0\0\0\0\0\0\0' | dd of="$scratch/seeds/meta.gguf" bs=1 seek=8 \
+        conv=notrunc status=none
+      seeds=("$scratch/seeds" "$data/kernels") max_len=65536 ;;
     *)
       seeds=("$data/kernels" "$data/nonconforming" "$data/legacy/gguf-v1")
       max_len=65536 ;;

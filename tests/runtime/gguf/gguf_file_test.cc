@@ -318,28 +318,66 @@ TEST(GgufFileTest, TensorErrors) {
       ErrorWith("33 elements per row, not a multiple of the block size 32"));
   EXPECT_THAT(ParseStatus(OneTensor({8}, 0, 3, 64)), ErrorWith("not aligned"));
   EXPECT_THAT(ParseStatus(OneTensor({8}, 0, uint64_t{1} << 62, 64)),
-              ErrorWith("outside the data section"));
+              ErrorWith("data offset 4611686018427387904, expected 0"));
   // Big dims whose byte size would wrap around.
   EXPECT_FALSE(
       ParseStatus(OneTensor({uint64_t{1} << 31, uint64_t{1} << 31}, 0, 0, 64))
           .ok());
 }
 
+// Two f32 tensors of 16 values (64 bytes each) at the given data offsets.
+std::vector<uint8_t> TwoTensors(std::string_view a, uint64_t off_a,
+                                std::string_view b, uint64_t off_b,
+                                uint32_t alignment = 32) {
+  Raw r;
+  r.Header(2, alignment == 32 ? 0 : 1);
+  if (alignment != 32) {
+    r.Str("general.alignment").Put<uint32_t>(4).Put(alignment);
+  }
+  r.Str(a).Put<uint32_t>(1).Put<uint64_t>(16).Put<uint32_t>(0).Put(off_a);
+  r.Str(b).Put<uint32_t>(1).Put<uint64_t>(16).Put<uint32_t>(0).Put(off_b);
+  r.Pad(alignment);
+  r.b.resize(r.b.size() + 512, 0);
+  return r.b;
+}
+
 TEST(GgufFileTest, OverlappingAndDuplicateTensors) {
-  auto two = [](std::string_view a, uint64_t off_a, std::string_view b,
-                uint64_t off_b) {
-    Raw r;
-    r.Header(2, 0);
-    r.Str(a).Put<uint32_t>(1).Put<uint64_t>(16).Put<uint32_t>(0).Put(off_a);
-    r.Str(b).Put<uint32_t>(1).Put<uint64_t>(16).Put<uint32_t>(0).Put(off_b);
-    r.Pad();
-    r.b.resize(r.b.size() + 256, 0);
-    return r.b;
-  };
-  EXPECT_TRUE(ParseStatus(two("a", 0, "b", 64)).ok());
-  EXPECT_THAT(ParseStatus(two("a", 0, "b", 32)), ErrorWith("overlaps"));
-  EXPECT_THAT(ParseStatus(two("a", 0, "a", 64)),
+  EXPECT_TRUE(ParseStatus(TwoTensors("a", 0, "b", 64)).ok());
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "b", 32)),
+              ErrorWith("tensor 'b' data offset 32, expected 64"));
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "b", 0)),
+              ErrorWith("tensor 'b' data offset 0, expected 64"));
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "a", 64)),
               ErrorWith("duplicate tensor name 'a'"));
+}
+
+// Regression (issue 10): llama.cpp's gguf reader requires each tensor's data
+// to start exactly where the previous one's ends, padded to the alignment;
+// ggufd used to take any non-overlapping placement.
+TEST(GgufFileTest, TensorDataMustFollowTheTableInOrder) {
+  // Swapped: b's data before a's.
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 64, "b", 0)),
+              ErrorWith("tensor 'a' data offset 64, expected 0 (tensor data "
+                        "must follow the tensor table in order"));
+  // A gap: b one alignment step later than it should be.
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "b", 96)),
+              ErrorWith("tensor 'b' data offset 96, expected 64"));
+  // Padding follows general.alignment: with 128, b starts at 128.
+  EXPECT_TRUE(ParseStatus(TwoTensors("a", 0, "b", 128, 128)).ok());
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "b", 256, 128)),
+              ErrorWith("tensor 'b' data offset 256, expected 128"));
+  // The error names the tensor table entry's byte offset.
+  EXPECT_THAT(ParseStatus(TwoTensors("a", 0, "b", 96)),
+              ErrorWith("at offset 57:"));
+}
+
+// Regression (issue 10): ggml keeps tensor names in a 64-byte field and
+// llama.cpp refuses names of 64 bytes or more.
+TEST(GgufFileTest, TensorNamesFitGgmlsNameField) {
+  const std::string longest(63, 'n');
+  EXPECT_TRUE(ParseStatus(TwoTensors(longest, 0, "b", 64)).ok());
+  EXPECT_THAT(ParseStatus(TwoTensors(longest + "n", 0, "b", 64)),
+              ErrorWith("tensor #0 name length 64 exceeds the limit of 63"));
 }
 
 TEST(GgufFileTest, RequireSupportedTypes) {

@@ -1,6 +1,7 @@
 // Loading models: a well-formed tiny model loads and runs; every hostile
 // variant is refused at load with an error that names the problem.
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -126,6 +127,30 @@ TEST(ModelLoadTest, RefusesAbsurdContext) {
 
 TEST(ModelLoadTest, RefusesZeroContext) {
   ExpectRefused({.n_ctx = 0}, "llama.context_length");
+}
+
+// Regression (issue 10): RMSNorm divides by sqrt(mean(x^2) + eps), so eps
+// must be positive (0 made an all-zero row 0/0); NaN and infinities were
+// already refused and stay so.
+TEST(ModelLoadTest, RefusesRmsEpsilonOutsideItsDomain) {
+  const std::string key = "llama.attention.layer_norm_rms_epsilon";
+  ExpectRefused({.rms_eps = 0.0f}, key + " = 0 is out of range (0, 1]");
+  ExpectRefused({.rms_eps = -1e-5f}, key + " = -1");
+  ExpectRefused({.rms_eps = std::numeric_limits<float>::quiet_NaN()},
+                key + " = nan");
+  ExpectRefused({.rms_eps = std::numeric_limits<float>::infinity()},
+                key + " = inf");
+  std::vector<uint8_t> bytes;
+  EXPECT_TRUE(Load({.rms_eps = 1e-12f}, bytes).ok());
+}
+
+TEST(ModelLoadTest, RefusesNonFiniteRopeBase) {
+  const std::string key = "llama.rope.freq_base";
+  ExpectRefused({.rope_freq_base = std::numeric_limits<float>::quiet_NaN()},
+                key + " = nan");
+  ExpectRefused({.rope_freq_base = -std::numeric_limits<float>::infinity()},
+                key + " = -inf");
+  ExpectRefused({.rope_freq_base = 0.0f}, key + " = 0");
 }
 
 TEST(ModelLoadTest, CapsDefaultContextByMemoryLimit) {

@@ -65,7 +65,10 @@ std::vector<uint8_t> BuildTinyModel(const TinySpec& spec) {
     key_u32(StrCat(a, ".rope.dimension_count"), *spec.rope_dims);
   if (spec.vocab_size_key)
     key_u32(StrCat(a, ".vocab_size"), *spec.vocab_size_key);
-  w.AddFloat32(StrCat(a, ".attention.layer_norm_rms_epsilon"), 1e-5f);
+  w.AddFloat32(StrCat(a, ".attention.layer_norm_rms_epsilon"), spec.rms_eps);
+  if (spec.rope_freq_base) {
+    w.AddFloat32(StrCat(a, ".rope.freq_base"), *spec.rope_freq_base);
+  }
   if (spec.tokenizer_tokens > 0) {
     std::vector<std::string> tokens;
     for (uint64_t i = 0; i < spec.tokenizer_tokens; ++i) {

@@ -30,6 +30,8 @@ struct TinySpec {
   std::string omit_key;        // leave this key out
   std::string reshape_tensor;  // give this tensor `reshape_dims` instead
   std::vector<uint64_t> reshape_dims;
+  float rms_eps = 1e-5f;                // any value, hostile ones included
+  std::optional<float> rope_freq_base;  // nullopt: key absent
 };
 
 // The GGUF bytes of a model built from `spec` with small pseudo-random

@@ -56,5 +56,43 @@ TEST(StreamingDecoderTest, ByteFallbackTokensStreamWholeCharacters) {
   EXPECT_EQ(streamed, "  Hi 😀 日本 🇺🇸!");  // the dummy prefix is kept
 }
 
+// Detokenize answers SanitizeUtf8(Decode(ids)) and the generation stream
+// answers the StreamingDecoder's chunks of the same pieces: one rule for both
+// (issue 11), the one node-llama-cpp's detokenize gives (V8 decodes strings
+// from the addon as WHATWG's TextDecoder does: one U+FFFD per maximal
+// subpart). The expected code points were read from node-llama-cpp 3.21.1's
+// model.detokenize() on stories260K.gguf.
+TEST(StreamingDecoderTest, DetokenizeAndStreamRepairAlikeAsTheReferenceDoes) {
+  auto file = gguf::GgufFile::Open(std::string(GGUFD_TESTDATA_DIR) +
+                                   "/models/stories260K.gguf");
+  ASSERT_TRUE(file.ok()) << file.status();
+  auto tokenizer = Tokenizer::FromGguf(**file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  auto byte = [](int b) { return static_cast<TokenId>(3 + b); };  // <0xHH>
+  const std::string fffd(kReplacementUtf8);
+  const struct {
+    std::vector<TokenId> ids;
+    std::string text;
+  } kCases[] = {
+      {{byte(0xE2), byte(0x82), byte('a')}, fffd + "a"},
+      {{byte(0xC0), byte(0x80)}, fffd + fffd},
+      {{byte(0xF0), byte(0x9F), byte(0x98), byte('x')}, fffd + "x"},
+      {{byte(0xED), byte(0xA0), byte(0x80)}, fffd + fffd + fffd},
+      {{byte(0xFF), byte(0xFE)}, fffd + fffd},
+      {{byte(0xF0), byte(0x9F), byte(0x98)}, fffd},  // cut at the end
+  };
+  for (const auto& c : kCases) {
+    auto raw = tokenizer->Decode(c.ids);
+    ASSERT_TRUE(raw.ok());
+    EXPECT_EQ(SanitizeUtf8(*raw), c.text);
+    StreamingDecoder decoder;
+    std::string streamed;
+    for (TokenId id : c.ids)
+      streamed += decoder.Push(tokenizer->TokenToPiece(id));
+    streamed += decoder.Flush();
+    EXPECT_EQ(streamed, c.text);
+  }
+}
+
 }  // namespace
 }  // namespace ggufd::tokenizer

@@ -64,6 +64,27 @@ TEST(TokenizerTest, UserDefinedTokensSplitEvenWithoutParseSpecial) {
   EXPECT_THAT(Ids(t, "Führer", {.add_special = false}), Contains(32009));
 }
 
+// Issue 11 asked for phi-3's user-defined "</s>" to be split out without
+// parse_special. llama.cpp retypes "</s>" as a control token when it marks
+// the end-of-generation tokens ("control-looking token ... its type will be
+// overridden"), so the reference (node-llama-cpp 3.21.1, and the llama.cpp
+// sources under bench/.cache) splits it only with parse_special; these ids
+// are the reference's. Other user-defined tokens are split either way (test
+// above).
+TEST(TokenizerTest, Phi3EndOfSequenceIsControlAsInTheReference) {
+  const Tokenizer t = Load("phi-3");
+  EXPECT_TRUE(t.vocab().HasAttr(2, kAttrUserDefined));
+  EXPECT_TRUE(t.IsControl(2));
+  EXPECT_THAT(Ids(t, "</s>", {.add_special = false}),
+              ElementsAre(1533, 29879, 29958));
+  EXPECT_THAT(Ids(t, "a</s> b<|end|>c", {.add_special = false}),
+              ElementsAre(263, 829, 29879, 29958, 289, 29966, 29989, 355, 29989,
+                          29958, 29883));
+  EXPECT_THAT(
+      Ids(t, "a</s> b<|end|>c", {.add_special = false, .parse_special = true}),
+      ElementsAre(263, 2, 289, 32007, 274));
+}
+
 TEST(TokenizerTest, Phi3SpecialTokensSwallowFollowingWhitespace) {
   const Tokenizer t = Load("phi-3");
   const EncodeOptions parse{.add_special = false, .parse_special = true};

@@ -1,11 +1,15 @@
 // Vocabulary loading: llama.cpp's defaults, and refusal of garbage.
 #include "runtime/tokenizer/vocab.h"
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/common/str_cat.h"
 #include "runtime/gguf/gguf_file.h"
 #include "runtime/gguf/gguf_writer.h"
 #include "runtime/tokenizer/tokenizer.h"
@@ -97,6 +101,127 @@ TEST(VocabTest, MinusOneSpecialIdMeansNone) {
   ASSERT_TRUE(vocab.ok()) << vocab.status();
   EXPECT_EQ(vocab->special().sep, kNoToken);
   EXPECT_EQ(vocab->special().pad, kNoToken);
+}
+
+// Regression (issue 10): negative ids other than -1 used to be taken as
+// "none" too; -1 (and its u32 image) is the only spelling converters use.
+TEST(VocabTest, RefusesNegativeSpecialIdOtherThanMinusOne) {
+  gguf::GgufWriter w =
+      SpmWriter({"<unk>", "<s>", "</s>"}, {0, 0, 0}, {2, 3, 3});
+  w.AddInt32("tokenizer.ggml.bos_token_id", -5);
+  EXPECT_THAT(LoadStatus(w).message(),
+              HasSubstr("tokenizer.ggml.bos_token_id = -5 is negative"));
+}
+
+// A numeric array `key` of `count` elements of `type`, all bytes `fill`.
+void AddRawArray(gguf::GgufWriter& w, std::string_view key,
+                 gguf::ValueType type, uint64_t count,
+                 std::vector<uint8_t>& storage, uint8_t fill = 0) {
+  storage.assign(count * gguf::ScalarSize(type), fill);
+  gguf::GgufValue v;
+  v.type = gguf::ValueType::kArray;
+  v.element_type = type;
+  v.count = count;
+  v.raw = storage.data();
+  w.AddValue(key, v);
+}
+
+// Regression (issue 10): the GGUF spec says token_type is i32 and scores
+// f32 (llama.cpp also takes i32 scores); any integer or number array used to
+// be widened.
+TEST(VocabTest, RefusesTokenizerArraysOfAnotherElementType) {
+  const std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+  std::vector<uint8_t> storage;
+  for (gguf::ValueType type :
+       {gguf::ValueType::kUint8, gguf::ValueType::kUint32,
+        gguf::ValueType::kInt64}) {
+    gguf::GgufWriter w;
+    w.AddString("tokenizer.ggml.model", "llama");
+    w.AddStringArray("tokenizer.ggml.tokens", tokens);
+    AddRawArray(w, "tokenizer.ggml.token_type", type, 3, storage, 1);
+    EXPECT_THAT(LoadStatus(w).message(),
+                HasSubstr(StrCat("tokenizer.ggml.token_type (at offset ")))
+        << gguf::ValueTypeName(type);
+    EXPECT_THAT(LoadStatus(w).message(),
+                HasSubstr(StrCat("is an array of ", gguf::ValueTypeName(type),
+                                 ", expected an array of i32")));
+  }
+  for (gguf::ValueType type :
+       {gguf::ValueType::kFloat64, gguf::ValueType::kInt8}) {
+    gguf::GgufWriter w;
+    w.AddString("tokenizer.ggml.model", "llama");
+    w.AddStringArray("tokenizer.ggml.tokens", tokens);
+    AddRawArray(w, "tokenizer.ggml.scores", type, 3, storage);
+    EXPECT_THAT(LoadStatus(w).message(),
+                HasSubstr(StrCat("tokenizer.ggml.scores (at offset ")))
+        << gguf::ValueTypeName(type);
+    EXPECT_THAT(LoadStatus(w).message(),
+                HasSubstr("expected an array of f32 or i32"));
+  }
+  gguf::GgufWriter scalar;
+  scalar.AddString("tokenizer.ggml.model", "llama");
+  scalar.AddStringArray("tokenizer.ggml.tokens", tokens);
+  scalar.AddInt32("tokenizer.ggml.token_type", 1);
+  EXPECT_THAT(LoadStatus(scalar).message(), HasSubstr("is a scalar i32"));
+  // i32 scores load, as in llama.cpp.
+  gguf::GgufWriter int_scores;
+  int_scores.AddString("tokenizer.ggml.model", "llama");
+  int_scores.AddStringArray("tokenizer.ggml.tokens", tokens);
+  int_scores.AddInt32Array("tokenizer.ggml.scores",
+                           std::vector<int32_t>{0, -1, -2});
+  EXPECT_TRUE(LoadStatus(int_scores).ok()) << LoadStatus(int_scores);
+}
+
+// Regression (issue 10): scores order SentencePiece's merges; a NaN made
+// that order meaningless and was accepted.
+TEST(VocabTest, RefusesScoresThatAreNotFinite) {
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(),
+                    std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    EXPECT_THAT(LoadStatus(SpmWriter({"<unk>", "<s>", "</s>", "a"},
+                                     {0, 0, 0, bad}, {2, 3, 3, 1}))
+                    .message(),
+                HasSubstr("tokenizer.ggml.scores[3] = "))
+        << bad;
+  }
+}
+
+// Regression (issue 10): llama.cpp's token types are 0 (undefined) to 6
+// (byte); other values used to be read as "undefined".
+TEST(VocabTest, RefusesTokenTypesOutsideTheDomain) {
+  for (int32_t bad : {7, -1, 1 << 20}) {
+    EXPECT_THAT(
+        LoadStatus(SpmWriter({"<unk>", "<s>", "</s>"}, {0, 0, 0}, {2, 3, bad}))
+            .message(),
+        HasSubstr(StrCat("tokenizer.ggml.token_type[2] = ", bad,
+                         " is not a token type (0 to 6)")));
+  }
+  // 0 (undefined) and 5 (unused) are token types.
+  EXPECT_TRUE(
+      LoadStatus(SpmWriter({"<unk>", "<s>", "</s>"}, {0, 0, 0}, {0, 3, 5}))
+          .ok());
+}
+
+// Regression (issue 10): a byte token (type 6) stands for the byte its text
+// spells as <0xHH>; other texts were accepted and decoded to nothing.
+TEST(VocabTest, RefusesByteTokensNotSpelledAsBytes) {
+  for (const char* bad :
+       {"<0xZZ>", "hello", "<0x4a>", "<0x4A", "<0x4A>>", "<0X4A>", ""}) {
+    EXPECT_THAT(LoadStatus(SpmWriter({"<unk>", "<s>", "</s>", bad},
+                                     {0, 0, 0, 0}, {2, 3, 3, 6}))
+                    .message(),
+                HasSubstr("tokenizer.ggml.tokens[3] is a byte token "
+                          "(tokenizer.ggml.token_type = 6) but its text"))
+        << bad;
+  }
+  auto image = ParseImage(SpmWriter({"<unk>", "<s>", "</s>", "<0x4A>"},
+                                    {0, 0, 0, 0}, {2, 3, 3, 6}));
+  ASSERT_TRUE(image.ok());
+  auto tokenizer = Tokenizer::FromGguf(*image->file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  EXPECT_EQ(tokenizer->TokenToPiece(3), "J");
+  EXPECT_EQ(ByteTokenValue("<0xFF>"), 0xFF);
+  EXPECT_EQ(ByteTokenValue("<0xff>"), -1);
 }
 
 TEST(VocabTest, RefusesMissingTokenizer) {
