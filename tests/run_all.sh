@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: format check, release build + unit/e2e tests,
-# ASan+UBSan build + tests, TSan build + service tests, bounded fuzzing.
+# client tests, a bounded load test, ASan+UBSan build + tests, TSan build +
+# service tests, bounded fuzzing.
 # Expects deploy/setup.sh to have run (the README's test command runs both).
 #   GGUFD_FUZZ_SECONDS=N   seconds per fuzz target (default 45)
 #   GGUFD_SKIP_SANITIZERS=1 / GGUFD_SKIP_FUZZ=1   for quick local runs
@@ -50,6 +51,11 @@ for lang in python go node java; do
     GGUFCTL_BIN="$root/build/clients/cpp/ggufctl" \
     GGUFD_MODELS_DIR="$root/models" "clients/$lang/test.sh"
 done
+
+# 10x the queue capacity of Generate calls with random cancels, deadlines
+# and disconnects; GGUFD_SOAK_SECONDS=N for a long soak.
+step "load and soak (tests/load)"
+run load env GGUFD_BIN="$root/build/service/ggufd" tests/load/run.sh
 
 if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
   step "ASan+UBSan build and tests"
