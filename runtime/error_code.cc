@@ -18,7 +18,7 @@ struct CodeInfo {
   absl::StatusCode canonical;
 };
 
-constexpr std::array<CodeInfo, 21> kCodes = {{
+constexpr std::array<CodeInfo, 25> kCodes = {{
     {"OK", absl::StatusCode::kOk},
     {"INVALID_ARGUMENT", absl::StatusCode::kInvalidArgument},
     {"MODEL_NOT_FOUND", absl::StatusCode::kNotFound},
@@ -40,6 +40,10 @@ constexpr std::array<CodeInfo, 21> kCodes = {{
     {"ALREADY_EXISTS", absl::StatusCode::kAlreadyExists},
     {"SESSION_MISMATCH", absl::StatusCode::kFailedPrecondition},
     {"NOT_CONFIGURED", absl::StatusCode::kFailedPrecondition},
+    {"UNAUTHENTICATED", absl::StatusCode::kUnauthenticated},
+    {"ACCESS_DENIED", absl::StatusCode::kPermissionDenied},
+    {"MESSAGE_TOO_LARGE", absl::StatusCode::kResourceExhausted},
+    {"LIMIT_EXCEEDED", absl::StatusCode::kInvalidArgument},
 }};
 
 const CodeInfo* Info(ErrorCode code) {

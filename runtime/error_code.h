@@ -32,6 +32,10 @@ enum class ErrorCode : int {
   kAlreadyExists = 18,     // a session of that id exists already
   kSessionMismatch = 19,   // a saved session does not fit this runtime
   kNotConfigured = 20,     // the server was started without what it needs
+  kUnauthenticated = 21,   // no credentials, or ones the server does not know
+  kAccessDenied = 22,      // the caller's role or ownership does not allow it
+  kMessageTooLarge = 23,   // a request above --max-receive-message-bytes
+  kLimitExceeded = 24,     // a request beyond a server limit (tokens, runtimes)
 };
 
 // Upper-case name used as the ErrorInfo reason ("GENERATION_FAILED").

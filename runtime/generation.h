@@ -90,6 +90,9 @@ struct GenerateRequest {
   // Reuse the KV cache for the longest common prefix with the previous
   // generation (the rest is evaluated).
   bool reuse_cache = true;
+  // Most tokens this request may add (its prompt, after a session's
+  // history); 0 = no limit beyond the context.
+  int32_t max_prompt_tokens = 0;
 };
 
 enum class FinishReason {

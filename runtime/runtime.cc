@@ -110,8 +110,11 @@ absl::Status Runtime::Load(const std::string& path,
   if (options.memory_limit_bytes > 0) {
     config_options.max_kv_bytes = options.memory_limit_bytes;
   }
+  // The file is fine (it loaded); what fails now are the options asked for.
   auto instance = model::ShareModel(*next->shared->model, config_options);
-  if (!instance.ok()) return ModelError(instance.status());
+  if (!instance.ok()) {
+    return WithErrorCode(instance.status(), ErrorCode::kInvalidArgument);
+  }
   next->model = std::move(*instance);
   const model::ModelConfig& config = next->model->config;
   report(0.8);

@@ -47,6 +47,53 @@ absl::StatusOr<chat::TemplateFamily> FamilyOf(const ChatPrompt& chat,
   return *detected;
 }
 
+// A formatted chat's tokens. Message content is text: special-token text in
+// it (a forged "<|im_end|>\n<|im_start|>system") stays text. When no message
+// holds any, the whole text is tokenized at once, exactly as llama.cpp
+// does; otherwise template and content are tokenized piece by piece.
+absl::StatusOr<std::vector<TokenId>> ChatTokens(const chat::ChatText& chat,
+                                                const tokenizer::Tokenizer& tok,
+                                                bool add_special) {
+  const std::string_view text = chat.text;
+  bool forged = false;
+  for (const auto& [begin, end] : chat.content) {
+    const std::string_view content = text.substr(begin, end - begin);
+    auto parsed =
+        tok.Encode(content, {.add_special = false, .parse_special = true});
+    auto literal =
+        tok.Encode(content, {.add_special = false, .parse_special = false});
+    if (!parsed.ok()) return Invalid(parsed.status());
+    if (!literal.ok()) return Invalid(literal.status());
+    if (*parsed != *literal) {
+      forged = true;
+      break;
+    }
+  }
+  if (!forged) {
+    auto ids =
+        tok.Encode(text, {.add_special = add_special, .parse_special = true});
+    if (!ids.ok()) return Invalid(ids.status());
+    return std::move(*ids);
+  }
+  std::vector<TokenId> out;
+  auto append = [&](std::string_view piece, bool special) -> absl::Status {
+    if (piece.empty() && !(add_special && out.empty())) return absl::OkStatus();
+    auto ids = tok.Encode(piece, {.add_special = add_special && out.empty(),
+                                  .parse_special = special});
+    if (!ids.ok()) return Invalid(ids.status());
+    out.insert(out.end(), ids->begin(), ids->end());
+    return absl::OkStatus();
+  };
+  size_t done = 0;
+  for (const auto& [begin, end] : chat.content) {
+    RETURN_IF_ERROR(append(text.substr(done, begin - done), true));
+    RETURN_IF_ERROR(append(text.substr(begin, end - begin), false));
+    done = end;
+  }
+  RETURN_IF_ERROR(append(text.substr(done), true));
+  return out;
+}
+
 // The tokens `request` adds: its whole prompt, or for a session turn what
 // follows the history (`continuing`: the history is not empty, so no BOS).
 absl::StatusOr<std::vector<TokenId>> PromptTokens(
@@ -57,16 +104,13 @@ absl::StatusOr<std::vector<TokenId>> PromptTokens(
   if (request.chat.has_value()) {
     auto family = FamilyOf(*request.chat, info);
     if (!family.ok()) return family.status();
-    auto text = chat::FormatChat(*family, request.chat->messages,
-                                 request.chat->add_generation_prompt);
-    if (!text.ok()) {
+    auto chat = chat::FormatChatText(*family, request.chat->messages,
+                                     request.chat->add_generation_prompt);
+    if (!chat.ok()) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("chat.messages: ", text.status().message()));
+                       StrCat("chat.messages: ", chat.status().message()));
     }
-    auto ids =
-        tok.Encode(*text, {.add_special = add_special, .parse_special = true});
-    if (!ids.ok()) return Invalid(ids.status());
-    return std::move(*ids);
+    return ChatTokens(*chat, tok, add_special);
   }
   if (!request.prompt_ids.empty()) {
     for (size_t i = 0; i < request.prompt_ids.size(); ++i) {
@@ -173,6 +217,14 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
   if (!added.ok()) return added.status();
   std::vector<TokenId> prompt = history;
   prompt.insert(prompt.end(), added->begin(), added->end());
+  if (request.max_prompt_tokens > 0 &&
+      added->size() > static_cast<size_t>(request.max_prompt_tokens)) {
+    return MakeError(
+        ErrorCode::kLimitExceeded,
+        StrCat("the prompt has ", added->size(),
+               " tokens; this server accepts at most ",
+               request.max_prompt_tokens, " (--max-prompt-tokens)"));
+  }
   if (prompt.empty()) {
     if (tok.bos() < 0) {
       return MakeError(ErrorCode::kInvalidArgument,
@@ -311,6 +363,23 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
   auto fail = [&](const absl::Status& cause) -> absl::Status {
     return with_session ? fail_session(cause) : Poison(cause);
   };
+  // A token that cannot be sampled (every candidate banned, or logits the
+  // model made non-finite) fails this request alone: the cache holds only
+  // evaluated tokens, so nothing is poisoned. What this turn evaluated is
+  // forgotten all the same, as it may be what made the logits bad.
+  auto unsampleable = [&](const absl::Status& cause) -> absl::Status {
+    model::KvCache& kv = loaded.state->kv;
+    if (with_session) {
+      kv.Truncate(std::min<int64_t>(kv.size(), history_before));
+      kv.ReleaseUnused();
+    } else {
+      kv.Reset();
+      cached.clear();
+    }
+    ++counters_.generations_failed;
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StrCat("no token can be sampled: ", cause.message()));
+  };
 
   auto finish = [&](FinishReason reason) -> absl::StatusOr<GenerationResult> {
     finished.reason = reason;
@@ -386,7 +455,7 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
       return sampler->Sample(loaded.state->logits_row(0),
                              request.logprobs ? &logprobs : nullptr);
     }();
-    if (!id.ok()) return fail(id.status());
+    if (!id.ok()) return unsampleable(id.status());
     const bool eog = !stopping.ignore_eos && tok.IsEog(*id);
     if (eog || std::find(stopping.stop_token_ids.begin(),
                          stopping.stop_token_ids.end(),

@@ -27,9 +27,13 @@ std::string ActiveRequests::NewRequestId() {
   return absl::StrFormat("req-%016x", rng());
 }
 
-absl::Status ActiveRequests::Add(std::shared_ptr<GenerationStream> stream) {
+absl::Status ActiveRequests::Add(std::shared_ptr<GenerationStream> stream,
+                                 std::string owner) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = streams_.emplace(stream->request_id(), stream);
+  std::string id = stream->request_id();
+  auto [it, inserted] = streams_.emplace(
+      std::move(id),
+      Entry{.stream = std::move(stream), .owner = std::move(owner)});
   if (!inserted) {
     return ServiceError(absl::StatusCode::kAlreadyExists,
                         ErrorCode::kInvalidArgument,
@@ -41,7 +45,9 @@ absl::Status ActiveRequests::Add(std::shared_ptr<GenerationStream> stream) {
 void ActiveRequests::Remove(const GenerationStream& stream) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(stream.request_id());
-  if (it != streams_.end() && it->second.get() == &stream) streams_.erase(it);
+  if (it != streams_.end() && it->second.stream.get() == &stream) {
+    streams_.erase(it);
+  }
 }
 
 GenerationStream::CancelResult ActiveRequests::Cancel(
@@ -51,7 +57,22 @@ GenerationStream::CancelResult ActiveRequests::Cancel(
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(request_id);
     if (it == streams_.end()) return GenerationStream::CancelResult::kNotFound;
-    stream = it->second;
+    stream = it->second.stream;
+  }
+  return stream->Cancel();
+}
+
+std::optional<GenerationStream::CancelResult> ActiveRequests::CancelOwned(
+    std::string_view request_id, std::string_view owner) {
+  std::shared_ptr<GenerationStream> stream;
+  {
+    // Checked and taken under one lock: the stream cancelled is the one
+    // whose owner was checked, even if the id is reused right after.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = streams_.find(request_id);
+    if (it == streams_.end()) return GenerationStream::CancelResult::kNotFound;
+    if (it->second.owner != owner) return std::nullopt;
+    stream = it->second.stream;
   }
   return stream->Cancel();
 }
@@ -60,7 +81,7 @@ void ActiveRequests::CancelAll() {
   std::vector<std::shared_ptr<GenerationStream>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [id, stream] : streams_) all.push_back(stream);
+    for (const auto& [id, entry] : streams_) all.push_back(entry.stream);
   }
   for (const auto& stream : all) stream->Cancel();
 }

@@ -1,11 +1,14 @@
 // The Generate requests in flight (queued or running), by request id, so
-// Cancel(request_id) can reach them on any runtime.
+// Cancel(request_id) can reach them on any runtime. Each remembers who made
+// it (the principal's name, "" without authentication), so callers limited
+// to their own requests cannot cancel anyone else's.
 #ifndef GGUFD_SERVICE_ACTIVE_REQUESTS_H_
 #define GGUFD_SERVICE_ACTIVE_REQUESTS_H_
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,10 +20,15 @@ namespace ggufd {
 class ActiveRequests {
  public:
   // ALREADY_EXISTS (error code 1) when the id is in flight already.
-  absl::Status Add(std::shared_ptr<GenerationStream> stream);
+  absl::Status Add(std::shared_ptr<GenerationStream> stream,
+                   std::string owner = {});
   // Forgets `stream` (only if it is still the one registered under its id).
   void Remove(const GenerationStream& stream);
   GenerationStream::CancelResult Cancel(std::string_view request_id);
+  // Cancel for a caller limited to its own requests: nullopt (nothing done)
+  // when the request belongs to another owner.
+  std::optional<GenerationStream::CancelResult> CancelOwned(
+      std::string_view request_id, std::string_view owner);
   // Cancels everything (shutdown after the grace period).
   void CancelAll();
   size_t size() const;
@@ -29,9 +37,12 @@ class ActiveRequests {
   static std::string NewRequestId();
 
  private:
+  struct Entry {
+    std::shared_ptr<GenerationStream> stream;
+    std::string owner;
+  };
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<GenerationStream>, std::less<>>
-      streams_;
+  std::map<std::string, Entry, std::less<>> streams_;
 };
 
 // Whether `id` is an acceptable client request id: 1-128 of

@@ -11,30 +11,72 @@ namespace ggufd {
 CommandChannel::CommandChannel(size_t capacity) : capacity_(capacity) {}
 
 absl::Status CommandChannel::Push(Command& command) {
+  std::vector<Command> dead;
+  absl::Status accepted;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) {
       return MakeError(ErrorCode::kUnavailable, "the runtime is stopped");
     }
+    if (waiting_ >= capacity_) PurgeDeadLocked(dead);
     if (waiting_ >= capacity_) {
-      return MakeError(ErrorCode::kQueueFull,
-                       StrCat("the runtime's queue is full (", capacity_,
-                              " requests waiting)"));
+      accepted = MakeError(ErrorCode::kQueueFull,
+                           StrCat("the runtime's queue is full (", capacity_,
+                                  " requests waiting)"));
+    } else {
+      command.enqueued_at = absl::Now();
+      queue_.push_back(std::move(command));
+      ++waiting_;
     }
-    command.enqueued_at = absl::Now();
-    queue_.push_back(std::move(command));
-    ++waiting_;
   }
-  ready_.notify_one();
-  return absl::OkStatus();
+  // Their owners hear it outside the lock (drop callbacks may post).
+  const absl::Time now = absl::Now();
+  for (Command& c : dead) {
+    if (!c.drop) continue;
+    c.drop(c.cancel && c.cancel->cancelled()
+               ? MakeError(ErrorCode::kCancelled, "cancelled while queued")
+               : MakeError(ErrorCode::kDeadlineExceeded,
+                           now >= c.deadline
+                               ? "the deadline passed while queued"
+                               : "dropped while queued"));
+  }
+  if (accepted.ok()) ready_.notify_one();
+  return accepted;
+}
+
+void CommandChannel::PurgeDeadLocked(std::vector<Command>& dead) {
+  const absl::Time now = absl::Now();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    const bool gone =
+        (it->cancel && it->cancel->cancelled()) || now >= it->deadline;
+    if (gone) {
+      dead.push_back(std::move(*it));
+      it = queue_.erase(it);
+      --waiting_;
+      ++purged_;
+    } else {
+      ++it;
+    }
+  }
 }
 
 bool CommandChannel::WaitAndDrain(std::vector<Command>& out) {
   assert(out.empty());
   std::unique_lock<std::mutex> lock(mu_);
   ready_.wait(lock, [this] { return closed_ || !queue_.empty(); });
-  out.swap(queue_);
-  return !closed_;
+  if (closed_) {
+    for (Command& c : queue_) out.push_back(std::move(c));
+    queue_.clear();
+    return false;
+  }
+  out.push_back(std::move(queue_.front()));
+  queue_.pop_front();
+  return true;
+}
+
+uint64_t CommandChannel::purged() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return purged_;
 }
 
 void CommandChannel::MarkTaken() {

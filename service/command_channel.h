@@ -1,11 +1,14 @@
 // The bounded command queue in front of one runtime worker: many producers
-// (gRPC handlers), one consumer (the worker), drained by swapping the whole
-// queue out under the lock and running it unlocked (Envoy's Dispatcher).
+// (gRPC handlers), one consumer (the worker) that takes one command at a
+// time and runs it unlocked. Only live commands count against the capacity:
+// when it is reached, commands cancelled or past their deadline while
+// queued are dropped on the spot to make room.
 #ifndef GGUFD_SERVICE_COMMAND_CHANNEL_H_
 #define GGUFD_SERVICE_COMMAND_CHANNEL_H_
 
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -26,9 +29,9 @@ class CommandChannel {
   // left untouched in the caller's hands) or UNAVAILABLE once closed.
   absl::Status Push(Command& command);
 
-  // Blocks until commands are queued or the channel is closed, then swaps
-  // every queued command into `out` (which must be empty). Returns false
-  // once the channel is closed; then `out` holds what was still queued.
+  // Blocks until a command is queued or the channel is closed, then moves
+  // the oldest one into `out` (which must be empty). Returns false once the
+  // channel is closed; then `out` holds everything still queued.
   bool WaitAndDrain(std::vector<Command>& out);
 
   // The consumer tells the channel it started or dropped one drained
@@ -41,12 +44,18 @@ class CommandChannel {
 
   size_t waiting() const;
   size_t capacity() const { return capacity_; }
+  // Commands dropped while queued to make room (cancelled or expired).
+  uint64_t purged() const;
 
  private:
+  // Moves the commands that can no longer run out of the queue.
+  void PurgeDeadLocked(std::vector<Command>& dead);
+
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable ready_;
-  std::vector<Command> queue_;
+  std::deque<Command> queue_;
+  uint64_t purged_ = 0;
   // Accepted but not yet started: queue_ plus what the consumer drained.
   size_t waiting_ = 0;
   bool closed_ = false;

@@ -32,6 +32,7 @@ class WatchStatusReactor : public grpc::ServerWriteReactor<v1::RuntimeStatus> {
     if (interval == 0) interval = kDefaultWatchIntervalMs;
     interval_ = absl::Milliseconds(
         std::clamp(interval, kMinWatchIntervalMs, kMaxWatchIntervalMs));
+    state_.AddSleeper(&timer_);
     WriteStatus();
   }
 
@@ -42,23 +43,26 @@ class WatchStatusReactor : public grpc::ServerWriteReactor<v1::RuntimeStatus> {
       return;
     }
     timer_.Schedule(absl::Now() + interval_, [this](bool fired) {
-      if (!fired) {
+      if (!fired && !state_.draining.load()) {
         Finish(ToGrpcStatus(
             MakeError(ErrorCode::kCancelled, "the stream was cancelled")));
         return;
       }
-      WriteStatus();
+      WriteStatus();  // ends the stream when draining
     });
-    // A cancel that raced with scheduling: whichever side comes second
-    // cancels the timer.
-    if (cancelled_.load()) timer_.Cancel();
+    // A cancel or a drain that raced with scheduling: whichever side comes
+    // second cancels the timer.
+    if (cancelled_.load() || state_.draining.load()) timer_.Cancel();
   }
 
   void OnCancel() override {
     cancelled_.store(true);
     timer_.Cancel();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    state_.RemoveSleeper(&timer_);
+    delete this;
+  }
 
  private:
   void WriteStatus() {

@@ -26,6 +26,7 @@ struct GenerateJob {
   std::optional<v1::SamplingParams> sampling;
   std::optional<v1::StoppingParams> stopping;
   int32_t top_logprobs = 0;
+  int32_t max_new_tokens = 0;  // the server's limit (0 = none)
 };
 
 // Runs one generation on the worker thread; returns the status to end the
@@ -48,6 +49,17 @@ std::optional<absl::Status> RunGenerate(Runtime& runtime,
     StoppingParams params = runtime.defaults().stopping;
     ApplyStopping(*job.stopping, params);
     request.stopping = std::move(params);
+  }
+  if (job.max_new_tokens > 0) {
+    // --max-new-tokens bounds the runtime's defaults and 0 ("until the
+    // context is full") too; larger explicit values were refused.
+    StoppingParams& s =
+        request.stopping.has_value()
+            ? *request.stopping
+            : request.stopping.emplace(runtime.defaults().stopping);
+    if (s.max_tokens <= 0 || s.max_tokens > job.max_new_tokens) {
+      s.max_tokens = job.max_new_tokens;
+    }
   }
   auto result = runtime.Generate(request, stream, *stream.cancel_token());
   if (!result.ok()) {
@@ -167,6 +179,8 @@ absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
   }
   auto job = ParseJob(request);
   if (!job.ok()) return job.status();
+  job->max_new_tokens = state_.max_new_tokens;
+  job->request.max_prompt_tokens = state_.max_prompt_tokens;
   auto worker = state_.registry->Find(request.runtime());
   if (!worker.ok()) return worker.status();
   runtime_ = (*worker)->name();
@@ -182,7 +196,9 @@ absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
       .token_bytes = output.token_bytes(),
       .logprobs = job->request.logprobs,
       .metrics = state_.metrics});
-  if (absl::Status s = state_.requests->Add(stream_); !s.ok()) {
+  if (absl::Status s =
+          state_.requests->Add(stream_, state_.CallerName(*context_));
+      !s.ok()) {
     stream_.reset();
     return s;
   }

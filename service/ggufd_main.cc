@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   ggufd::cli::RegisterServeCommand(app);
   ggufd::cli::RegisterQuantizeCommand(app);
   ggufd::cli::RegisterBenchCommand(app);
+  ggufd::cli::RegisterHashTokenCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ggufd::cli::ExitCode();
 }

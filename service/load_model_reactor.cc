@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/str_replace.h"
 #include "runtime/runtime.h"
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
@@ -10,6 +12,21 @@ namespace ggufd {
 namespace {
 
 constexpr char kMethod[] = "Runtime/LoadModel";
+
+// `status` with the server's paths named as the client knows them: the file
+// as requested, anything else under the model directory relative to it.
+absl::Status ClientPaths(const absl::Status& status, const std::string& file,
+                         const std::string& requested,
+                         const std::string& root) {
+  if (status.ok()) return status;
+  const std::string message = absl::StrReplaceAll(
+      status.message(), {{file, requested}, {root + "/", ""}, {root, "."}});
+  absl::Status out(status.code(), message);
+  status.ForEachPayload([&out](absl::string_view url, const absl::Cord& v) {
+    out.SetPayload(url, v);
+  });
+  return out;
+}
 
 }  // namespace
 
@@ -52,7 +69,8 @@ absl::Status LoadModelReactor::Admit(const v1::LoadModelRequest& request) {
   Command command;
   command.operation = "load";
   command.deadline = DeadlineOf(*context_);
-  command.run = [queue = queue_, path = *path, options, runtime = runtime_](
+  command.run = [queue = queue_, path = *path, options, runtime = runtime_,
+                 requested = request.path(), root = state_.models->root()](
                     Runtime& rt, const CommandContext&) mutable {
     options.on_progress = [&queue](double fraction) {
       v1::LoadModelEvent event;
@@ -69,7 +87,7 @@ absl::Status LoadModelReactor::Admit(const v1::LoadModelRequest& request) {
       }
       loaded = info.status();
     }
-    queue->Complete(loaded);
+    queue->Complete(ClientPaths(loaded, path, requested, root));
   };
   command.drop = [queue = queue_](const absl::Status& why) {
     queue->Complete(why);

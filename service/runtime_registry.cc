@@ -1,5 +1,6 @@
 #include "service/runtime_registry.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "runtime/common/str_cat.h"
@@ -83,10 +84,11 @@ absl::StatusOr<std::shared_ptr<RuntimeWorker>> RuntimeRegistry::Create(
     stopped_.push_back(std::move(it->second));
     workers_.erase(it);
   }
-  if (workers_.size() >= kMaxRuntimes) {
-    return ServiceError(
-        absl::StatusCode::kResourceExhausted, ErrorCode::kOutOfMemory,
-        StrCat("at most ", kMaxRuntimes, " runtimes may exist"));
+  const size_t most = std::min(options_.max_runtimes, kMaxRuntimes);
+  if (workers_.size() >= most) {
+    return ServiceError(absl::StatusCode::kResourceExhausted,
+                        ErrorCode::kLimitExceeded,
+                        StrCat("at most ", most, " runtimes may exist"));
   }
   auto worker = StartWorker(name, queue_capacity);
   workers_.emplace(name, worker);

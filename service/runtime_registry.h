@@ -25,6 +25,9 @@ class RuntimeRegistry {
 
   struct Options {
     size_t queue_capacity = 64;  // for runtimes created without one
+    // Runtimes that may exist, the default one included (at most
+    // kMaxRuntimes).
+    size_t max_runtimes = kMaxRuntimes;
     // Every worker's snapshots (on its own thread; must not block).
     std::function<void(const WorkerSnapshot&)> on_snapshot;
   };
@@ -42,7 +45,8 @@ class RuntimeRegistry {
 
   // Starts a runtime. ALREADY_EXISTS for a live one of that name (a dead
   // one is replaced); INVALID_ARGUMENT for a bad name or capacity;
-  // RESOURCE_EXHAUSTED past kMaxRuntimes. `queue_capacity` 0 = default.
+  // RESOURCE_EXHAUSTED (LIMIT_EXCEEDED) past max_runtimes. `queue_capacity`
+  // 0 = default.
   absl::StatusOr<std::shared_ptr<RuntimeWorker>> Create(const std::string& name,
                                                         size_t queue_capacity);
 

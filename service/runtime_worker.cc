@@ -45,6 +45,7 @@ WorkerSnapshot RuntimeWorker::Snapshot() const {
   s.name = options_.name;
   s.queue_depth = static_cast<int32_t>(channel_.waiting());
   s.queue_capacity = static_cast<int32_t>(channel_.capacity());
+  s.commands_dropped += channel_.purged();
   return s;
 }
 

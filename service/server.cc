@@ -12,6 +12,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "runtime/common/str_cat.h"
 #include "service/active_requests.h"
 #include "service/diagnostics_service.h"
@@ -20,6 +22,12 @@
 #include "service/model_path.h"
 #include "service/runtime_registry.h"
 #include "service/runtime_service.h"
+#include "service/security/access_guard.h"
+#include "service/security/admin_only_interceptor.h"
+#include "service/security/guarded_services.h"
+#include "service/security/listen_address.h"
+#include "service/security/principals.h"
+#include "service/security/session_owners.h"
 #include "service/service_metrics.h"
 #include "service/service_state.h"
 #include "service/sessions_service.h"
@@ -46,9 +54,72 @@ std::string HostOf(const std::string& listen) {
   return host.empty() ? "0.0.0.0" : host;
 }
 
+// Says loudly when the server can be reached beyond this machine without
+// authentication, or when bearer tokens would cross the network in clear.
+void WarnAboutExposure(const ServerOptions& options, JsonLog& log) {
+  if (security::IsLoopbackListen(options.listen)) return;
+  const bool certificates_required =
+      options.tls.mutual() && options.tls.client_cert_required;
+  if (options.auth_file.empty() && !certificates_required) {
+    log.Warn(
+        "SECURITY WARNING: no authentication on a non-loopback address",
+        {{"address", options.listen},
+         {"risk",
+          "anyone who can reach this port can load models, read and delete "
+          "sessions, cancel requests and use the runtimes"},
+         {"fix",
+          "--auth-file (bearer tokens with roles), or --tls-client-ca with "
+          "required client certificates, or listen on 127.0.0.1"}});
+  } else if (options.auth_file.empty()) {
+    log.Info("every client with a certificate from the client CA is admin",
+             {{"client_ca", options.tls.client_ca_file}});
+  }
+  if (!options.auth_file.empty() && !options.tls.enabled()) {
+    log.Warn("SECURITY WARNING: bearer tokens travel in clear text",
+             {{"address", options.listen},
+              {"fix", "--tls-cert and --tls-key, or a mesh that encrypts"}});
+  }
+  if (options.enable_test_hooks) {
+    log.Warn("SECURITY WARNING: test hooks are on (fault injection)",
+             {{"address", options.listen}});
+  }
+}
+
+// Drops gRPC's builder plugins whose name contains one of `names` (the
+// reflection and channelz plugins register themselves for every server).
+class WithoutPlugins final : public grpc::ServerBuilderOption {
+ public:
+  explicit WithoutPlugins(std::vector<std::string> names)
+      : names_(std::move(names)) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    std::erase_if(*plugins, [this](const auto& plugin) {
+      const std::string name = plugin->name();
+      return std::any_of(names_.begin(), names_.end(), [&](const auto& n) {
+        return name.find(n) != std::string::npos;
+      });
+    });
+  }
+
+ private:
+  const std::vector<std::string> names_;
+};
+
 }  // namespace
 
 struct Server::Impl {
+  // A start that fails half-way destroys this with workers still running:
+  // they publish a last snapshot into it, so they go first.
+  ~Impl() {
+    StopSweeper();
+    {
+      std::lock_guard<std::mutex> lock(health_mu);
+      health.clear();
+    }
+    registry.reset();
+  }
+
   JsonLog* log = nullptr;
   ServiceMetrics metrics;
   ActiveRequests requests;
@@ -58,7 +129,8 @@ struct Server::Impl {
   // Health is updated from worker threads; the health service may not exist
   // yet while the default model loads at start.
   std::mutex health_mu;
-  grpc::HealthCheckServiceInterface* health = nullptr;
+  // The main port's health service, and the health-only port's.
+  std::vector<grpc::HealthCheckServiceInterface*> health;
   bool default_ready = false;
   std::unique_ptr<RuntimeRegistry> registry;
   std::unique_ptr<InferenceService> inference;
@@ -71,7 +143,16 @@ struct Server::Impl {
   std::condition_variable sweeper_cv;
   bool sweeper_stop = false;
   std::unique_ptr<TestHooksService> test_hooks;
+  // Authentication, authorization and limits, in front of the services.
+  std::unique_ptr<security::PrincipalStore> principals;
+  std::unique_ptr<security::AccessGuard> access;
+  security::SessionOwners session_owners;
+  std::unique_ptr<security::Guards> guards;
+  std::vector<std::unique_ptr<grpc::Service>> guarded;
   std::unique_ptr<grpc::Server> server;
+  grpc::CallbackGenericService health_generic;
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
   int port = 0;
 
@@ -80,8 +161,10 @@ struct Server::Impl {
     if (snapshot.name != RuntimeRegistry::kDefaultName) return;
     std::lock_guard<std::mutex> lock(health_mu);
     default_ready = Ready(snapshot);
-    if (health != nullptr && !state.draining.load()) {
-      health->SetServingStatus(kInferenceService, default_ready);
+    if (!state.draining.load()) {
+      for (auto* h : health) {
+        h->SetServingStatus(kInferenceService, default_ready);
+      }
     }
   }
 
@@ -145,6 +228,8 @@ int Server::metrics_port() const {
   return impl_->metrics_http ? impl_->metrics_http->port() : -1;
 }
 
+int Server::health_port() const { return impl_->health_port; }
+
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options, JsonLog& log) {
   auto impl = std::make_unique<Impl>();
@@ -161,8 +246,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     self->state.state_dir = self->state_dir.get();
   }
   self->state.sessions = options.sessions;
+  // Certificates and the auth file are read before anything loads, so a
+  // mistake in them stops the server at once.
+  if (absl::Status s = security::CheckTlsFiles(options.tls); !s.ok()) return s;
+  if (!options.auth_file.empty()) {
+    auto principals = security::PrincipalStore::Open(options.auth_file, &log);
+    if (!principals.ok()) return principals.status();
+    self->principals = std::move(*principals);
+  }
   self->registry = std::make_unique<RuntimeRegistry>(RuntimeRegistry::Options{
       .queue_capacity = options.queue_capacity,
+      .max_runtimes = options.limits.max_runtimes,
       .on_snapshot = [self](const WorkerSnapshot& s) { self->OnSnapshot(s); }});
   self->state.registry = self->registry.get();
   self->state.requests = &self->requests;
@@ -171,6 +265,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   self->state.log = &log;
   self->state.context_length = options.context_length;
   self->state.threads = options.threads;
+  self->state.max_new_tokens = options.limits.max_new_tokens;
+  self->state.max_prompt_tokens = options.limits.max_prompt_tokens;
 
   // The startup model loads before the port opens, so a listening server
   // is a ready one (when a model was given).
@@ -200,6 +296,38 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   self->runtime_service = std::make_unique<RuntimeService>(self->state);
   self->sessions_service = std::make_unique<SessionsService>(self->state);
   self->diagnostics = std::make_unique<DiagnosticsService>(self->state);
+  if (options.enable_test_hooks) {
+    self->test_hooks = std::make_unique<TestHooksService>(self->state);
+  }
+  self->access = std::make_unique<security::AccessGuard>(
+      security::AccessGuard::Options{
+          .principals = self->principals.get(),
+          .max_message_bytes = options.limits.max_receive_message_bytes},
+      self->metrics, log);
+  self->state.caller_name =
+      [access = self->access.get()](const grpc::ServerContextBase& context) {
+        auto caller = access->Identify(context);
+        return caller.ok() ? caller->name : std::string();
+      };
+  self->guards.reset(new security::Guards{.state = self->state,
+                                          .access = *self->access,
+                                          .owners = self->session_owners,
+                                          .limits = options.limits});
+  // Only the guarded services are registered: each runs the access checks
+  // and limits, then the service that does the work.
+  security::Guards& guards = *self->guards;
+  self->guarded.push_back(
+      std::make_unique<security::GuardedInference>(*self->inference, guards));
+  self->guarded.push_back(std::make_unique<security::GuardedRuntime>(
+      *self->runtime_service, guards));
+  self->guarded.push_back(std::make_unique<security::GuardedSessions>(
+      *self->sessions_service, guards));
+  self->guarded.push_back(std::make_unique<security::GuardedDiagnostics>(
+      *self->diagnostics, guards));
+  if (self->test_hooks) {
+    self->guarded.push_back(std::make_unique<security::GuardedTestHooks>(
+        *self->test_hooks, guards));
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service has no protobuf descriptor of its own;
@@ -208,8 +336,35 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::channelz::experimental::InitChannelzService();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options.listen,
+                           options.tls.enabled()
+                               ? security::MakeTlsServerCredentials(options.tls)
+                               : grpc::InsecureServerCredentials(),
                            &self->port);
+  std::vector<std::string> without;
+  if (!options.reflection) without.push_back("reflection");
+  if (!options.channelz) without.push_back("channelz");
+  if (!without.empty()) {
+    builder.SetOption(std::make_unique<WithoutPlugins>(std::move(without)));
+  }
+  if (self->access->enabled() && (options.reflection || options.channelz)) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<security::AdminOnlyInterceptorFactory>(*self->access));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
+  // gRPC drops what is far too large before parsing it; the guard refuses
+  // what is above the limit with a reason of its own (request_limits.h).
+  const size_t limit = options.limits.max_receive_message_bytes;
+  builder.SetMaxReceiveMessageSize(
+      limit == 0 ? -1
+                 : static_cast<int>(std::min<size_t>(2 * limit, INT32_MAX)));
+  if (options.limits.max_concurrent_streams > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               options.limits.max_concurrent_streams);
+  }
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
                              options.keepalive_time_ms);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
@@ -220,24 +375,45 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
       std::min(options.keepalive_time_ms, 10000));
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 1);
-  builder.RegisterService(self->inference.get());
-  builder.RegisterService(self->runtime_service.get());
-  builder.RegisterService(self->sessions_service.get());
-  builder.RegisterService(self->diagnostics.get());
-  if (options.enable_test_hooks) {
-    self->test_hooks = std::make_unique<TestHooksService>(self->state);
-    builder.RegisterService(self->test_hooks.get());
+  for (const auto& service : self->guarded) {
+    builder.RegisterService(service.get());
   }
   self->server = builder.BuildAndStart();
   if (self->server == nullptr || self->port == 0) {
     return absl::UnavailableError(StrCat("cannot listen on ", options.listen));
   }
+  if (!options.health_listen.empty()) {
+    // Plaintext and health only: the kubelet's gRPC probe does not do TLS
+    // (nor send tokens), and nothing else is reachable here.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(options.health_listen,
+                                    grpc::InsecureServerCredentials(),
+                                    &self->health_port);
+    health_builder.SetOption(std::make_unique<WithoutPlugins>(
+        std::vector<std::string>{"reflection", "channelz"}));
+    health_builder.SetMaxReceiveMessageSize(4096);
+    // gRPC adds its health service only once the server starts, and will
+    // not build a server with nothing to serve: the generic service (every
+    // other method answers UNIMPLEMENTED, as without it) is that something.
+    health_builder.RegisterCallbackGenericService(&self->health_generic);
+    self->health_server = health_builder.BuildAndStart();
+    if (self->health_server == nullptr || self->health_port == 0) {
+      return absl::UnavailableError(
+          StrCat("cannot listen on ", options.health_listen));
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(self->health_mu);
-    self->health = self->server->GetHealthCheckService();
-    self->health->SetServingStatus("", true);
-    self->health->SetServingStatus(kInferenceService, self->default_ready);
+    self->health.push_back(self->server->GetHealthCheckService());
+    if (self->health_server) {
+      self->health.push_back(self->health_server->GetHealthCheckService());
+    }
+    for (auto* h : self->health) {
+      h->SetServingStatus("", true);
+      h->SetServingStatus(kInferenceService, self->default_ready);
+    }
   }
+  WarnAboutExposure(options, log);
 
   if (options.metrics_port >= 0) {
     auto http = metrics::MetricsHttpServer::Start(
@@ -253,12 +429,20 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   });
   self->sweeper = std::thread(
       [self, ttl = options.sessions.ttl_seconds] { self->Sweep(ttl); });
-  log.Info("listening", {{"address", options.listen},
-                         {"port", self->port},
-                         {"metrics_port",
-                          self->metrics_http ? self->metrics_http->port() : -1},
-                         {"model_dir", self->models->root()},
-                         {"test_hooks", options.enable_test_hooks}});
+  log.Info(
+      "listening",
+      {{"address", options.listen},
+       {"port", self->port},
+       {"metrics_port", self->metrics_http ? self->metrics_http->port() : -1},
+       {"health_port", self->health_port},
+       {"tls", options.tls.enabled()},
+       {"mtls",
+        options.tls.mutual()
+            ? (options.tls.client_cert_required ? "required" : "optional")
+            : "off"},
+       {"auth", self->access->enabled()},
+       {"model_dir", self->models->root()},
+       {"test_hooks", options.enable_test_hooks}});
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -271,7 +455,8 @@ void Server::Drain(absl::Duration grace) {
   {
     std::lock_guard<std::mutex> lock(self.health_mu);
     self.state.draining.store(true);
-    self.health->SetServingStatus(false);
+    self.state.WakeSleepers();
+    for (auto* h : self.health) h->SetServingStatus(false);
   }
   const bool idle = self.WaitIdle(start + grace);
   if (!idle) {
@@ -288,9 +473,14 @@ void Server::Drain(absl::Duration grace) {
                         std::chrono::seconds(5));
   {
     std::lock_guard<std::mutex> lock(self.health_mu);
-    self.health = nullptr;
+    self.health.clear();
   }
   self.server.reset();
+  // The probe port answers NOT_SERVING until the main port is gone.
+  if (self.health_server) {
+    self.health_server->Shutdown(std::chrono::system_clock::now());
+    self.health_server.reset();
+  }
   self.metrics_http.reset();
   self.registry.reset();
   self.log->Info(

@@ -1,8 +1,10 @@
 // One ggufd server: the gRPC services (Inference, Runtime, Diagnostics,
 // health, reflection, channelz, and TestHooks when enabled), the runtime
-// registry behind them, and the metrics endpoint. Drain() is the graceful
-// shutdown: health goes NOT_SERVING, new work is refused, running work may
-// finish within a grace period, then everything stops.
+// registry behind them, and the metrics endpoint; optionally TLS/mTLS,
+// authentication with roles, and a plaintext health-only port for the
+// kubelet. Drain() is the graceful shutdown: health goes NOT_SERVING, new
+// work is refused, running work may finish within a grace period, then
+// everything stops.
 #ifndef GGUFD_SERVICE_SERVER_H_
 #define GGUFD_SERVICE_SERVER_H_
 
@@ -13,6 +15,8 @@
 #include "absl/time/time.h"
 #include "runtime/runtime.h"
 #include "service/json_log.h"
+#include "service/security/request_limits.h"
+#include "service/security/tls_credentials.h"
 
 namespace ggufd {
 
@@ -31,6 +35,20 @@ struct ServerOptions {
   int keepalive_time_ms = 60000;
   int keepalive_timeout_ms = 20000;
   bool enable_test_hooks = false;
+
+  // TLS on `listen` (and mTLS with a client CA).
+  security::TlsOptions tls;
+  // Bearer-token hashes and certificate identities with their roles
+  // (service/security/principals.h); empty = no authentication, every
+  // caller is an admin.
+  std::string auth_file;
+  // gRPC reflection and channelz (admin-only with an auth file).
+  bool reflection = true;
+  bool channelz = true;
+  // A second, plaintext port serving only grpc.health.v1, for probes that
+  // cannot do TLS (the kubelet's gRPC probe); empty = none.
+  std::string health_listen;
+  security::RequestLimits limits;
 };
 
 class Server {
@@ -41,6 +59,7 @@ class Server {
 
   int port() const;
   int metrics_port() const;
+  int health_port() const;  // 0 without --health-listen
 
   // Graceful shutdown (see above); returns once everything has stopped.
   void Drain(absl::Duration grace);

@@ -47,6 +47,14 @@ ServiceMetrics::ServiceMetrics()
     : requests_(registry_.AddCounter("ggufd_requests_total",
                                      "Finished RPCs by method and status code.",
                                      {"method", "code"})),
+      denials_(registry_.AddCounter(
+          "ggufd_auth_denials_total",
+          "Calls refused by authentication (UNAUTHENTICATED) or "
+          "authorization (ACCESS_DENIED), by method.",
+          {"method", "reason"})),
+      limit_rejections_(registry_.AddCounter(
+          "ggufd_limit_rejections_total",
+          "Requests refused by a configured limit.", {"limit"})),
       queue_depth_(registry_.AddGauge(
           "ggufd_queue_depth",
           "Commands waiting in a runtime's queue (not counting the running "
@@ -111,6 +119,15 @@ ServiceMetrics::ServiceMetrics()
 void ServiceMetrics::CountRequest(std::string_view method,
                                   std::string_view code) {
   requests_.Add({std::string(method), std::string(code)});
+}
+
+void ServiceMetrics::CountDenial(std::string_view method,
+                                 std::string_view reason) {
+  denials_.Add({std::string(method), std::string(reason)});
+}
+
+void ServiceMetrics::CountLimitRejection(std::string_view limit) {
+  limit_rejections_.Add({std::string(limit)});
 }
 
 void ServiceMetrics::ObserveQueueWait(const std::string& runtime,

@@ -1,5 +1,6 @@
-// The metrics ggufd exports: requests by outcome, queue depth and wait,
-// time to first token, inter-token latency, token counts and throughput.
+// The metrics ggufd exports: requests by outcome, refusals by the access
+// checks and limits, queue depth and wait, time to first token, inter-token
+// latency, token counts and throughput.
 // Thread-safe; fed by handlers, generation streams and worker snapshots.
 #ifndef GGUFD_SERVICE_SERVICE_METRICS_H_
 #define GGUFD_SERVICE_SERVICE_METRICS_H_
@@ -21,6 +22,12 @@ class ServiceMetrics {
   // One finished RPC: `method` as "Inference/Generate", `code` the gRPC
   // status code's name ("OK", "RESOURCE_EXHAUSTED").
   void CountRequest(std::string_view method, std::string_view code);
+  // A call refused by authentication or authorization: `reason` is the
+  // ErrorInfo reason ("UNAUTHENTICATED", "ACCESS_DENIED").
+  void CountDenial(std::string_view method, std::string_view reason);
+  // A request refused by a configured limit ("message_bytes",
+  // "prompt_tokens", "new_tokens", "runtimes").
+  void CountLimitRejection(std::string_view limit);
   void ObserveQueueWait(const std::string& runtime, double seconds);
   void ObserveFirstToken(const std::string& runtime, double seconds);
   void ObserveInterToken(const std::string& runtime, double seconds);
@@ -36,6 +43,8 @@ class ServiceMetrics {
  private:
   metrics::Registry registry_;
   metrics::Family& requests_;
+  metrics::Family& denials_;
+  metrics::Family& limit_rejections_;
   metrics::Family& queue_depth_;
   metrics::Family& queue_capacity_;
   metrics::Family& runtime_ready_;

@@ -20,4 +20,19 @@ absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
+void ServiceState::AddSleeper(ReactorTimer* timer) {
+  std::lock_guard<std::mutex> lock(sleepers_mu_);
+  sleepers_.insert(timer);
+}
+
+void ServiceState::RemoveSleeper(ReactorTimer* timer) {
+  std::lock_guard<std::mutex> lock(sleepers_mu_);
+  sleepers_.erase(timer);
+}
+
+void ServiceState::WakeSleepers() {
+  std::lock_guard<std::mutex> lock(sleepers_mu_);
+  for (ReactorTimer* timer : sleepers_) timer->Cancel();
+}
+
 }  // namespace ggufd

@@ -2,12 +2,23 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace ggufctl {
 namespace {
+
+// The contents of `path` ("" for an empty path).
+std::string ReadFile(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 const char* CodeName(grpc::StatusCode code) {
   static const char* const kNames[] = {"OK",
@@ -75,7 +86,19 @@ int Report(const grpc::Status& status) {
 }
 
 std::shared_ptr<grpc::Channel> Connection::Channel() const {
-  return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (!UsesTls()) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  // The files were checked to exist when the flags were parsed.
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadFile(tls_ca_file);
+  ssl.pem_cert_chain = ReadFile(tls_cert_file);
+  ssl.pem_private_key = ReadFile(tls_key_file);
+  grpc::ChannelArguments args;
+  if (!tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(tls_server_name);
+  }
+  return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
 }
 
 void Connection::Prepare(grpc::ClientContext& context) const {
@@ -83,6 +106,7 @@ void Connection::Prepare(grpc::ClientContext& context) const {
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(timeout_s));
   }
+  if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
 }
 
 }  // namespace ggufctl

@@ -27,9 +27,21 @@ struct Connection {
   std::string address = "127.0.0.1:50051";
   std::string runtime;
   int timeout_s = 0;  // 0 = no deadline
+  // TLS: on with `tls` or any of the files. Without a CA file the system's
+  // roots verify the server; cert + key are the client's (mTLS).
+  bool tls = false;
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;  // the name to verify instead of the host
+  // Sent as `authorization: Bearer <token>` on every call.
+  std::string token;
 
+  bool UsesTls() const {
+    return tls || !tls_ca_file.empty() || !tls_cert_file.empty();
+  }
   std::shared_ptr<grpc::Channel> Channel() const;
-  // Applies the deadline to `context`.
+  // Applies the deadline and the token to `context`.
   void Prepare(grpc::ClientContext& context) const;
 };
 

@@ -5,11 +5,15 @@
 //   ggufctl tokenize "Hello"        ggufctl status
 //   ggufctl chat --session conv-1 "Hi!"    (then only the next message)
 //   ggufctl session list|delete ID|fork ID NEW|save ID [PATH]|restore PATH
+//   ggufctl --tls-ca ca.pem [--tls-cert c.pem --tls-key c.key] ...  (TLS/mTLS)
+//   GGUFD_TOKEN=... ggufctl ...   (sends authorization: Bearer <token>)
 // Exit status: 0 ok, 1 the server refused or failed, 2 usage, 3 server
 // unavailable or busy (retry), 130 interrupted.
 #include <signal.h>
 
+#include <fstream>
 #include <memory>
+#include <string>
 
 #include "CLI/CLI.hpp"
 #include "clients/cpp/client_status.h"
@@ -35,6 +39,45 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", connection->timeout_s,
                  "Deadline per call in seconds (0 = none)")
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--tls", connection->tls,
+               "Use TLS, verifying the server with the system's roots")
+      ->envname("GGUFD_TLS");
+  app.add_option("--tls-ca", connection->tls_ca_file,
+                 "PEM CA bundle that verifies the server (implies --tls)")
+      ->envname("GGUFD_TLS_CA")
+      ->check(CLI::ExistingFile);
+  auto* cert = app.add_option("--tls-cert", connection->tls_cert_file,
+                              "PEM client certificate for mTLS (implies "
+                              "--tls)")
+                   ->envname("GGUFD_TLS_CERT")
+                   ->check(CLI::ExistingFile);
+  auto* key = app.add_option("--tls-key", connection->tls_key_file,
+                             "PEM private key of --tls-cert")
+                  ->envname("GGUFD_TLS_KEY")
+                  ->check(CLI::ExistingFile);
+  cert->needs(key);
+  key->needs(cert);
+  app.add_option("--tls-server-name", connection->tls_server_name,
+                 "Verify the server's certificate for this name instead of "
+                 "the host of --server");
+  // A token on the command line shows in `ps` and shell history: prefer
+  // GGUFD_TOKEN or --token-file.
+  auto* token = app.add_option("--token", connection->token,
+                               "Bearer token (or GGUFD_TOKEN)")
+                    ->envname("GGUFD_TOKEN");
+  std::string token_file;
+  app.add_option("--token-file", token_file,
+                 "File holding the bearer token (first line)")
+      ->envname("GGUFD_TOKEN_FILE")
+      ->check(CLI::ExistingFile)
+      ->excludes(token)
+      ->each([&connection](const std::string& path) {
+        std::ifstream in(path);
+        std::getline(in, connection->token);
+        if (!connection->token.empty() && connection->token.back() == '\r') {
+          connection->token.pop_back();
+        }
+      });
   int exit_code = ggufctl::kExitOk;
   ggufctl::AddLoadCommand(app, connection, exit_code);
   ggufctl::AddGenerateCommand(app, connection, exit_code);

@@ -52,72 +52,92 @@ absl::Status CheckMessages(const std::vector<ChatMessage>& messages) {
   return absl::OkStatus();
 }
 
-std::string FormatChatMl(const std::vector<ChatMessage>& messages,
-                         bool add_generation_prompt) {
-  std::string out;
-  for (const ChatMessage& m : messages) {
-    out += StrCat("<|im_start|>", m.role, "\n", m.content, "<|im_end|>\n");
+// Builds the formatted text and remembers where message content lies.
+class Writer {
+ public:
+  void Add(std::string_view text) { out_.text.append(text); }
+  void Content(std::string_view text) {
+    const size_t begin = out_.text.size();
+    out_.text.append(text);
+    out_.content.push_back({begin, out_.text.size()});
   }
-  if (add_generation_prompt) out += "<|im_start|>assistant\n";
-  return out;
+  ChatText Take() { return std::move(out_); }
+
+ private:
+  ChatText out_;
+};
+
+void FormatChatMl(const std::vector<ChatMessage>& messages,
+                  bool add_generation_prompt, Writer& w) {
+  for (const ChatMessage& m : messages) {
+    w.Add(StrCat("<|im_start|>", m.role, "\n"));
+    w.Content(m.content);
+    w.Add("<|im_end|>\n");
+  }
+  if (add_generation_prompt) w.Add("<|im_start|>assistant\n");
 }
 
 // Gemma has no system role: the system text opens the first user turn.
-std::string FormatGemma(const std::vector<ChatMessage>& messages,
-                        bool add_generation_prompt) {
-  std::string out;
-  std::string pending_system;
+void FormatGemma(const std::vector<ChatMessage>& messages,
+                 bool add_generation_prompt, Writer& w) {
+  const ChatMessage* pending_system = nullptr;
   for (const ChatMessage& m : messages) {
     if (m.role == "system") {
-      pending_system = StrCat(m.content, "\n\n");
+      pending_system = &m;
       continue;
     }
     const std::string_view role = m.role == "assistant" ? "model" : "user";
-    out += StrCat("<start_of_turn>", role, "\n");
-    if (role == "user") {
-      out += pending_system;
-      pending_system.clear();
+    w.Add(StrCat("<start_of_turn>", role, "\n"));
+    if (role == "user" && pending_system != nullptr) {
+      w.Content(pending_system->content);
+      w.Add("\n\n");
+      pending_system = nullptr;
     }
-    out += StrCat(Trimmed(m.content), "<end_of_turn>\n");
+    w.Content(Trimmed(m.content));
+    w.Add("<end_of_turn>\n");
   }
-  if (add_generation_prompt) out += "<start_of_turn>model\n";
-  return out;
+  if (add_generation_prompt) w.Add("<start_of_turn>model\n");
 }
 
 // Meta's Llama 2 chat format: each user turn is wrapped in [INST] ...
 // [/INST], the system prompt sits inside the first one between <<SYS>>
 // markers, and each assistant answer ends with </s><s> before the next turn.
 // The template has no generation prompt: the model answers after [/INST].
-std::string FormatLlama2(const std::vector<ChatMessage>& messages) {
-  std::string out;
-  std::string pending_system;
+void FormatLlama2(const std::vector<ChatMessage>& messages, Writer& w) {
+  const ChatMessage* pending_system = nullptr;
   for (const ChatMessage& m : messages) {
     if (m.role == "system") {
-      pending_system =
-          StrCat("<<SYS>>\n", Trimmed(m.content), "\n<</SYS>>\n\n");
+      pending_system = &m;
       continue;
     }
     if (m.role == "user") {
-      out += StrCat("[INST] ", pending_system, Trimmed(m.content), " [/INST]");
-      pending_system.clear();
+      w.Add("[INST] ");
+      if (pending_system != nullptr) {
+        w.Add("<<SYS>>\n");
+        w.Content(Trimmed(pending_system->content));
+        w.Add("\n<</SYS>>\n\n");
+        pending_system = nullptr;
+      }
+      w.Content(Trimmed(m.content));
+      w.Add(" [/INST]");
     } else {
-      out += StrCat(" ", Trimmed(m.content), " </s><s>");
+      w.Add(" ");
+      w.Content(Trimmed(m.content));
+      w.Add(" </s><s>");
     }
   }
-  return out;
 }
 
-std::string FormatLlama3(const std::vector<ChatMessage>& messages,
-                         bool add_generation_prompt) {
-  std::string out;
+void FormatLlama3(const std::vector<ChatMessage>& messages,
+                  bool add_generation_prompt, Writer& w) {
   for (const ChatMessage& m : messages) {
-    out += StrCat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n",
-                  Trimmed(m.content), "<|eot_id|>");
+    w.Add(StrCat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n"));
+    w.Content(Trimmed(m.content));
+    w.Add("<|eot_id|>");
   }
   if (add_generation_prompt) {
-    out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+    w.Add("<|start_header_id|>assistant<|end_header_id|>\n\n");
   }
-  return out;
 }
 
 }  // namespace
@@ -156,21 +176,34 @@ absl::StatusOr<TemplateFamily> DetectTemplateFamily(
       "(chatml, gemma, llama2, llama3)");
 }
 
+absl::StatusOr<ChatText> FormatChatText(
+    TemplateFamily family, const std::vector<ChatMessage>& messages,
+    bool add_generation_prompt) {
+  if (absl::Status s = CheckMessages(messages); !s.ok()) return s;
+  Writer w;
+  switch (family) {
+    case TemplateFamily::kChatMl:
+      FormatChatMl(messages, add_generation_prompt, w);
+      break;
+    case TemplateFamily::kGemma:
+      FormatGemma(messages, add_generation_prompt, w);
+      break;
+    case TemplateFamily::kLlama2:
+      FormatLlama2(messages, w);
+      break;
+    case TemplateFamily::kLlama3:
+      FormatLlama3(messages, add_generation_prompt, w);
+      break;
+  }
+  return w.Take();
+}
+
 absl::StatusOr<std::string> FormatChat(TemplateFamily family,
                                        const std::vector<ChatMessage>& messages,
                                        bool add_generation_prompt) {
-  if (absl::Status s = CheckMessages(messages); !s.ok()) return s;
-  switch (family) {
-    case TemplateFamily::kChatMl:
-      return FormatChatMl(messages, add_generation_prompt);
-    case TemplateFamily::kGemma:
-      return FormatGemma(messages, add_generation_prompt);
-    case TemplateFamily::kLlama2:
-      return FormatLlama2(messages);
-    case TemplateFamily::kLlama3:
-      return FormatLlama3(messages, add_generation_prompt);
-  }
-  return absl::InternalError("unhandled chat template family");
+  auto text = FormatChatText(family, messages, add_generation_prompt);
+  if (!text.ok()) return text.status();
+  return std::move(text->text);
 }
 
 TurnEnd AssistantTurnEnd(TemplateFamily family) {

@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,6 +39,17 @@ absl::StatusOr<TemplateFamily> ParseTemplateFamily(std::string_view name);
 // the text is empty or matches no known family.
 absl::StatusOr<TemplateFamily> DetectTemplateFamily(
     std::string_view template_text);
+
+// A formatted conversation and where each message's content lies in it:
+// the template's own text may hold special tokens, content never does.
+struct ChatText {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> content;  // [begin, end) offsets
+};
+
+absl::StatusOr<ChatText> FormatChatText(
+    TemplateFamily family, const std::vector<ChatMessage>& messages,
+    bool add_generation_prompt);
 
 // Formats `messages` in `family`'s format. With `add_generation_prompt` the
 // text ends with the assistant's turn header, so the model answers next.

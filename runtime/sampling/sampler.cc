@@ -108,7 +108,7 @@ absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
   const int64_t selected = candidates_.selected();
   if (selected < 0) {
     return absl::FailedPreconditionError(
-        "no token can be sampled: every candidate's logit is -inf (are all "
+        "every candidate's logit is -inf (are all "
         "tokens banned by logit_bias?)");
   }
   const TokenId token = candidates_[static_cast<size_t>(selected)].id;

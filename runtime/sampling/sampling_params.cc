@@ -49,12 +49,13 @@ absl::Status CheckLogitBias(const std::vector<LogitBias>& entries,
           "logit_bias[%d] names token %d, outside the vocabulary [0, %d)", i,
           entry.token, vocab_size));
     }
-    // -inf bans a token; +inf or NaN would poison the softmax.
-    if (std::isnan(entry.bias) ||
-        entry.bias == std::numeric_limits<float>::infinity()) {
+    // -inf bans a token; anything else is bounded so biased logits (even
+    // summed over duplicate entries) stay finite.
+    if (entry.bias != -std::numeric_limits<float>::infinity() &&
+        !(std::fabs(entry.bias) <= kMaxLogitBias)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "logit_bias[%d] (token %d) must be a number or -inf, got %g", i,
-          entry.token, entry.bias));
+          "logit_bias[%d] (token %d) must be in [-%g, %g] or -inf, got %g", i,
+          entry.token, kMaxLogitBias, kMaxLogitBias, entry.bias));
     }
   }
   return absl::OkStatus();
@@ -67,11 +68,9 @@ absl::Status SamplingParams::Validate(int32_t vocab_size) const {
     return absl::InvalidArgumentError(
         absl::StrCat("vocabulary size must not be negative, got ", vocab_size));
   }
+  // Any finite temperature: <= 0 is greedy, and the smallest positive ones
+  // are computed without overflow (TemperatureStep).
   RETURN_IF_ERROR(CheckFinite("temperature", temperature));
-  if (temperature < 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "temperature must be >= 0 (0 = greedy), got %g", temperature));
-  }
   RETURN_IF_ERROR(
       CheckIntRange("top_k", top_k, 0, std::numeric_limits<int32_t>::max()));
   RETURN_IF_ERROR(CheckRange("top_p", top_p, 0.0f, 1.0f));
@@ -82,13 +81,14 @@ absl::Status SamplingParams::Validate(int32_t vocab_size) const {
       vocab_size > 0 ? vocab_size : std::numeric_limits<int32_t>::max()));
   RETURN_IF_ERROR(
       CheckIntRange("repeat_last_n", repeat_last_n, 0, kMaxRepeatLastN));
-  RETURN_IF_ERROR(CheckFinite("repeat_penalty", repeat_penalty));
-  if (repeat_penalty <= 0) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "repeat_penalty must be > 0 (1 = off), got %g", repeat_penalty));
-  }
-  RETURN_IF_ERROR(CheckFinite("presence_penalty", presence_penalty));
-  RETURN_IF_ERROR(CheckFinite("frequency_penalty", frequency_penalty));
+  // Bounded so that penalized finite logits stay finite: a logit times or
+  // over the penalty, minus the window's count times the frequency penalty.
+  RETURN_IF_ERROR(CheckRange("repeat_penalty", repeat_penalty,
+                             kMinRepeatPenalty, kMaxRepeatPenalty));
+  RETURN_IF_ERROR(CheckRange("presence_penalty", presence_penalty,
+                             -kMaxAdditivePenalty, kMaxAdditivePenalty));
+  RETURN_IF_ERROR(CheckRange("frequency_penalty", frequency_penalty,
+                             -kMaxAdditivePenalty, kMaxAdditivePenalty));
   RETURN_IF_ERROR(CheckLogitBias(logit_bias, vocab_size));
   RETURN_IF_ERROR(
       CheckIntRange("top_logprobs", top_logprobs, 0, kMaxTopLogprobs));

@@ -17,6 +17,11 @@ namespace ggufd::sampling {
 inline constexpr int32_t kMaxTopLogprobs = 20;
 // Longest penalty window; the window is allocated up front, so it is bounded.
 inline constexpr int32_t kMaxRepeatLastN = 1 << 20;
+// Bounds that keep every sampling step on finite logits finite.
+inline constexpr float kMaxLogitBias = 1e6f;
+inline constexpr float kMinRepeatPenalty = 1e-4f;
+inline constexpr float kMaxRepeatPenalty = 1e4f;
+inline constexpr float kMaxAdditivePenalty = 1e4f;
 
 // An additive bias on one token's logit; -infinity bans the token.
 struct LogitBias {
@@ -26,6 +31,7 @@ struct LogitBias {
 
 struct SamplingParams {
   // Divides the logits; <= 0 picks the most likely remaining token (greedy).
+  // Any finite value: the tiniest positive ones act as greedy does.
   float temperature = 0.8f;
   // Keeps the k most likely tokens; 0 keeps all.
   int32_t top_k = 40;
@@ -43,16 +49,17 @@ struct SamplingParams {
   // look at; 0 disables the penalties.
   int32_t repeat_last_n = 64;
   // Divides positive logits and multiplies negative ones of repeated tokens;
-  // 1 disables it.
+  // 1 disables it. In [kMinRepeatPenalty, kMaxRepeatPenalty].
   float repeat_penalty = 1.0f;
-  // Subtracted once from the logit of every token seen in the window.
+  // Subtracted once from the logit of every token seen in the window
+  // (|value| <= kMaxAdditivePenalty, as the frequency penalty).
   float presence_penalty = 0.0f;
   // Subtracted from a token's logit once per occurrence in the window.
   float frequency_penalty = 0.0f;
   // kRandomSeed draws a seed (Sampler::seed() reports it).
   uint64_t seed = kRandomSeed;
   // Added to the logits before everything else; entries for the same token
-  // add up.
+  // add up. Each is -inf (a ban) or within +-kMaxLogitBias.
   std::vector<LogitBias> logit_bias;
   // How many most likely alternatives to report with each token's logprob
   // (0..kMaxTopLogprobs).

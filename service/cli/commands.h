@@ -17,6 +17,7 @@ void RegisterDetokenizeCommand(CLI::App& app);
 void RegisterServeCommand(CLI::App& app);
 void RegisterQuantizeCommand(CLI::App& app);
 void RegisterBenchCommand(CLI::App& app);
+void RegisterHashTokenCommand(CLI::App& app);
 
 }  // namespace ggufd::cli
 

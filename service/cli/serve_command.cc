@@ -10,6 +10,7 @@
 
 #include "service/cli/commands.h"
 #include "service/json_log.h"
+#include "service/runtime_registry.h"
 #include "service/server.h"
 
 namespace ggufd::cli {
@@ -18,6 +19,9 @@ namespace {
 struct ServeFlags {
   ServerOptions server;
   int grace_period_ms = 30000;
+  std::string client_auth = "required";
+  bool disable_reflection = false;
+  bool disable_channelz = false;
 };
 
 // Runs the server on this thread until a termination signal.
@@ -32,6 +36,9 @@ int Serve(const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ServerOptions options = flags.server;
+  options.tls.client_cert_required = flags.client_auth == "required";
+  options.reflection = !flags.disable_reflection;
+  options.channelz = !flags.disable_channelz;
   if (options.model_dir.empty()) {
     options.model_dir =
         options.model.empty()
@@ -128,6 +135,76 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_flag("--enable-test-hooks", o.enable_test_hooks,
                 "Expose ggufd.v1.TestHooks (fault injection; tests only)")
       ->envname("GGUFD_ENABLE_TEST_HOOKS");
+
+  // Security (README "Security").
+  cmd->add_option("--tls-cert", o.tls.cert_file,
+                  "PEM certificate chain: serve --listen over TLS")
+      ->envname("GGUFD_TLS_CERT");
+  cmd->add_option("--tls-key", o.tls.key_file, "PEM private key of --tls-cert")
+      ->envname("GGUFD_TLS_KEY");
+  cmd->add_option("--tls-client-ca", o.tls.client_ca_file,
+                  "PEM CA bundle: verify client certificates (mTLS)")
+      ->envname("GGUFD_TLS_CLIENT_CA");
+  cmd->add_option("--tls-client-auth", flags->client_auth,
+                  "With --tls-client-ca: 'required' refuses clients without "
+                  "a certificate, 'optional' verifies one when sent")
+      ->envname("GGUFD_TLS_CLIENT_AUTH")
+      ->check(CLI::IsMember({"required", "optional"}))
+      ->capture_default_str();
+  cmd->add_option("--tls-reload-interval-s", o.tls.reload_interval_s,
+                  "How often the certificate files are read again (new "
+                  "connections get the new ones)")
+      ->envname("GGUFD_TLS_RELOAD_INTERVAL_S")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--auth-file", o.auth_file,
+                  "Bearer-token hashes and client-certificate identities "
+                  "with roles (inference, admin); read again when it changes")
+      ->envname("GGUFD_AUTH_FILE");
+  cmd->add_flag("--disable-reflection", flags->disable_reflection,
+                "Do not serve gRPC reflection (admin-only with --auth-file)")
+      ->envname("GGUFD_DISABLE_REFLECTION");
+  cmd->add_flag("--disable-channelz", flags->disable_channelz,
+                "Do not serve channelz (admin-only with --auth-file)")
+      ->envname("GGUFD_DISABLE_CHANNELZ");
+  cmd->add_option("--health-listen", o.health_listen,
+                  "Plaintext address serving only grpc.health.v1, for the "
+                  "kubelet's gRPC probe (it does not do TLS)")
+      ->envname("GGUFD_HEALTH_LISTEN");
+
+  // Limits.
+  security::RequestLimits& l = o.limits;
+  cmd->add_option("--max-receive-message-bytes", l.max_receive_message_bytes,
+                  "Largest request message, e.g. 4MiB (refused with reason "
+                  "MESSAGE_TOO_LARGE)")
+      ->envname("GGUFD_MAX_RECEIVE_MESSAGE_BYTES")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-prompt-tokens", l.max_prompt_tokens,
+                  "Prompt tokens per Generate (a session turn: the tokens it "
+                  "adds), checked before queueing for token-id prompts and "
+                  "once tokenized for text and chat (0 = the context's)")
+      ->envname("GGUFD_MAX_PROMPT_TOKENS")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--max-new-tokens", l.max_new_tokens,
+                  "Tokens one Generate may produce; larger max_tokens are "
+                  "refused, unset and 0 run to it (0 = the context's)")
+      ->envname("GGUFD_MAX_NEW_TOKENS")
+      ->check(CLI::Range(0, 1 << 24))
+      ->capture_default_str();
+  cmd->add_option("--max-runtimes", l.max_runtimes,
+                  "Runtimes that may exist, the default one included")
+      ->envname("GGUFD_MAX_RUNTIMES")
+      ->check(CLI::Range(size_t{1}, RuntimeRegistry::kMaxRuntimes))
+      ->capture_default_str();
+  cmd->add_option("--max-concurrent-streams", l.max_concurrent_streams,
+                  "HTTP/2 streams one connection may have open; clients "
+                  "queue calls beyond it")
+      ->envname("GGUFD_MAX_CONCURRENT_STREAMS")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
   cmd->callback([flags] { ExitCode() = Serve(*flags); });
 }
 

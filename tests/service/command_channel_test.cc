@@ -16,7 +16,7 @@ Command Named(std::string name) {
   return c;
 }
 
-TEST(CommandChannelTest, DrainsEverythingQueuedInOrder) {
+TEST(CommandChannelTest, HandsOutCommandsOneAtATimeInOrder) {
   CommandChannel channel(4);
   for (const char* name : {"a", "b", "c"}) {
     Command c = Named(name);
@@ -25,11 +25,47 @@ TEST(CommandChannelTest, DrainsEverythingQueuedInOrder) {
   EXPECT_EQ(channel.waiting(), 3u);
   std::vector<Command> batch;
   ASSERT_TRUE(channel.WaitAndDrain(batch));
-  ASSERT_EQ(batch.size(), 3u);
+  ASSERT_EQ(batch.size(), 1u);
   EXPECT_EQ(batch[0].operation, "a");
-  EXPECT_EQ(batch[2].operation, "c");
-  // Drained but not yet started still counts against the capacity.
+  // Taken but not yet started still counts against the capacity.
   EXPECT_EQ(channel.waiting(), 3u);
+  channel.MarkTaken();
+  batch.clear();
+  ASSERT_TRUE(channel.WaitAndDrain(batch));
+  EXPECT_EQ(batch[0].operation, "b");
+  // Closing hands over everything still queued.
+  channel.Close();
+  batch.clear();
+  EXPECT_FALSE(channel.WaitAndDrain(batch));
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0].operation, "c");
+}
+
+TEST(CommandChannelTest, CancelledOrExpiredCommandsGiveTheirPlaceBack) {
+  CommandChannel channel(2);
+  Command a = Named("a"), b = Named("b");
+  a.cancel = std::make_shared<CancelToken>();
+  absl::Status a_dropped, b_dropped;
+  a.drop = [&](const absl::Status& why) { a_dropped = why; };
+  b.deadline = absl::Now() + absl::Milliseconds(20);
+  b.drop = [&](const absl::Status& why) { b_dropped = why; };
+  std::shared_ptr<CancelToken> a_cancel = a.cancel;
+  ASSERT_TRUE(channel.Push(a).ok());
+  ASSERT_TRUE(channel.Push(b).ok());
+  Command c = Named("c");
+  EXPECT_EQ(GetErrorCode(channel.Push(c)), ErrorCode::kQueueFull);
+  // Both die while queued: the full queue has room again at once, and
+  // their owners hear why.
+  a_cancel->Cancel();
+  absl::SleepFor(absl::Milliseconds(30));
+  ASSERT_TRUE(channel.Push(c).ok());
+  EXPECT_EQ(GetErrorCode(a_dropped), ErrorCode::kCancelled);
+  EXPECT_EQ(GetErrorCode(b_dropped), ErrorCode::kDeadlineExceeded);
+  EXPECT_EQ(channel.waiting(), 1u);
+  EXPECT_EQ(channel.purged(), 2u);
+  std::vector<Command> batch;
+  ASSERT_TRUE(channel.WaitAndDrain(batch));
+  EXPECT_EQ(batch[0].operation, "c");
 }
 
 TEST(CommandChannelTest, RefusesWhenFullAndLeavesTheCommandWithTheCaller) {

@@ -167,6 +167,25 @@ TEST_F(ServiceRpcTest, TokenizeAndDetokenizeRoundTrip) {
   EXPECT_EQ(text.raw(), "Once upon a time");
 }
 
+// Issue 11: Detokenize repairs invalid UTF-8 with the generation stream's
+// function (tokenizer::SanitizeUtf8: one U+FFFD per maximal ill-formed
+// subpart, as node-llama-cpp's detokenize), not with one U+FFFD per byte.
+TEST_F(ServiceRpcTest, DetokenizeRepairsInvalidUtf8LikeTheStream) {
+  // stories260K: <0xHH> is token 3 + HH; E2 82 and F0 9F 98 are cut short.
+  grpc::ClientContext context;
+  v1::DetokenizeRequest request;
+  for (int b : {0xE2, 0x82, 0x61, 0xF0, 0x9F, 0x98}) request.add_ids(3 + b);
+  v1::DetokenizeResponse response;
+  ASSERT_TRUE(
+      server_->inference().Detokenize(&context, request, &response).ok());
+  EXPECT_EQ(response.raw(),
+            "\xE2\x82"
+            "a\xF0\x9F\x98");
+  EXPECT_EQ(response.text(),
+            "\xEF\xBF\xBD"
+            "a\xEF\xBF\xBD");
+}
+
 TEST_F(ServiceRpcTest, ConfigureIsAPartialUpdateReturningEffectiveValues) {
   grpc::ClientContext c1;
   v1::ConfigureRequest request;

@@ -58,7 +58,6 @@ TEST(SamplingParamsTest, RejectsAbsurdValues) {
     SamplingParams params;
     std::string message;
   } cases[] = {
-      {{.temperature = -0.1f}, "temperature must be >= 0"},
       {{.temperature = nan}, "temperature must be a finite number"},
       {{.temperature = kInf}, "temperature must be a finite number"},
       {{.top_k = -1}, "top_k must be in [0, "},
@@ -71,15 +70,19 @@ TEST(SamplingParamsTest, RejectsAbsurdValues) {
       {{.min_keep = 32001}, "min_keep must be in [0, 32000]"},
       {{.repeat_last_n = -1}, "repeat_last_n must be in [0, 1048576]"},
       {{.repeat_last_n = 1 << 30}, "repeat_last_n must be in [0, 1048576]"},
-      {{.repeat_penalty = 0.0f}, "repeat_penalty must be > 0"},
+      {{.repeat_penalty = 0.0f}, "repeat_penalty must be in"},
+      {{.repeat_penalty = 1e-38f}, "repeat_penalty must be in"},
+      {{.presence_penalty = 3e38f}, "presence_penalty must be in"},
+      {{.frequency_penalty = -3e38f}, "frequency_penalty must be in"},
+      {{.logit_bias = {{3, 3e38f}}}, "logit_bias[0] (token 3) must be in"},
       {{.repeat_penalty = nan}, "repeat_penalty must be a finite number"},
       {{.presence_penalty = kInf}, "presence_penalty must be a finite"},
       {{.frequency_penalty = nan}, "frequency_penalty must be a finite"},
       {{.logit_bias = {{0, 1.0f}, {32000, 1.0f}}},
        "logit_bias[1] names token 32000, outside the vocabulary [0, 32000)"},
       {{.logit_bias = {{-5, 1.0f}}}, "names token -5"},
-      {{.logit_bias = {{3, kInf}}}, "logit_bias[0] (token 3) must be a number"},
-      {{.logit_bias = {{3, nan}}}, "must be a number or -inf"},
+      {{.logit_bias = {{3, kInf}}}, "logit_bias[0] (token 3) must be in"},
+      {{.logit_bias = {{3, nan}}}, "or -inf"},
       {{.top_logprobs = 21}, "top_logprobs must be in [0, 20], got 21"},
       {{.top_logprobs = -1}, "top_logprobs must be in [0, 20]"},
   };
