@@ -107,23 +107,10 @@ TEST(ServiceSessionsTest, EvictsLeastRecentlyUsedUnderTheBudget) {
   ASSERT_TRUE(sessions.Delete("probe"));
 
   // Room for about one session's cache: B's turn pushes A's out.
-  {
-    grpc::ClientContext context;
-    v1::CreateRuntimeRequest create;
-    create.set_name("small");
-    v1::RuntimeInfo info;
-    ASSERT_TRUE(server->runtime().CreateRuntime(&context, create, &info).ok());
-    grpc::ClientContext load_context;
-    v1::LoadModelRequest load;
-    load.set_runtime("small");
-    load.set_path(fs::path(SmolLmModel()).filename());
-    load.set_session_memory_bytes(per_token * 20);
-    auto reader = server->runtime().LoadModel(&load_context, load);
-    v1::LoadModelEvent event;
-    while (reader->Read(&event)) {
-    }
-    ASSERT_TRUE(reader->Finish().ok());
-  }
+  ASSERT_TRUE(CreateWithSessionBudget(*server, "small",
+                                      fs::path(SmolLmModel()).filename(),
+                                      per_token * 20)
+                  .ok());
   const Turn ta1 = RunTurn(*server, TokensTurn(a1, "a", 8, "small"));
   RunTurn(*server, TokensTurn(b1, "b", 8, "small"));
   const Turn ta2 = RunTurn(*server, TokensTurn(more, "a", 8, "small"));

@@ -138,23 +138,10 @@ TEST(ServiceSessionsTest, AnEvictedSavedSessionReloadsItsCacheFromTheFile) {
   RunTurn(*server, TokensTurn(a1, "probe", 8));
   const v1::SessionInfo probe = sessions.List().sessions(0);
   const uint64_t per_token = probe.kv_bytes() / probe.cached_tokens();
-  {
-    grpc::ClientContext context;
-    v1::CreateRuntimeRequest create;
-    create.set_name("small");
-    v1::RuntimeInfo info;
-    ASSERT_TRUE(server->runtime().CreateRuntime(&context, create, &info).ok());
-    grpc::ClientContext load_context;
-    v1::LoadModelRequest load;
-    load.set_runtime("small");
-    load.set_path(fs::path(StoriesModel()).filename());
-    load.set_session_memory_bytes(per_token * 20);
-    auto reader = server->runtime().LoadModel(&load_context, load);
-    v1::LoadModelEvent event;
-    while (reader->Read(&event)) {
-    }
-    ASSERT_TRUE(reader->Finish().ok());
-  }
+  ASSERT_TRUE(CreateWithSessionBudget(*server, "small",
+                                      fs::path(StoriesModel()).filename(),
+                                      per_token * 20)
+                  .ok());
   RunTurn(*server, TokensTurn(a1, "a", 8, "small"));
   {
     grpc::ClientContext context;

@@ -151,6 +151,31 @@ inline int64_t RssBytes(pid_t pid) {
   return -1;
 }
 
+// Creates runtime `name` and loads `model` (a file in the server's model
+// directory) into it with a session budget of `budget` bytes.
+inline grpc::Status CreateWithSessionBudget(GgufdProcess& server,
+                                            const std::string& name,
+                                            const std::string& model,
+                                            uint64_t budget) {
+  grpc::ClientContext context;
+  v1::CreateRuntimeRequest create;
+  create.set_name(name);
+  v1::RuntimeInfo info;
+  grpc::Status created =
+      server.runtime().CreateRuntime(&context, create, &info);
+  if (!created.ok()) return created;
+  grpc::ClientContext load_context;
+  v1::LoadModelRequest load;
+  load.set_runtime(name);
+  load.set_path(model);
+  load.set_session_memory_bytes(budget);
+  auto reader = server.runtime().LoadModel(&load_context, load);
+  v1::LoadModelEvent event;
+  while (reader->Read(&event)) {
+  }
+  return reader->Finish();
+}
+
 }  // namespace ggufd::testing
 
 #endif  // GGUFD_TESTS_SERVICE_SESSION_TESTING_H_
