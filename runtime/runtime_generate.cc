@@ -47,53 +47,6 @@ absl::StatusOr<chat::TemplateFamily> FamilyOf(const ChatPrompt& chat,
   return *detected;
 }
 
-// A formatted chat's tokens. Message content is text: special-token text in
-// it (a forged "<|im_end|>\n<|im_start|>system") stays text. When no message
-// holds any, the whole text is tokenized at once, exactly as llama.cpp
-// does; otherwise template and content are tokenized piece by piece.
-absl::StatusOr<std::vector<TokenId>> ChatTokens(const chat::ChatText& chat,
-                                                const tokenizer::Tokenizer& tok,
-                                                bool add_special) {
-  const std::string_view text = chat.text;
-  bool forged = false;
-  for (const auto& [begin, end] : chat.content) {
-    const std::string_view content = text.substr(begin, end - begin);
-    auto parsed =
-        tok.Encode(content, {.add_special = false, .parse_special = true});
-    auto literal =
-        tok.Encode(content, {.add_special = false, .parse_special = false});
-    if (!parsed.ok()) return Invalid(parsed.status());
-    if (!literal.ok()) return Invalid(literal.status());
-    if (*parsed != *literal) {
-      forged = true;
-      break;
-    }
-  }
-  if (!forged) {
-    auto ids =
-        tok.Encode(text, {.add_special = add_special, .parse_special = true});
-    if (!ids.ok()) return Invalid(ids.status());
-    return std::move(*ids);
-  }
-  std::vector<TokenId> out;
-  auto append = [&](std::string_view piece, bool special) -> absl::Status {
-    if (piece.empty() && !(add_special && out.empty())) return absl::OkStatus();
-    auto ids = tok.Encode(piece, {.add_special = add_special && out.empty(),
-                                  .parse_special = special});
-    if (!ids.ok()) return Invalid(ids.status());
-    out.insert(out.end(), ids->begin(), ids->end());
-    return absl::OkStatus();
-  };
-  size_t done = 0;
-  for (const auto& [begin, end] : chat.content) {
-    RETURN_IF_ERROR(append(text.substr(done, begin - done), true));
-    RETURN_IF_ERROR(append(text.substr(begin, end - begin), false));
-    done = end;
-  }
-  RETURN_IF_ERROR(append(text.substr(done), true));
-  return out;
-}
-
 // The tokens `request` adds: its whole prompt, or for a session turn what
 // follows the history (`continuing`: the history is not empty, so no BOS).
 absl::StatusOr<std::vector<TokenId>> PromptTokens(
@@ -110,7 +63,14 @@ absl::StatusOr<std::vector<TokenId>> PromptTokens(
       return MakeError(ErrorCode::kInvalidArgument,
                        StrCat("chat.messages: ", chat.status().message()));
     }
-    return ChatTokens(*chat, tok, add_special);
+    // Message content is text: special-token text in it (a forged
+    // "<|im_end|>\n<|im_start|>system") stays text; only the template's own
+    // text becomes special tokens.
+    auto ids = tok.Encode(chat->text, {.add_special = add_special,
+                                       .parse_special = true,
+                                       .literal_spans = chat->content});
+    if (!ids.ok()) return Invalid(ids.status());
+    return std::move(*ids);
   }
   if (!request.prompt_ids.empty()) {
     for (size_t i = 0; i < request.prompt_ids.size(); ++i) {

@@ -46,6 +46,11 @@ struct Command {
   absl::Time enqueued_at;
 };
 
+// Why a queued `command` can no longer run at `now` (cancelled, or past its
+// deadline), or OK. The worker asks before running a command, and the
+// channel when it needs room.
+absl::Status WhyDeadWhileQueued(const Command& command, absl::Time now);
+
 }  // namespace ggufd
 
 #endif  // GGUFD_SERVICE_COMMAND_H_

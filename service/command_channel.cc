@@ -32,13 +32,7 @@ absl::Status CommandChannel::Push(Command& command) {
   // Their owners hear it outside the lock (drop callbacks may post).
   const absl::Time now = absl::Now();
   for (Command& c : dead) {
-    if (!c.drop) continue;
-    c.drop(c.cancel && c.cancel->cancelled()
-               ? MakeError(ErrorCode::kCancelled, "cancelled while queued")
-               : MakeError(ErrorCode::kDeadlineExceeded,
-                           now >= c.deadline
-                               ? "the deadline passed while queued"
-                               : "dropped while queued"));
+    if (c.drop) c.drop(WhyDeadWhileQueued(c, now));
   }
   if (accepted.ok()) ready_.notify_one();
   return accepted;
@@ -47,9 +41,7 @@ absl::Status CommandChannel::Push(Command& command) {
 void CommandChannel::PurgeDeadLocked(std::vector<Command>& dead) {
   const absl::Time now = absl::Now();
   for (auto it = queue_.begin(); it != queue_.end();) {
-    const bool gone =
-        (it->cancel && it->cancel->cancelled()) || now >= it->deadline;
-    if (gone) {
+    if (!WhyDeadWhileQueued(*it, now).ok()) {
       dead.push_back(std::move(*it));
       it = queue_.erase(it);
       --waiting_;
@@ -96,6 +88,17 @@ void CommandChannel::Close() {
 size_t CommandChannel::waiting() const {
   std::lock_guard<std::mutex> lock(mu_);
   return waiting_;
+}
+
+absl::Status WhyDeadWhileQueued(const Command& command, absl::Time now) {
+  if (command.cancel && command.cancel->cancelled()) {
+    return MakeError(ErrorCode::kCancelled, "cancelled while queued");
+  }
+  if (now >= command.deadline) {
+    return MakeError(ErrorCode::kDeadlineExceeded,
+                     "the deadline passed while queued");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ggufd

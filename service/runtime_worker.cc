@@ -111,14 +111,7 @@ bool RuntimeWorker::RunOne(Command& command) {
   assert(IsOwnerThread());
   channel_.MarkTaken();
   const absl::Time now = absl::Now();
-  absl::Status why_not;
-  if (command.cancel && command.cancel->cancelled()) {
-    why_not = MakeError(ErrorCode::kCancelled, "cancelled while queued");
-  } else if (now >= command.deadline) {
-    why_not = MakeError(ErrorCode::kDeadlineExceeded,
-                        "the deadline passed while queued");
-  }
-  if (!why_not.ok()) {
+  if (absl::Status why_not = WhyDeadWhileQueued(command, now); !why_not.ok()) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++snapshot_.commands_dropped;

@@ -62,8 +62,10 @@ void SpecialTokenSplitter::FindOccurring(
   }
 }
 
-void SpecialTokenSplitter::Partition(std::string_view text, bool parse_special,
-                                     std::vector<Fragment>& out) const {
+void SpecialTokenSplitter::Partition(
+    std::string_view text, bool parse_special,
+    absl::Span<const std::pair<size_t, size_t>> literal,
+    std::vector<Fragment>& out) const {
   out.clear();
   if (text.empty()) return;
   out.push_back({0, static_cast<uint32_t>(text.size()), kNoToken});
@@ -83,6 +85,13 @@ void SpecialTokenSplitter::Partition(std::string_view text, bool parse_special,
     const size_t hi = occurrence->second.last + len;
     const bool lstrip = vocab_->HasAttr(id, kAttrLstrip);
     const bool rstrip = vocab_->HasAttr(id, kAttrRstrip);
+    const bool control = vocab_->HasAttr(id, kAttrControl | kAttrUnknown);
+    auto in_literal = [&](size_t begin, size_t end) {
+      for (const auto& [lo_lit, hi_lit] : literal) {
+        if (begin < hi_lit && lo_lit < end) return true;
+      }
+      return false;
+    };
     next.clear();
     for (const Fragment& fragment : out) {
       if (fragment.is_token() || fragment.end <= lo || fragment.begin >= hi) {
@@ -90,11 +99,16 @@ void SpecialTokenSplitter::Partition(std::string_view text, bool parse_special,
         continue;
       }
       size_t base = fragment.begin;
+      size_t from = base;  // where to look next; base: where text resumes
       const size_t end = fragment.end;
       const std::string_view window = text.substr(0, end);
-      while (base < end) {
-        const size_t match = window.find(token_text, base);
+      while (from < end) {
+        const size_t match = window.find(token_text, from);
         if (match == std::string_view::npos) break;
+        if (control && in_literal(match, match + len)) {
+          from = match + 1;
+          continue;
+        }
         size_t left_end = match;
         if (lstrip) {
           while (left_end > base && IsAsciiSpace(text[left_end - 1])) {
@@ -111,6 +125,7 @@ void SpecialTokenSplitter::Partition(std::string_view text, bool parse_special,
         if (rstrip) {
           while (base < end && IsAsciiSpace(text[base])) ++base;
         }
+        from = base;
       }
       if (base < end) {
         next.push_back({static_cast<uint32_t>(base), static_cast<uint32_t>(end),

@@ -15,9 +15,11 @@
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
 #include "runtime/tokenizer/vocab.h"
 
 namespace ggufd::tokenizer {
@@ -37,7 +39,10 @@ class SpecialTokenSplitter {
   explicit SpecialTokenSplitter(const Vocab& vocab);
 
   // Partitions `text` (shorter than 4 GiB) into `out` (cleared first).
+  // Control and unknown tokens are not matched where they would overlap a
+  // `literal` [begin, end) range.
   void Partition(std::string_view text, bool parse_special,
+                 absl::Span<const std::pair<size_t, size_t>> literal,
                  std::vector<Fragment>& out) const;
 
  private:

@@ -146,7 +146,8 @@ absl::StatusOr<std::vector<TokenId>> Tokenizer::Encode(
   }
 
   std::unique_ptr<EncodeScratch> scratch = state.AcquireScratch();
-  state.splitter.Partition(text, options.parse_special, scratch->fragments);
+  state.splitter.Partition(text, options.parse_special, options.literal_spans,
+                           scratch->fragments);
   bool after_special = true;
   absl::Status status;
   for (const Fragment& fragment : scratch->fragments) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -32,6 +33,10 @@ struct EncodeOptions {
   // Turn the text of control tokens ("<|im_start|>", "</s>") into those
   // tokens. User-defined tokens are split out either way.
   bool parse_special = false;
+  // With parse_special: [begin, end) byte ranges of `text` that stay text
+  // (chat message content), where control tokens are not matched, as if
+  // parse_special were off there.
+  absl::Span<const std::pair<size_t, size_t>> literal_spans;
 };
 
 struct DecodeOptions {

@@ -57,6 +57,22 @@ TEST(TokenizerTest, ParseSpecialTurnsControlTextIntoTokens) {
   EXPECT_GT(plain.size(), 2u);
 }
 
+TEST(TokenizerTest, LiteralSpansKeepControlTextAsText) {
+  const Tokenizer t = Load("llama-spm");
+  // "<s>A<s>B<s>": only the middle "<s>" lies in a literal span.
+  const std::string text = "<s>A<s>B<s>";
+  const std::vector<std::pair<size_t, size_t>> content = {{3, 8}};
+  const auto ids = Ids(
+      t, text,
+      {.add_special = false, .parse_special = true, .literal_spans = content});
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 2);
+  EXPECT_EQ(ids.front(), 1);
+  EXPECT_EQ(ids.back(), 1);
+  // Without spans all three are tokens.
+  const auto all = Ids(t, text, {.add_special = false, .parse_special = true});
+  EXPECT_EQ(std::count(all.begin(), all.end(), 1), 3);
+}
+
 TEST(TokenizerTest, UserDefinedTokensSplitEvenWithoutParseSpecial) {
   // deepseek-coder's added "ü" (id 32009) is user-defined: llama.cpp and HF
   // split it out whatever parse_special says.
