@@ -28,7 +28,7 @@ trap 'rm -f "$log"' EXIT
 start=$SECONDS
 # One file at a time: each starts its own ggufd, and the timing-sensitive
 # cancellation checks should not share the CPU with the other's model.
-if node --test --test-concurrency=1 --test-reporter=tap dist/test/e2e.test.js dist/test/sessions.test.js \
+if node --test --test-concurrency=1 --test-reporter=tap dist/test/e2e.test.js dist/test/sessions.test.js dist/test/security.test.js \
     >"$log" 2>&1; then
   passed=$(sed -n 's/^# pass //p' "$log")
   echo "clients/node: $passed tests passed in $((SECONDS - start)) s"

@@ -51,21 +51,35 @@ func pathsFromEnv() (paths, error) {
 
 // server is one ggufd process on 127.0.0.1 with an OS-chosen port.
 type server struct {
-	cmd  *exec.Cmd
-	port int
-	done chan struct{} // closed once the process has been waited for
+	cmd         *exec.Cmd
+	port        int
+	metricsPort int           // -1 when started with --metrics-port -1
+	done        chan struct{} // closed once the process has been waited for
 
 	mu   sync.Mutex
 	tail []string // last stderr lines, for failure messages
 }
 
+// listening is what the "listening" log line says about the ports.
+type listening struct {
+	port, metricsPort int
+}
+
 // startServer runs `ggufd serve` with no model (the tests load it through
 // the API), a one-slot queue, the test hooks and stateDir as the sessions'
-// --state-dir, and waits for the "listening" log line that carries the port.
+// --state-dir.
 func startServer(p paths, stateDir string) (*server, error) {
-	cmd := exec.Command(p.ggufd, "serve", "--listen", "127.0.0.1:0",
-		"--metrics-port", "-1", "--model-dir", p.models, "--threads", "1",
-		"--queue-capacity", "1", "--enable-test-hooks", "--state-dir", stateDir)
+	return startServerWith(p, "--metrics-port", "-1", "--queue-capacity", "1",
+		"--enable-test-hooks", "--state-dir", stateDir)
+}
+
+// startServerWith runs `ggufd serve --listen 127.0.0.1:0` on the models
+// directory with one thread and the extra flags, and waits for the
+// "listening" log line that carries the ports.
+func startServerWith(p paths, extra ...string) (*server, error) {
+	args := append([]string{"serve", "--listen", "127.0.0.1:0",
+		"--model-dir", p.models, "--threads", "1"}, extra...)
+	cmd := exec.Command(p.ggufd, args...)
 	// If this test process dies without cleaning up, the server goes too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
@@ -76,14 +90,15 @@ func startServer(p paths, stateDir string) (*server, error) {
 		return nil, err
 	}
 	s := &server{cmd: cmd, done: make(chan struct{})}
-	ports := make(chan int, 1)
+	ports := make(chan listening, 1)
 	go s.readLog(stderr, ports)
 	go func() {
 		_ = cmd.Wait()
 		close(s.done)
 	}()
 	select {
-	case s.port = <-ports:
+	case l := <-ports:
+		s.port, s.metricsPort = l.port, l.metricsPort
 		return s, nil
 	case <-s.done:
 		return nil, fmt.Errorf("ggufd exited before listening:\n%s", s.Log())
@@ -95,7 +110,7 @@ func startServer(p paths, stateDir string) (*server, error) {
 
 // readLog keeps draining stderr (so the server never blocks on a full pipe),
 // remembers the last lines and reports the port from the "listening" line.
-func (s *server) readLog(r io.Reader, ports chan<- int) {
+func (s *server) readLog(r io.Reader, ports chan<- listening) {
 	scanner := bufio.NewScanner(r)
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
 	sent := false
@@ -111,11 +126,12 @@ func (s *server) readLog(r io.Reader, ports chan<- int) {
 			continue
 		}
 		var entry struct {
-			Msg  string `json:"msg"`
-			Port int    `json:"port"`
+			Msg         string `json:"msg"`
+			Port        int    `json:"port"`
+			MetricsPort int    `json:"metrics_port"`
 		}
 		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "listening" && entry.Port > 0 {
-			ports <- entry.Port
+			ports <- listening{port: entry.Port, metricsPort: entry.MetricsPort}
 			sent = true
 		}
 	}

@@ -32,9 +32,9 @@ type Client struct {
 // Dial connects to target ("host:port" or any gRPC target). Without options
 // the connection is plaintext and uses DefaultServiceConfig; options given
 // here come after those defaults and so override them (for example
-// grpc.WithTransportCredentials, grpc.WithDefaultServiceConfig, or
-// grpc.WithDisableRetry). Like grpc.NewClient it does not wait for the
-// server: the first call connects.
+// WithTLS or grpc.WithTransportCredentials, grpc.WithDefaultServiceConfig,
+// or grpc.WithDisableRetry) or add to them (WithToken). Like grpc.NewClient
+// it does not wait for the server: the first call connects.
 func Dial(target string, opts ...grpc.DialOption) (*Client, error) {
 	all := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -33,6 +34,43 @@ const (
 	ErrorCodeGenerationFailed = 13
 	ErrorCodeUnavailable      = 14
 	ErrorCodeShuttingDown     = 15
+	ErrorCodeRuntimeNotFound  = 16
+	ErrorCodeSessionNotFound  = 17
+	ErrorCodeAlreadyExists    = 18
+	ErrorCodeSessionMismatch  = 19
+	ErrorCodeNotConfigured    = 20
+	ErrorCodeUnauthenticated  = 21
+	ErrorCodeAccessDenied     = 22
+	ErrorCodeMessageTooLarge  = 23
+	ErrorCodeLimitExceeded    = 24
+)
+
+// Kinds of refusal that callers handle apart, for errors.Is on any error a
+// Client method returns: errors.Is(err, ggufd.ErrUnauthenticated). They
+// match ggufd's ErrorInfo reason, and, for a status without ErrorInfo (gRPC
+// reflection and channelz refuse that way, gRPC itself refuses a message
+// above twice --max-receive-message-bytes that way), its status code.
+// None of them is retryable: sending the same call again gets the same
+// answer.
+var (
+	// ErrUnauthenticated: no credentials, or a token or client certificate
+	// the server's --auth-file does not list (UNAUTHENTICATED, 21).
+	ErrUnauthenticated = errors.New("ggufd: unauthenticated")
+	// ErrAccessDenied: the caller's role or ownership does not allow the
+	// call, e.g. an inference token calling the Runtime service
+	// (PERMISSION_DENIED, reason ACCESS_DENIED, 22). A path outside the
+	// model directory (reason PERMISSION_DENIED, 11) is not this.
+	ErrAccessDenied = errors.New("ggufd: access denied")
+	// ErrMessageTooLarge: the request is larger than the server's
+	// --max-receive-message-bytes (RESOURCE_EXHAUSTED, 23), or gRPC
+	// refused a message above its size limit (RESOURCE_EXHAUSTED "...
+	// message larger than max ...", no ErrorInfo).
+	ErrMessageTooLarge = errors.New("ggufd: message too large")
+	// ErrLimitExceeded: the request goes beyond a server limit
+	// (LIMIT_EXCEEDED, 24): --max-prompt-tokens or --max-new-tokens
+	// (INVALID_ARGUMENT, FieldViolations names the field), or
+	// --max-runtimes (RESOURCE_EXHAUSTED).
+	ErrLimitExceeded = errors.New("ggufd: limit exceeded")
 )
 
 // Error is a failed call: the gRPC status plus the details ggufd attaches to
@@ -76,13 +114,31 @@ func (e *Error) GRPCStatus() *status.Status { return e.status }
 
 // Is makes errors.Is(err, context.DeadlineExceeded) and
 // errors.Is(err, context.Canceled) hold for the matching gRPC codes, so a
-// context's expiry reads the same whether the client or the server noticed.
+// context's expiry reads the same whether the client or the server noticed,
+// and errors.Is(err, ErrUnauthenticated) and the other refusal kinds hold
+// for their reason (or, without ErrorInfo, their status code).
 func (e *Error) Is(target error) bool {
 	switch target {
 	case context.DeadlineExceeded:
 		return e.Code == codes.DeadlineExceeded
 	case context.Canceled:
 		return e.Code == codes.Canceled
+	case ErrUnauthenticated:
+		return e.Reason == "UNAUTHENTICATED" ||
+			e.Reason == "" && e.Code == codes.Unauthenticated
+	case ErrAccessDenied:
+		return e.Reason == "ACCESS_DENIED" ||
+			e.Reason == "" && e.Code == codes.PermissionDenied
+	case ErrMessageTooLarge:
+		// gRPC's own size refusals, which carry no ErrorInfo, all say
+		// "message larger than max": the server's for a request above
+		// twice its limit, grpc-go's for a request above
+		// MaxCallSendMsgSize or an answer above MaxCallRecvMsgSize.
+		return e.Reason == "MESSAGE_TOO_LARGE" ||
+			e.Reason == "" && e.Code == codes.ResourceExhausted &&
+				strings.Contains(e.Message, "message larger than max")
+	case ErrLimitExceeded:
+		return e.Reason == "LIMIT_EXCEEDED"
 	}
 	return false
 }
@@ -91,8 +147,13 @@ func (e *Error) Is(target error) bool {
 // RetryInfo: a full queue, a dead worker, a draining server).
 func (e *Error) Retryable() bool { return e.RetryDelay > 0 }
 
-// wrapError turns a gRPC status error into *Error and leaves any other error
-// (nil, io.EOF, an *Error already) as it is.
+// WrapError turns an error of a generated stub called on Conn into *Error,
+// as Client's methods do with theirs, so errors.As(err, &*Error) and
+// errors.Is(err, ErrAccessDenied) work on it too. Any other error (nil,
+// io.EOF, an *Error already) is returned as it is.
+func WrapError(err error) error { return wrapError(err) }
+
+// wrapError is WrapError.
 func wrapError(err error) error {
 	if err == nil {
 		return nil

@@ -70,3 +70,52 @@ func TestWrapErrorContextCodesAndPassThrough(t *testing.T) {
 		t.Error("non-status errors must pass through unchanged")
 	}
 }
+
+func TestRefusalKindsFollowReasonOrStatusCode(t *testing.T) {
+	kinds := []error{ErrUnauthenticated, ErrAccessDenied, ErrMessageTooLarge, ErrLimitExceeded}
+	withInfo := func(code codes.Code, reason string, n int) error {
+		st, err := status.New(code, "refused").WithDetails(&errdetails.ErrorInfo{
+			Domain: ErrorDomain, Reason: reason,
+			Metadata: map[string]string{"error_code": fmt.Sprint(n)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Err()
+	}
+	cases := []struct {
+		name string
+		err  error
+		want error // nil: none of the kinds
+	}{
+		{"unauthenticated", withInfo(codes.Unauthenticated, "UNAUTHENTICATED", 21), ErrUnauthenticated},
+		{"access denied", withInfo(codes.PermissionDenied, "ACCESS_DENIED", 22), ErrAccessDenied},
+		{"path outside the model dir", withInfo(codes.PermissionDenied, "PERMISSION_DENIED", 11), nil},
+		{"message too large", withInfo(codes.ResourceExhausted, "MESSAGE_TOO_LARGE", 23), ErrMessageTooLarge},
+		{"token limit", withInfo(codes.InvalidArgument, "LIMIT_EXCEEDED", 24), ErrLimitExceeded},
+		{"runtime limit", withInfo(codes.ResourceExhausted, "LIMIT_EXCEEDED", 24), ErrLimitExceeded},
+		{"queue full", withInfo(codes.ResourceExhausted, "QUEUE_FULL", 10), nil},
+		{"invalid argument", withInfo(codes.InvalidArgument, "INVALID_ARGUMENT", 1), nil},
+		// Statuses without ErrorInfo: reflection's refusals, gRPC's own
+		// size limits, a failing token source.
+		{"bare unauthenticated", status.Error(codes.Unauthenticated, "x"), ErrUnauthenticated},
+		{"bare permission denied", status.Error(codes.PermissionDenied, "x"), ErrAccessDenied},
+		{"grpc size limit", status.Error(codes.ResourceExhausted,
+			"Received message larger than max (9000 vs. 4096)"), ErrMessageTooLarge},
+		{"grpc-go send limit", status.Error(codes.ResourceExhausted,
+			"trying to send message larger than max (9000 vs. 4096)"), ErrMessageTooLarge},
+		{"bare resource exhausted", status.Error(codes.ResourceExhausted, "busy"), nil},
+		{"bare invalid argument", status.Error(codes.InvalidArgument, "x"), nil},
+	}
+	for _, c := range cases {
+		// Wrapped once more, as a caller might.
+		err := fmt.Errorf("calling: %w", WrapError(c.err))
+		for _, kind := range kinds {
+			if got := errors.Is(err, kind); got != (kind == c.want) {
+				t.Errorf("%s: errors.Is(%v, %v) = %v", c.name, err, kind, got)
+			}
+		}
+	}
+	if errors.Is(WrapError(status.Error(codes.Unauthenticated, "x")), context.Canceled) {
+		t.Error("a refusal must not read as a cancellation")
+	}
+}

@@ -79,3 +79,37 @@ func ExampleSession_Chat() {
 		fmt.Println(r.Started.GetSessionCache(), r.Started.GetCachedTokens(), "tokens cached")
 	}
 }
+
+// Connects over mutual TLS with a bearer token and tells the refusals
+// apart; compiled by go test but not run (it needs a server).
+func ExampleWithTLS() {
+	tlsOption, err := ggufd.WithTLS(ggufd.TLSOptions{
+		CAFile:   "ca.pem",     // the CA that signed the server's certificate
+		CertFile: "client.pem", // mTLS, for a server with --tls-client-ca
+		KeyFile:  "client.key",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	token, err := ggufd.ReadTokenFile("web.token")
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := ggufd.Dial("ggufd.example:443", tlsOption, ggufd.WithToken(token))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	_, err = c.Status(ctx)
+	switch {
+	case errors.Is(err, ggufd.ErrUnauthenticated):
+		log.Fatal("the server does not know this token or certificate: ", err)
+	case errors.Is(err, ggufd.ErrAccessDenied):
+		log.Fatal("Status needs an admin token: ", err)
+	case err != nil:
+		log.Fatal(err)
+	}
+}

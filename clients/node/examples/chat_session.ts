@@ -6,7 +6,8 @@
 // stderr shows what the server reused ("[turn 2: SESSION_CACHE_HIT, 41 of 52
 // prompt tokens cached]"). The session is deleted at the end unless --keep;
 // --save writes it into the server's --state-dir first. Ctrl-C cancels the
-// running turn on the server. The address comes from GGUFD_ADDRESS.
+// running turn on the server. The address comes from GGUFD_ADDRESS (TLS CA
+// and token from GGUFD_TLS_CA and GGUFD_TOKEN, as for ggufctl).
 import { randomUUID } from 'node:crypto';
 import * as readline from 'node:readline';
 
@@ -36,7 +37,11 @@ async function main(): Promise<number> {
   const keep = args.includes('--keep');
   if (keep) args.splice(args.indexOf('--keep'), 1);
 
-  const client = new GgufdClient(process.env.GGUFD_ADDRESS ?? '127.0.0.1:50051');
+  const client = new GgufdClient(process.env.GGUFD_ADDRESS ?? '127.0.0.1:50051', {
+    // As ggufctl reads them: a CA bundle turns TLS on; the bearer token.
+    tls: process.env.GGUFD_TLS_CA ? { caFile: process.env.GGUFD_TLS_CA } : undefined,
+    token: process.env.GGUFD_TOKEN || undefined,
+  });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {

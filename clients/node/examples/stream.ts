@@ -1,6 +1,7 @@
 // Streams a generation to stdout; Ctrl-C cancels it on the server through an
 // AbortSignal. Usage: node dist/examples/stream.js [--load MODEL] [PROMPT]
-// (the server address comes from GGUFD_ADDRESS, default 127.0.0.1:50051).
+// (the server address comes from GGUFD_ADDRESS, default 127.0.0.1:50051;
+// GGUFD_TLS_CA and GGUFD_TOKEN as for ggufctl).
 import { GgufdClient, GgufdError } from '../src';
 
 async function main(): Promise<number> {
@@ -9,7 +10,11 @@ async function main(): Promise<number> {
   const model = loadIndex >= 0 ? args.splice(loadIndex, 2)[1] : undefined;
   const prompt = args.join(' ') || 'Once upon a time';
 
-  const client = new GgufdClient(process.env.GGUFD_ADDRESS ?? '127.0.0.1:50051');
+  const client = new GgufdClient(process.env.GGUFD_ADDRESS ?? '127.0.0.1:50051', {
+    // As ggufctl reads them: a CA bundle turns TLS on; the bearer token.
+    tls: process.env.GGUFD_TLS_CA ? { caFile: process.env.GGUFD_TLS_CA } : undefined,
+    token: process.env.GGUFD_TOKEN || undefined,
+  });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   try {

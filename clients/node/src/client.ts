@@ -31,6 +31,14 @@ import type {
   _grpc_health_v1_HealthCheckResponse_ServingStatus__Output as ServingStatus,
 } from './generated/grpc/health/v1/HealthCheckResponse';
 import { loadApi } from './protos';
+import {
+  bearerTokenInterceptor,
+  channelCredentials,
+  readTokenFile,
+  serverNameOptions,
+  type TlsOptions,
+  type TokenSource,
+} from './security';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, serviceConfigJson } from './service_config';
 import { Generation, ModelLoad } from './streams';
 
@@ -41,7 +49,21 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Retry policy for UNAVAILABLE and RESOURCE_EXHAUSTED; false turns retries off. */
   retry?: RetryPolicy | false;
-  /** Default: insecure (plaintext), as ggufd serves. */
+  /**
+   * TLS: `true` verifies the server with Node's bundled roots; an object sets
+   * the CA, a client certificate (mTLS) and the server name. Default:
+   * plaintext, as ggufd serves without --tls-cert.
+   */
+  tls?: boolean | TlsOptions;
+  /**
+   * Bearer token sent as `authorization: Bearer <token>` metadata on every
+   * call (a call's own `metadata` may set `authorization` instead), or a
+   * function returning the current token. Works over TLS and plaintext.
+   */
+  token?: TokenSource;
+  /** A file whose first line is the token, read once here (instead of `token`). */
+  tokenFile?: string;
+  /** Channel credentials built by hand, instead of `tls`. */
   credentials?: grpc.ChannelCredentials;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
@@ -94,17 +116,24 @@ export class GgufdClient {
   constructor(address = '127.0.0.1:50051', options: ClientOptions = {}) {
     this.runtime = options.runtime ?? '';
     this.timeoutMs = options.timeoutMs ?? Infinity;
-    const channelOptions: grpc.ChannelOptions = { ...options.channelOptions };
+    if (options.tls && options.credentials) throw new Error('set tls or credentials, not both');
+    if (options.token !== undefined && options.tokenFile !== undefined) {
+      throw new Error('set token or tokenFile, not both');
+    }
+    const channelOptions: grpc.ChannelOptions = { ...serverNameOptions(options.tls), ...options.channelOptions };
     if (options.retry === false) {
       channelOptions['grpc.enable_retries'] = 0;
     } else {
       channelOptions['grpc.service_config'] = serviceConfigJson(options.retry ?? DEFAULT_RETRY_POLICY);
     }
     const api = loadApi();
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
-    const inference = new api.ggufd.v1.Inference(address, credentials, channelOptions);
+    const credentials = options.credentials ?? channelCredentials(options.tls);
+    const token = options.tokenFile !== undefined ? readTokenFile(options.tokenFile) : options.token;
+    // Interceptors belong to a stub, not to the channel: every stub gets it.
+    const interceptors = token === undefined ? [] : [bearerTokenInterceptor(token)];
+    const inference = new api.ggufd.v1.Inference(address, credentials, { ...channelOptions, interceptors });
     // The other stubs share the first one's channel.
-    const shared = { channelOverride: inference.getChannel() };
+    const shared = { channelOverride: inference.getChannel(), interceptors };
     this.stubs = {
       inference,
       runtime: new api.ggufd.v1.Runtime(address, credentials, shared),

@@ -1,6 +1,8 @@
-// The one error type the client throws for a failed RPC, with ggufd's
+// The error type the client throws for a failed RPC, with ggufd's
 // google.rpc details (ErrorInfo, RetryInfo, BadRequest) decoded from the
-// grpc-status-details-bin trailer.
+// grpc-status-details-bin trailer, and a subclass of it for each refusal by
+// ggufd's security layer (credentials, role, limits), so callers can tell
+// them apart with instanceof.
 import * as grpc from '@grpc/grpc-js';
 
 import { loadRpcDetailTypes } from './protos';
@@ -27,6 +29,10 @@ export const ErrorCode = {
   ALREADY_EXISTS: 18,
   SESSION_MISMATCH: 19,
   NOT_CONFIGURED: 20,
+  UNAUTHENTICATED: 21,
+  ACCESS_DENIED: 22,
+  MESSAGE_TOO_LARGE: 23,
+  LIMIT_EXCEEDED: 24,
 } as const;
 
 export interface FieldViolation {
@@ -36,6 +42,16 @@ export interface FieldViolation {
 
 const ERROR_DOMAIN = 'ggufd';
 const TYPE_PREFIX = 'type.googleapis.com/';
+
+export interface GgufdErrorInit {
+  grpcCode: grpc.status;
+  details: string;
+  reason?: string;
+  errorCode?: number;
+  retryDelayMs?: number;
+  fieldViolations?: FieldViolation[];
+  metadata?: grpc.Metadata;
+}
 
 export class GgufdError extends Error {
   /** The gRPC status code (grpc.status.*). */
@@ -53,18 +69,10 @@ export class GgufdError extends Error {
   /** The response trailers. */
   readonly metadata: grpc.Metadata;
 
-  constructor(init: {
-    grpcCode: grpc.status;
-    details: string;
-    reason?: string;
-    errorCode?: number;
-    retryDelayMs?: number;
-    fieldViolations?: FieldViolation[];
-    metadata?: grpc.Metadata;
-  }) {
+  constructor(init: GgufdErrorInit) {
     const suffix = init.reason ? ` [${init.reason} ${init.errorCode ?? 0}]` : '';
     super(`${grpc.status[init.grpcCode] ?? init.grpcCode}: ${init.details}${suffix}`);
-    this.name = 'GgufdError';
+    this.name = new.target.name;
     this.grpcCode = init.grpcCode;
     this.details = init.details;
     this.reason = init.reason ?? '';
@@ -80,18 +88,78 @@ export class GgufdError extends Error {
   }
 }
 
+/**
+ * UNAUTHENTICATED (21): no token or client certificate, or one the server's
+ * auth file does not list. Also a bare UNAUTHENTICATED status (gRPC's own
+ * services refuse without ErrorInfo; then `reason` is "").
+ */
+export class UnauthenticatedError extends GgufdError {}
+
+/**
+ * ACCESS_DENIED (22, PERMISSION_DENIED): the caller's role or ownership
+ * forbids the call, e.g. an inference token calling the Runtime service. Also
+ * a bare PERMISSION_DENIED status without ErrorInfo.
+ */
+export class AccessDeniedError extends GgufdError {}
+
+/**
+ * MESSAGE_TOO_LARGE (23, RESOURCE_EXHAUSTED): the request is larger than the
+ * server's --max-receive-message-bytes. Also gRPC's own "message larger than
+ * max" refusals, without ErrorInfo. Retrying cannot help.
+ */
+export class MessageTooLargeError extends GgufdError {}
+
+/**
+ * LIMIT_EXCEEDED (24): a configured limit refused the request; INVALID_ARGUMENT
+ * with `fieldViolations` naming the field (--max-prompt-tokens,
+ * --max-new-tokens) or RESOURCE_EXHAUSTED (--max-runtimes). Retrying cannot help.
+ */
+export class LimitExceededError extends GgufdError {}
+
+/** The class for a status: by ErrorInfo reason, else (no ErrorInfo) by the gRPC code. */
+function errorClass(fields: GgufdErrorInit): typeof GgufdError {
+  switch (fields.reason) {
+    case 'UNAUTHENTICATED':
+      return UnauthenticatedError;
+    case 'ACCESS_DENIED':
+      return AccessDeniedError;
+    case 'MESSAGE_TOO_LARGE':
+      return MessageTooLargeError;
+    case 'LIMIT_EXCEEDED':
+      return LimitExceededError;
+    case undefined:
+    case '':
+      break;
+    default:
+      // Another ggufd reason, e.g. PERMISSION_DENIED (11) for a model file.
+      return GgufdError;
+  }
+  switch (fields.grpcCode) {
+    case grpc.status.UNAUTHENTICATED:
+      return UnauthenticatedError;
+    case grpc.status.PERMISSION_DENIED:
+      return AccessDeniedError;
+    case grpc.status.RESOURCE_EXHAUSTED:
+      // gRPC's wording for a message over its size limit, either side.
+      return /message larger than max/i.test(fields.details) ? MessageTooLargeError : GgufdError;
+    default:
+      return GgufdError;
+  }
+}
+
 interface AnyMessage {
   type_url?: string;
   value?: Uint8Array;
 }
 
 /**
- * Converts a grpc-js ServiceError into a GgufdError. A trailer that does not
+ * Converts a grpc-js ServiceError into a GgufdError (or the subclass its
+ * reason names), for calls made on `client.stubs` directly. A trailer that does not
  * decode leaves the details empty rather than hiding the status itself.
  */
 export function toGgufdError(error: unknown): unknown {
   if (error instanceof GgufdError || !isServiceError(error)) return error;
-  const fields: ConstructorParameters<typeof GgufdError>[0] = {
+  const fields: GgufdErrorInit = {
     grpcCode: error.code,
     details: error.details,
     metadata: error.metadata,
@@ -104,13 +172,13 @@ export function toGgufdError(error: unknown): unknown {
       // A malformed trailer: the code and message still say what failed.
     }
   }
-  return new GgufdError(fields);
+  return new (errorClass(fields))(fields);
 }
 
-function decodeDetails(trailer: Buffer): Partial<ConstructorParameters<typeof GgufdError>[0]> {
+function decodeDetails(trailer: Buffer): Partial<GgufdErrorInit> {
   const types = loadRpcDetailTypes();
   const status = types.status.toObject(types.status.decode(trailer)) as { details?: AnyMessage[] };
-  const out: Partial<ConstructorParameters<typeof GgufdError>[0]> = {};
+  const out: Partial<GgufdErrorInit> = {};
   for (const any of status.details ?? []) {
     const typeName = any.type_url?.startsWith(TYPE_PREFIX) ? any.type_url.slice(TYPE_PREFIX.length) : any.type_url;
     const value = any.value ?? new Uint8Array();

@@ -10,7 +10,18 @@ export {
   type Stubs,
   type TokenizeParams,
 } from './client';
-export { ErrorCode, type FieldViolation, GgufdError } from './errors';
+export {
+  AccessDeniedError,
+  ErrorCode,
+  type FieldViolation,
+  GgufdError,
+  type GgufdErrorInit,
+  LimitExceededError,
+  MessageTooLargeError,
+  toGgufdError,
+  UnauthenticatedError,
+} from './errors';
+export { bearerTokenInterceptor, type TlsOptions, type TokenSource } from './security';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy, serviceConfigJson } from './service_config';
 export { Generation, ModelLoad } from './streams';
 export { PROTO_DIR } from './protos';

@@ -1,6 +1,7 @@
 // Starts a real ggufd on 127.0.0.1 (port 0) for the end-to-end tests and
 // stops it again; paths come from GGUFD_BIN and GGUFD_MODELS_DIR.
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 
@@ -17,9 +18,34 @@ export class Server {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
+    /** The /metrics port on 127.0.0.1; -1 unless started with `--metrics-port`. */
+    readonly metricsPort: number,
     /** The server's last log lines, for failure messages. */
     readonly log: string[],
   ) {}
+
+  /**
+   * The value of one Prometheus sample on /metrics, e.g.
+   * `metric('ggufd_limit_rejections_total{limit="message_bytes"}')`; 0 when
+   * the server has not exported it yet (counters appear on first use).
+   */
+  async metric(sample: string): Promise<number> {
+    if (this.metricsPort < 0) throw new Error('ggufd was started without --metrics-port');
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: this.metricsPort, path: '/metrics' }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () =>
+            response.statusCode === 200 ? resolve(text) : reject(new Error(`/metrics: ${response.statusCode}`)),
+          );
+        })
+        .on('error', reject);
+    });
+    const line = body.split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? 0 : Number(line.slice(sample.length + 1));
+  }
 
   /** How many of the retained log lines contain `text`. */
   countLogLines(text: string): number {
@@ -31,16 +57,17 @@ export class Server {
   }
 
   /**
-   * Starts ggufd without a model (the tests load it) and waits for its port;
-   * `extraArgs` go at the end of its command line (e.g. ['--state-dir', dir]).
+   * Starts ggufd without a model (the tests load it, or pass `--model`) and
+   * waits for its port; `extraArgs` go at the end of its command line (e.g.
+   * ['--state-dir', dir], or TLS and auth flags). /metrics is off unless they
+   * set `--metrics-port` (0 = any free port).
    */
   static start(extraArgs: string[] = []): Promise<Server> {
     const args = [
       'serve',
       '--listen',
       '127.0.0.1:0',
-      '--metrics-port',
-      '-1',
+      ...(extraArgs.includes('--metrics-port') ? [] : ['--metrics-port', '-1']),
       '--model-dir',
       MODELS_DIR,
       '--threads',
@@ -72,7 +99,7 @@ export class Server {
         log.push(line);
         if (log.length > LOG_LINES) log.shift();
         if (server) return;
-        let entry: { msg?: string; port?: number };
+        let entry: { msg?: string; port?: number; metrics_port?: number };
         try {
           entry = JSON.parse(line);
         } catch {
@@ -80,7 +107,7 @@ export class Server {
         }
         if (entry.msg === 'listening' && typeof entry.port === 'number') {
           clearTimeout(timer);
-          server = new Server(child, entry.port, log);
+          server = new Server(child, entry.port, entry.metrics_port ?? -1, log);
           resolve(server);
         }
       });

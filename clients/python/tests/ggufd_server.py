@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -26,19 +28,26 @@ GGUFD_BIN = binary("GGUFD_BIN", "build/service/ggufd")
 GGUFCTL_BIN = binary("GGUFCTL_BIN", "build/clients/cpp/ggufctl")
 MODELS_DIR = binary("GGUFD_MODELS_DIR", "models")
 
+# A Prometheus text sample: name{labels} value.
+_SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)")
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
 
 class GgufdServer:
     """`ggufd serve` with queue capacity 1, one thread, test hooks and no
     model: the tests load it through the client. `extra_args` are appended
-    to the command line (e.g. "--state-dir", DIR)."""
+    to the command line (e.g. "--state-dir", DIR, or TLS and auth flags).
+    With `model` the server loads MODEL before it listens; with `metrics` it
+    serves /metrics on a free port (`metrics_text()`)."""
 
-    def __init__(self, *extra_args: str) -> None:
+    def __init__(self, *extra_args: str, model: bool = False, metrics: bool = False) -> None:
         self.process = subprocess.Popen(
             [
                 str(GGUFD_BIN), "serve",
                 "--listen", "127.0.0.1:0",
-                "--metrics-port", "-1",
+                "--metrics-port", "0" if metrics else "-1",
                 "--model-dir", str(MODELS_DIR),
+                *(["--model", str(MODELS_DIR / MODEL)] if model else []),
                 "--threads", "1",
                 "--queue-capacity", "1",
                 "--enable-test-hooks",
@@ -51,6 +60,7 @@ class GgufdServer:
         )
         self.log: list[str] = []
         port: list[int] = []
+        metrics_port: list[int] = []
         ready = threading.Event()
 
         def read_log() -> None:
@@ -64,6 +74,7 @@ class GgufdServer:
                     except ValueError:
                         continue
                     if entry.get("msg") == "listening":
+                        metrics_port.append(int(entry.get("metrics_port", -1)))
                         port.append(int(entry["port"]))
                         ready.set()
             ready.set()
@@ -75,6 +86,33 @@ class GgufdServer:
             raise RuntimeError("ggufd did not start listening:\n" + "".join(self.log))
         self.port = port[0]
         self.address = f"127.0.0.1:{self.port}"
+        self.metrics_port = metrics_port[0]
+
+    def metrics_text(self) -> str:
+        """The Prometheus text the server's /metrics serves now."""
+        if self.metrics_port < 0:
+            raise RuntimeError("this server was started without metrics=True")
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        # No proxy: the server is on loopback, whatever http_proxy says.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=10) as response:
+            body: bytes = response.read()
+        return body.decode("utf-8")
+
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of one sample of /metrics (0 when absent, as a counter
+        that was never incremented is)."""
+        want = dict(labels)
+        for line in self.metrics_text().splitlines():
+            if line.startswith("#"):
+                continue
+            match = _SAMPLE.match(line)
+            if match is None or match.group("name") != name:
+                continue
+            got = dict(_LABEL.findall(match.group("labels") or ""))
+            if got == want:
+                return float(match.group("value"))
+        return 0.0
 
     def stop(self) -> None:
         if self.process.poll() is None:

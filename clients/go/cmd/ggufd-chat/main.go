@@ -3,7 +3,8 @@
 // conversation's history and KV cache, evaluates only that.
 //
 //	ggufd-chat [-server 127.0.0.1:50051] [-load FILE] [-session ID] [-system TEXT]
-//	           [-n 128] [-t 0] [-keep] [MESSAGE...]
+//	           [-n 128] [-t 0] [-keep] [-tls-ca ca.pem] [-tls-cert c.pem -tls-key c.key]
+//	           [-token-file FILE] [MESSAGE...]
 //
 // Each MESSAGE is one user turn; without any, turns are read from stdin, one
 // per line. After each answer a line on stderr tells what the session's
@@ -22,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggufd/ggufd/clients/go/cmd/internal/connflags"
 	ggufdv1 "github.com/ggufd/ggufd/clients/go/gen/ggufd/v1"
 	"github.com/ggufd/ggufd/clients/go/ggufd"
 	"google.golang.org/protobuf/proto"
@@ -41,17 +43,23 @@ func run() int {
 	temperature := flag.Float64("t", 0, "sampling temperature (0 = greedy; negative = the server's default)")
 	keep := flag.Bool("keep", false, "keep the session on the server at the end")
 	timeout := flag.Duration("timeout", 60*time.Second, "deadline for each turn")
+	conn := connflags.Register(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] [MESSAGE...]\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	dialOptions, err := conn.DialOptions()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 
 	// Ctrl-C cancels the context, which cancels the turn on the server.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	client, err := ggufd.Dial(*server)
+	client, err := ggufd.Dial(*server, dialOptions...)
 	if err != nil {
 		return fail(err)
 	}

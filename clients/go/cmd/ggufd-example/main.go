@@ -1,7 +1,11 @@
 // Command ggufd-example streams an answer from a ggufd server to stdout.
 //
 //	ggufd-example [-server 127.0.0.1:50051] [-load FILE] [-chat] [-n 64]
-//	              [-t 0.8] [-seed 42] [-timeout 60s] PROMPT
+//	              [-t 0.8] [-seed 42] [-timeout 60s] [-tls-ca ca.pem]
+//	              [-tls-cert c.pem -tls-key c.key] [-token-file FILE] PROMPT
+//
+// The connection flags are ggufctl's: -tls, -tls-ca, -tls-cert, -tls-key,
+// -tls-server-name, -token, -token-file.
 //
 // Ctrl-C cancels the generation (the server stops within one token).
 package main
@@ -16,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ggufd/ggufd/clients/go/cmd/internal/connflags"
 	ggufdv1 "github.com/ggufd/ggufd/clients/go/gen/ggufd/v1"
 	"github.com/ggufd/ggufd/clients/go/ggufd"
 	"google.golang.org/protobuf/proto"
@@ -34,11 +39,17 @@ func run() int {
 	temperature := flag.Float64("t", -1, "sampling temperature (0 = greedy; negative = the server's default)")
 	seed := flag.Int64("seed", -1, "RNG seed (negative = the server's default)")
 	timeout := flag.Duration("timeout", 60*time.Second, "deadline for the whole run")
+	conn := connflags.Register(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] PROMPT\n", os.Args[0])
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	dialOptions, err := conn.DialOptions()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	if flag.NArg() != 1 {
 		flag.Usage()
 		return 2
@@ -50,7 +61,7 @@ func run() int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	client, err := ggufd.Dial(*server)
+	client, err := ggufd.Dial(*server, dialOptions...)
 	if err != nil {
 		return fail(err)
 	}

@@ -10,8 +10,9 @@
         chat = [{"role": "user", "content": "Hi!"}]
         print(client.chat(chat, session_id="conv-1", max_tokens=32))
 
-The asyncio variant is ggufd.AsyncClient; errors are ggufd.GgufdError
-subclasses. The generated API modules are ggufd.v1.*_pb2 / *_pb2_grpc.
+Over TLS with a token: ggufd.Client("ggufd.example:443", tls_ca="ca.pem",
+token=TOKEN) (tls_cert/tls_key add a client certificate). The asyncio
+variant is ggufd.AsyncClient; errors are ggufd.GgufdError subclasses. The generated API modules are ggufd.v1.*_pb2 / *_pb2_grpc.
 """
 
 from ggufd._channel import RetryPolicy
@@ -26,9 +27,11 @@ from ggufd._common import (
     Started,
 )
 from ggufd._requests import GenerateOptions, Message, Prompt
+from ggufd._security import PemSource, TokenSource
 from ggufd.aio import AsyncClient, AsyncGeneration
 from ggufd.client import Client, Generation
 from ggufd.errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     ContextOverflowError,
     DeadlineExceededError,
@@ -38,6 +41,8 @@ from ggufd.errors import (
     InternalError,
     InvalidArgumentError,
     InvalidModelError,
+    LimitExceededError,
+    MessageTooLargeError,
     ModelNotFoundError,
     NoModelError,
     NotConfiguredError,
@@ -49,6 +54,7 @@ from ggufd.errors import (
     SessionMismatchError,
     SessionNotFoundError,
     ShuttingDownError,
+    UnauthenticatedError,
     UnavailableError,
     UnsupportedModelError,
 )
@@ -57,6 +63,7 @@ from ggufd.v1.runtime_pb2 import ModelInfo
 from ggufd.v1.sessions_pb2 import ListSessionsResponse, SaveSessionResponse, SessionInfo
 
 __all__ = [
+    "AccessDeniedError",
     "AlreadyExistsError",
     "AsyncClient",
     "AsyncGeneration",
@@ -79,13 +86,16 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "LimitExceededError",
     "ListSessionsResponse",
     "Message",
+    "MessageTooLargeError",
     "ModelInfo",
     "ModelNotFoundError",
     "NoModelError",
     "NotConfiguredError",
     "OutOfMemoryError",
+    "PemSource",
     "PermissionDeniedError",
     "Progress",
     "Prompt",
@@ -100,6 +110,8 @@ __all__ = [
     "SessionNotFoundError",
     "ShuttingDownError",
     "Started",
+    "TokenSource",
+    "UnauthenticatedError",
     "UnavailableError",
     "UnsupportedModelError",
     "Usage",

@@ -24,7 +24,9 @@ class RetryPolicy:
     """gRPC retry policy for UNAVAILABLE and RESOURCE_EXHAUSTED.
 
     ggufd answers RESOURCE_EXHAUSTED (queue full) before sending any header
-    and UNAVAILABLE before running anything, so both are safe to retry.
+    and UNAVAILABLE before running anything, so both are safe to retry. Its
+    other RESOURCE_EXHAUSTED refusals (MESSAGE_TOO_LARGE, LIMIT_EXCEEDED)
+    carry `grpc-retry-pushback-ms: -1`, which stops gRPC from retrying them.
     """
 
     max_attempts: int = 4

@@ -4,6 +4,7 @@ with coroutines and async iterators."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,7 @@ from ggufd._common import (
     resolve_timeout,
 )
 from ggufd._requests import GenerateOptions, Message, Prompt, generate_request
+from ggufd._security import PemSource, TokenSource, aio_bearer_interceptors, connection
 from ggufd.errors import from_rpc_error
 from ggufd.v1 import (
     diagnostics_pb2,
@@ -123,9 +125,10 @@ class AsyncGeneration(AsyncIterator[Event]):
 
 
 class AsyncClient:
-    """The asyncio variant of ggufd.Client (same arguments); create it inside
-    a running event loop and close it with `await client.close()` or
-    `async with`."""
+    """The asyncio variant of ggufd.Client (same arguments, TLS and token
+    ones included); create it inside a running event loop and close it with
+    `await client.close()` or `async with`. A `token` function is called in
+    the event loop for each call, so it must not block."""
 
     def __init__(
         self,
@@ -134,14 +137,36 @@ class AsyncClient:
         runtime: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = RetryPolicy(),
+        tls: bool = False,
+        tls_ca: PemSource | None = None,
+        tls_cert: PemSource | None = None,
+        tls_key: PemSource | None = None,
+        tls_server_name: str | None = None,
+        token: TokenSource | None = None,
+        token_file: str | os.PathLike[str] | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        opts = channel_options(retry, options)
-        if credentials is None:
-            self.channel = grpc.aio.insecure_channel(target, options=opts)
+        conn = connection(
+            credentials=credentials,
+            tls=tls,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_server_name=tls_server_name,
+            token=token,
+            token_file=token_file,
+        )
+        opts = channel_options(retry, [*conn.options, *options])
+        interceptors = None if conn.token is None else aio_bearer_interceptors(conn.token)
+        if conn.credentials is None:
+            self.channel = grpc.aio.insecure_channel(
+                target, options=opts, interceptors=interceptors
+            )
         else:
-            self.channel = grpc.aio.secure_channel(target, credentials, options=opts)
+            self.channel = grpc.aio.secure_channel(
+                target, conn.credentials, options=opts, interceptors=interceptors
+            )
         self.runtime = runtime
         self.timeout = timeout
         self._inference = inference_pb2_grpc.InferenceStub(self.channel)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,7 @@ from ggufd._common import (
     resolve_timeout,
 )
 from ggufd._requests import GenerateOptions, Message, Prompt, generate_request
+from ggufd._security import BearerInterceptor, PemSource, TokenSource, connection
 from ggufd.errors import from_rpc_error
 from ggufd.v1 import (
     diagnostics_pb2,
@@ -125,8 +127,25 @@ class Client:
             each method's `timeout` overrides it.
         retry: the retry policy put in the channel's service config
             (UNAVAILABLE and RESOURCE_EXHAUSTED only); None disables retries.
-        credentials: TLS credentials; None for a plaintext channel.
+        tls: use TLS, verifying the server with the system's CA roots
+            (implied by tls_ca and tls_cert). Plaintext is the default.
+        tls_ca: the CA bundle that verifies the server: a PEM file's path,
+            or the PEM itself (bytes, or a str starting with "-----BEGIN").
+        tls_cert, tls_key: a client certificate (chain) and its private key
+            for mTLS, as paths or PEM bytes; both or neither.
+        tls_server_name: the name the server's certificate must carry, when
+            it is not the target's host (e.g. "localhost" when dialing
+            127.0.0.1); also sent as SNI.
+        token: a bearer token sent on every call as `authorization: Bearer
+            <token>` metadata (over TLS or plaintext), or a function
+            returning the token for each call (rotating tokens).
+        token_file: a file whose first line is the token (read once, here).
+        credentials: other grpc channel credentials, instead of the tls_*
+            arguments; None (and no tls_*) for a plaintext channel.
         options: extra grpc channel arguments.
+
+    Raises ValueError for contradicting security arguments and OSError for
+    unreadable certificate or token files.
     """
 
     def __init__(
@@ -136,14 +155,34 @@ class Client:
         runtime: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = RetryPolicy(),
+        tls: bool = False,
+        tls_ca: PemSource | None = None,
+        tls_cert: PemSource | None = None,
+        tls_key: PemSource | None = None,
+        tls_server_name: str | None = None,
+        token: TokenSource | None = None,
+        token_file: str | os.PathLike[str] | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         options: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        opts = channel_options(retry, options)
-        if credentials is None:
-            self.channel = grpc.insecure_channel(target, options=opts)
+        conn = connection(
+            credentials=credentials,
+            tls=tls,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_server_name=tls_server_name,
+            token=token,
+            token_file=token_file,
+        )
+        opts = channel_options(retry, [*conn.options, *options])
+        if conn.credentials is None:
+            channel = grpc.insecure_channel(target, options=opts)
         else:
-            self.channel = grpc.secure_channel(target, credentials, options=opts)
+            channel = grpc.secure_channel(target, conn.credentials, options=opts)
+        if conn.token is not None:
+            channel = grpc.intercept_channel(channel, BearerInterceptor(conn.token))
+        self.channel: grpc.Channel = channel
         self.runtime = runtime
         self.timeout = timeout
         self._inference = inference_pb2_grpc.InferenceStub(self.channel)

@@ -157,6 +157,28 @@ class NotConfiguredError(GgufdError):
     a session without --state-dir)."""
 
 
+class UnauthenticatedError(GgufdError):
+    """21: no credentials the server accepts (UNAUTHENTICATED): no token, an
+    unknown token, or a client certificate the auth file does not list."""
+
+
+class AccessDeniedError(GgufdError):
+    """22: the caller's role or ownership forbids the call (PERMISSION_DENIED):
+    an inference token calling Runtime/Diagnostics, or another caller's
+    session or request."""
+
+
+class MessageTooLargeError(GgufdError):
+    """23: the request message is larger than the server accepts
+    (RESOURCE_EXHAUSTED, never retried)."""
+
+
+class LimitExceededError(GgufdError):
+    """24: the request exceeds a server limit: prompt or new tokens
+    (INVALID_ARGUMENT; field_violations name the field) or the number of
+    runtimes (RESOURCE_EXHAUSTED, never retried)."""
+
+
 _BY_REASON: dict[str, type[GgufdError]] = {
     "INVALID_ARGUMENT": InvalidArgumentError,
     "MODEL_NOT_FOUND": ModelNotFoundError,
@@ -178,19 +200,40 @@ _BY_REASON: dict[str, type[GgufdError]] = {
     "ALREADY_EXISTS": AlreadyExistsError,
     "SESSION_MISMATCH": SessionMismatchError,
     "NOT_CONFIGURED": NotConfiguredError,
+    "UNAUTHENTICATED": UnauthenticatedError,
+    "ACCESS_DENIED": AccessDeniedError,
+    "MESSAGE_TOO_LARGE": MessageTooLargeError,
+    "LIMIT_EXCEEDED": LimitExceededError,
 }
 
-# For failures without an ErrorInfo: the transport's or the client's own.
+# For failures without an ErrorInfo: the transport's or the client's own,
+# and gRPC's own services (reflection, channelz), which ggufd refuses with a
+# bare UNAUTHENTICATED or PERMISSION_DENIED. ggufd's own PERMISSION_DENIED
+# (PermissionDeniedError, a model path outside its directory) always carries
+# an ErrorInfo, so a bare one is an access refusal.
 _BY_GRPC_CODE: dict[grpc.StatusCode, type[GgufdError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.CANCELLED: RequestCancelledError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: QueueFullError,
-    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.PERMISSION_DENIED: AccessDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.INTERNAL: InternalError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
 }
+
+# How gRPC itself words a RESOURCE_EXHAUSTED for a message over its size
+# limit ("Received message larger than max (N vs. M)", also "Sent ..."):
+# ggufd's own check sends MESSAGE_TOO_LARGE, but gRPC drops messages above
+# twice that limit before ggufd sees them.
+_GRPC_SIZE_LIMIT_TEXT = "message larger than max"
+
+
+def _class_without_reason(code: grpc.StatusCode, message: str) -> type[GgufdError]:
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and _GRPC_SIZE_LIMIT_TEXT in message.lower():
+        return MessageTooLargeError
+    return _BY_GRPC_CODE.get(code, GgufdError)
 
 
 def _rich_status(error: grpc.RpcError) -> status_pb2.Status | None:
@@ -244,7 +287,7 @@ def from_rpc_error(error: grpc.RpcError) -> GgufdError:
                 violations += [
                     FieldViolation(v.field, v.description) for v in bad.field_violations
                 ]
-    cls = _BY_REASON.get(reason) or _BY_GRPC_CODE.get(code, GgufdError)
+    cls = _BY_REASON.get(reason) or _class_without_reason(code, message)
     return cls(
         message,
         grpc_code=code,

@@ -33,12 +33,14 @@ import ggufd.v1.SessionsOuterClass.SessionInfo;
 import io.grpc.Channel;
 import io.grpc.ChannelCredentials;
 import io.grpc.ClientInterceptor;
+import io.grpc.CompositeChannelCredentials;
 import io.grpc.Context;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
@@ -46,6 +48,12 @@ import io.grpc.stub.AbstractStub;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -63,7 +71,9 @@ import java.util.function.Supplier;
  * {@link #withDeadline(Duration)} derives one that shares the channel and puts a deadline on each
  * call it starts. The channel built by {@link #builder(String)} carries a default service config
  * that retries UNAVAILABLE and RESOURCE_EXHAUSTED (ggufd refuses with those before any response
- * header, so a retry never repeats work).
+ * header, so a retry never repeats work; its limit refusals, RESOURCE_EXHAUSTED too, carry the
+ * {@code grpc-retry-pushback-ms: -1} trailer that stops gRPC's retry). The channel is plaintext
+ * unless the builder is given TLS options, and sends a bearer token on every call when given one.
  *
  * <pre>{@code
  * try (GgufdClient client = GgufdClient.connect("127.0.0.1:50051")) {
@@ -106,10 +116,23 @@ public final class GgufdClient implements AutoCloseable {
     return new GgufdClient(Objects.requireNonNull(channel), null, null);
   }
 
-  /** Builds the channel: plaintext by default, retries on, no default deadline. */
+  /**
+   * Builds the channel: plaintext by default, retries on, no default deadline, no token.
+   *
+   * <p>TLS: {@link #tls()} (the JVM's trusted roots), {@link #tlsCa} (a CA bundle instead), {@link
+   * #tlsClientCertificate} (mTLS) and {@link #tlsServerName}; any of them turns TLS on. Tokens:
+   * {@link #token}, {@link #tokenFile} or {@link #tokenSource}, sent as {@code authorization:
+   * Bearer <token>} on every call (over TLS or plaintext).
+   */
   public static final class Builder {
     private final String target;
-    private ChannelCredentials credentials = InsecureChannelCredentials.create();
+    private ChannelCredentials credentials;
+    private boolean tls;
+    private byte[] tlsCa;
+    private byte[] tlsCertChain;
+    private byte[] tlsKey;
+    private String tlsServerName;
+    private BearerToken token;
     private Duration deadline;
     private RetryPolicy retryPolicy = RetryPolicy.DEFAULT;
     private final List<ClientInterceptor> interceptors = new ArrayList<>();
@@ -118,9 +141,77 @@ public final class GgufdClient implements AutoCloseable {
       this.target = Objects.requireNonNull(target);
     }
 
-    /** TLS or other credentials instead of plaintext. */
+    /**
+     * Channel credentials of the caller's making instead of plaintext (not together with the tls*
+     * options, which build TlsChannelCredentials themselves). A token is added to them.
+     */
     public Builder credentials(ChannelCredentials credentials) {
       this.credentials = Objects.requireNonNull(credentials);
+      return this;
+    }
+
+    /** TLS, verifying the server against the JVM's trusted roots unless {@link #tlsCa} is set. */
+    public Builder tls() {
+      this.tls = true;
+      return this;
+    }
+
+    /** TLS, trusting only the PEM CA certificates in {@code caFile} (like ggufctl --tls-ca). */
+    public Builder tlsCa(Path caFile) throws IOException {
+      return tlsCa(Files.readAllBytes(caFile));
+    }
+
+    /** TLS, trusting only the PEM CA certificates in {@code caPem}. */
+    public Builder tlsCa(byte[] caPem) {
+      this.tlsCa = caPem.clone();
+      this.tls = true;
+      return this;
+    }
+
+    /**
+     * mTLS: presents the PEM certificate chain and its unencrypted PKCS#8 private key ("BEGIN
+     * PRIVATE KEY", as openssl 3 writes; like ggufctl --tls-cert/--tls-key). Turns TLS on.
+     */
+    public Builder tlsClientCertificate(Path certChainFile, Path keyFile) throws IOException {
+      return tlsClientCertificate(Files.readAllBytes(certChainFile), Files.readAllBytes(keyFile));
+    }
+
+    /** mTLS from PEM bytes; see {@link #tlsClientCertificate(Path, Path)}. */
+    public Builder tlsClientCertificate(byte[] certChainPem, byte[] keyPem) {
+      this.tlsCertChain = certChainPem.clone();
+      this.tlsKey = keyPem.clone();
+      this.tls = true;
+      return this;
+    }
+
+    /**
+     * The name the server's certificate is checked against and sent as SNI and :authority,
+     * instead of the target's host (like ggufctl --tls-server-name): for dialing an address whose
+     * certificate names something else. Turns TLS on, unless {@link #credentials} gave other
+     * credentials (then it only sets the authority).
+     */
+    public Builder tlsServerName(String name) {
+      this.tlsServerName = Objects.requireNonNull(name);
+      return this;
+    }
+
+    /** Sends {@code authorization: Bearer <token>} on every call (like ggufctl --token). */
+    public Builder token(String token) {
+      this.token = BearerToken.of(token);
+      return this;
+    }
+
+    /**
+     * The token in {@code file}, read now, surrounding whitespace and the final newline dropped
+     * (like ggufctl --token-file).
+     */
+    public Builder tokenFile(Path file) throws IOException {
+      return token(Files.readString(file, StandardCharsets.UTF_8).strip());
+    }
+
+    /** Asks {@code source} for the token at every call, for tokens that rotate. */
+    public Builder tokenSource(Supplier<String> source) {
+      this.token = BearerToken.from(source);
       return this;
     }
 
@@ -143,7 +234,10 @@ public final class GgufdClient implements AutoCloseable {
     }
 
     public GgufdClient build() {
-      ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, credentials);
+      ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, channelCredentials());
+      if (tlsServerName != null) {
+        builder.overrideAuthority(tlsServerName);
+      }
       if (retryPolicy != null) {
         builder
             .defaultServiceConfig(retryPolicy.serviceConfig())
@@ -155,6 +249,36 @@ public final class GgufdClient implements AutoCloseable {
       builder.intercept(interceptors);
       ManagedChannel channel = builder.build();
       return new GgufdClient(channel, channel, deadline);
+    }
+
+    private ChannelCredentials channelCredentials() {
+      if (tls && credentials != null) {
+        throw new IllegalStateException(
+            "credentials(...) and tls(), tlsCa or tlsClientCertificate exclude each other");
+      }
+      ChannelCredentials transport = credentials;
+      if (transport == null) {
+        transport =
+            tls || tlsServerName != null ? tlsCredentials() : InsecureChannelCredentials.create();
+      }
+      // On the channel rather than on each stub, so stubs made over channel() send it too.
+      return token == null ? transport : CompositeChannelCredentials.create(transport, token);
+    }
+
+    private ChannelCredentials tlsCredentials() {
+      TlsChannelCredentials.Builder tlsBuilder = TlsChannelCredentials.newBuilder();
+      try {
+        if (tlsCa != null) {
+          tlsBuilder.trustManager(new ByteArrayInputStream(tlsCa));
+        }
+        if (tlsCertChain != null) {
+          tlsBuilder.keyManager(
+              new ByteArrayInputStream(tlsCertChain), new ByteArrayInputStream(tlsKey));
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e); // in-memory streams do not fail
+      }
+      return tlsBuilder.build();
     }
   }
 

@@ -17,8 +17,12 @@ import java.util.Optional;
  * grpc-status-details-bin} trailer (google.rpc.ErrorInfo with domain "ggufd", RetryInfo,
  * BadRequest). Callers branch on {@link #reason()} or {@link #errorCode()} rather than on the
  * message text, which is for people.
+ *
+ * <p>The security and limit refusals also have their own subclasses, so they can be caught by
+ * type: {@link Unauthenticated} (21), {@link AccessDenied} (22), {@link MessageTooLarge} (23) and
+ * {@link LimitExceeded} (24). Every other failure is a plain GgufdException.
  */
-public final class GgufdException extends RuntimeException {
+public sealed class GgufdException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
   /** The ErrorInfo domain ggufd uses; details from other domains are not ggufd's codes. */
@@ -83,7 +87,68 @@ public final class GgufdException extends RuntimeException {
         }
       }
     }
-    return new GgufdException(status, reason, errorCode, retryDelay, badFields, t);
+    return create(status, reason, errorCode, retryDelay, badFields, t);
+  }
+
+  /** The subclass for a refusal, chosen by ggufd's reason or, without ErrorInfo, by the status. */
+  private static GgufdException create(
+      Status status,
+      String reason,
+      int errorCode,
+      Duration retryDelay,
+      List<String> badFields,
+      Throwable cause) {
+    Kind kind = Kind.of(status, reason);
+    return switch (kind) {
+      case UNAUTHENTICATED ->
+          new Unauthenticated(status, reason, errorCode, retryDelay, badFields, cause);
+      case ACCESS_DENIED ->
+          new AccessDenied(status, reason, errorCode, retryDelay, badFields, cause);
+      case MESSAGE_TOO_LARGE ->
+          new MessageTooLarge(status, reason, errorCode, retryDelay, badFields, cause);
+      case LIMIT_EXCEEDED ->
+          new LimitExceeded(status, reason, errorCode, retryDelay, badFields, cause);
+      case OTHER -> new GgufdException(status, reason, errorCode, retryDelay, badFields, cause);
+    };
+  }
+
+  private enum Kind {
+    UNAUTHENTICATED,
+    ACCESS_DENIED,
+    MESSAGE_TOO_LARGE,
+    LIMIT_EXCEEDED,
+    OTHER;
+
+    static Kind of(Status status, String reason) {
+      if (!reason.isEmpty()) {
+        return switch (reason) {
+          case "UNAUTHENTICATED" -> UNAUTHENTICATED;
+          case "ACCESS_DENIED" -> ACCESS_DENIED;
+          case "MESSAGE_TOO_LARGE" -> MESSAGE_TOO_LARGE;
+          case "LIMIT_EXCEEDED" -> LIMIT_EXCEEDED;
+          // e.g. PERMISSION_DENIED (11), a model path outside the model directory: a status of
+          // the same code, but not a refusal of the caller.
+          default -> OTHER;
+        };
+      }
+      // No ErrorInfo: the refusal came from gRPC itself (reflection and channelz refused by the
+      // server's interceptor, a message gRPC dropped before ggufd saw it, a response above this
+      // client's inbound limit), so the code, and for sizes gRPC's own wording, tell what it was.
+      return switch (status.getCode()) {
+        case UNAUTHENTICATED -> UNAUTHENTICATED;
+        case PERMISSION_DENIED -> ACCESS_DENIED;
+        case RESOURCE_EXHAUSTED ->
+            isSizeRefusal(status.getDescription()) ? MESSAGE_TOO_LARGE : OTHER;
+        default -> OTHER;
+      };
+    }
+
+    /** gRPC's messages for a message over a size limit (C++ core and grpc-java). */
+    private static boolean isSizeRefusal(String description) {
+      return description != null
+          && (description.contains("larger than max")
+              || description.contains("exceeds maximum size"));
+    }
   }
 
   private static int parseErrorCode(String text) {
@@ -133,8 +198,92 @@ public final class GgufdException extends RuntimeException {
     return badFields;
   }
 
-  /** Whether the same request may succeed later: the queue was full or the server unavailable. */
+  /**
+   * Whether the same request may succeed later: the queue was full or the server unavailable. A
+   * request over a size or count limit ({@link MessageTooLarge}, {@link LimitExceeded}) is
+   * RESOURCE_EXHAUSTED too, but fails the same way every time.
+   */
   public boolean isRetryable() {
+    if (this instanceof MessageTooLarge || this instanceof LimitExceeded) {
+      return false;
+    }
     return code == Status.Code.UNAVAILABLE || code == Status.Code.RESOURCE_EXHAUSTED;
+  }
+
+  /**
+   * UNAUTHENTICATED (ggufd error 21): the call carried no credentials, or a token or client
+   * certificate the server's auth file does not list. Also a bare UNAUTHENTICATED status without
+   * ErrorInfo (gRPC's reflection and channelz services).
+   */
+  public static final class Unauthenticated extends GgufdException {
+    private static final long serialVersionUID = 1L;
+
+    private Unauthenticated(
+        Status status,
+        String reason,
+        int errorCode,
+        Duration retryDelay,
+        List<String> badFields,
+        Throwable cause) {
+      super(status, reason, errorCode, retryDelay, badFields, cause);
+    }
+  }
+
+  /**
+   * PERMISSION_DENIED with reason ACCESS_DENIED (ggufd error 22): the caller is known but its role
+   * (inference vs admin) or ownership (another caller's request or session) forbids the call. Also
+   * a bare PERMISSION_DENIED status without ErrorInfo.
+   */
+  public static final class AccessDenied extends GgufdException {
+    private static final long serialVersionUID = 1L;
+
+    private AccessDenied(
+        Status status,
+        String reason,
+        int errorCode,
+        Duration retryDelay,
+        List<String> badFields,
+        Throwable cause) {
+      super(status, reason, errorCode, retryDelay, badFields, cause);
+    }
+  }
+
+  /**
+   * RESOURCE_EXHAUSTED with reason MESSAGE_TOO_LARGE (ggufd error 23): the request message is
+   * larger than the server's --max-receive-message-bytes. Also gRPC's own size refusal without
+   * ErrorInfo (a message over twice the limit, or a response over this client's inbound limit).
+   * Never retryable.
+   */
+  public static final class MessageTooLarge extends GgufdException {
+    private static final long serialVersionUID = 1L;
+
+    private MessageTooLarge(
+        Status status,
+        String reason,
+        int errorCode,
+        Duration retryDelay,
+        List<String> badFields,
+        Throwable cause) {
+      super(status, reason, errorCode, retryDelay, badFields, cause);
+    }
+  }
+
+  /**
+   * LIMIT_EXCEEDED (ggufd error 24): the request goes beyond a server limit. INVALID_ARGUMENT for
+   * --max-prompt-tokens and --max-new-tokens ({@link #badFields()} names the field, e.g.
+   * "stopping.max_tokens"), RESOURCE_EXHAUSTED for --max-runtimes. Never retryable.
+   */
+  public static final class LimitExceeded extends GgufdException {
+    private static final long serialVersionUID = 1L;
+
+    private LimitExceeded(
+        Status status,
+        String reason,
+        int errorCode,
+        Duration retryDelay,
+        List<String> badFields,
+        Throwable cause) {
+      super(status, reason, errorCode, retryDelay, badFields, cause);
+    }
   }
 }

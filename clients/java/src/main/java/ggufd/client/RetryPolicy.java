@@ -7,7 +7,9 @@ import java.util.Map;
 /**
  * The retry policy of the channel's default service config. Only UNAVAILABLE and RESOURCE_EXHAUSTED
  * are retried: ggufd sends those before any response header (a full queue, a draining server, a
- * dead worker), so the retried request never ran. Everything else is final.
+ * dead worker), so the retried request never ran. Everything else is final. ggufd's limit refusals
+ * (MESSAGE_TOO_LARGE, and LIMIT_EXCEEDED for --max-runtimes) are RESOURCE_EXHAUSTED too, but carry
+ * the trailer {@code grpc-retry-pushback-ms: -1}, with which gRPC's retry gives up at once.
  *
  * @param maxAttempts attempts in all, first included (2..5; gRPC caps it at 5)
  * @param initialBackoff the upper bound of the first random backoff
