@@ -25,6 +25,7 @@
 
 #include "runtime/tensor/avx512_common_impl.h"
 #include "runtime/tensor/blocks.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -41,7 +42,8 @@ struct Q4_0Format {
   static constexpr bool kNibbles = true;
   static constexpr bool kMin = false;
   static constexpr int kOffset = 8;  // q - 8: removed through the group sums
-  static constexpr size_t kBlockBytes = 320;
+  static constexpr bool kPaired = true;
+  static constexpr size_t kQuantBytes = 256;
   static constexpr bool kWhole = false;
 };
 // q4_0 in the order of ggml's repacked gemv (DotQ4_0Q8_0Whole): one exact
@@ -54,7 +56,8 @@ struct Q5_0Format {
   static constexpr bool kNibbles = true;
   static constexpr bool kMin = false;
   static constexpr int kOffset = 16;  // q - 16, q = nibble + 16 * high bit
-  static constexpr size_t kBlockBytes = 384;
+  static constexpr bool kPaired = true;
+  static constexpr size_t kQuantBytes = 320;  // with the high-bit masks
   static constexpr bool kWhole = false;
 };
 struct Q4_1Format {
@@ -62,7 +65,8 @@ struct Q4_1Format {
   static constexpr bool kNibbles = true;
   static constexpr bool kMin = true;
   static constexpr int kOffset = 0;
-  static constexpr size_t kBlockBytes = 320;
+  static constexpr bool kPaired = false;
+  static constexpr size_t kQuantBytes = 256;  // then d and m as halves
   static constexpr bool kWhole = false;
 };
 struct Q8_0Format {
@@ -70,7 +74,8 @@ struct Q8_0Format {
   static constexpr bool kNibbles = false;
   static constexpr bool kMin = false;
   static constexpr int kOffset = 128;  // stored biased
-  static constexpr size_t kBlockBytes = 576;
+  static constexpr bool kPaired = true;
+  static constexpr size_t kQuantBytes = 512;
   static constexpr bool kWhole = false;
 };
 
@@ -151,10 +156,26 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
     act[t] = reinterpret_cast<const ABlock*>(a + static_cast<size_t>(t) * as);
   }
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = panel + static_cast<size_t>(b) * F::kBlockBytes;
-    for (size_t off = 0; off < F::kBlockBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
-                   _MM_HINT_T0);
+    const uint8_t* blk;
+    const uint8_t* scales;
+    if constexpr (F::kPaired) {
+      blk = panel + PairedQuantsAt(b, F::kQuantBytes);
+      scales = panel + PairedScalesAt(b, F::kQuantBytes);
+      if ((b & 1) == 0) {
+        for (size_t off = 0; off < PanelPairBytes(F::kQuantBytes); off += 64) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+              _MM_HINT_T0);
+        }
+      }
+    } else {
+      constexpr size_t kBlockBytes = F::kQuantBytes + 64;
+      blk = panel + static_cast<size_t>(b) * kBlockBytes;
+      scales = blk + F::kQuantBytes;
+      for (size_t off = 0; off < kBlockBytes; off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+                     _MM_HINT_T0);
+      }
     }
     __m512i wq[kAcc];
     if constexpr (F::kNibbles) {
@@ -180,15 +201,8 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       for (int j = 0; j < kVectors; ++j)
         wq[j] = _mm512_load_si512(blk + 64 * j);
     }
-    const uint8_t* scales =
-        blk + 64 * (F::kOffset == 16 ? kVectors + 1 : kVectors);
-    __m512 dw;
-    if constexpr (F::kMin) {
-      dw = _mm512_cvtph_ps(
-          _mm256_load_si256(reinterpret_cast<const __m256i*>(scales)));
-    } else {
-      dw = _mm512_load_ps(reinterpret_cast<const float*>(scales));
-    }
+    const __m512 dw = _mm512_cvtph_ps(
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(scales)));
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
       const ABlock& ab = act[t][b];

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "runtime/tensor/blocks.h"
-#include "runtime/tensor/fp16.h"
 #include "runtime/tensor/matmul.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -19,17 +18,45 @@ const Block& BlockOf(const WeightView& w, int64_t row, int64_t b) {
                                                      w.row_bytes)[b];
 }
 
+// Bytes of a block's quants in the paired layouts (q5_0 with its masks),
+// or 0 for the types whose blocks stand alone.
+size_t PairedQuantBytes(TensorType type) {
+  switch (type) {
+    case TensorType::kQ4_0:
+      return 4 * kVector;
+    case TensorType::kQ5_0:
+      return 5 * kVector;
+    case TensorType::kQ8_0:
+      return 8 * kVector;
+    default:
+      return 0;
+  }
+}
+
+// Bytes of one block of the types whose blocks stand alone.
+size_t SingleBlockBytes(TensorType type) {
+  switch (type) {
+    case TensorType::kQ4_1:
+      return 5 * kVector;
+    case TensorType::kQ4_K:
+      return 37 * kVector;
+    default:
+      return 0;
+  }
+}
+
 // Block b of the panel whose first row is r0 (rows past the matrix repeat
-// its last row).
-void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
+// its last row): its quants (and the rest of a single block) at `out`, the
+// 16 half scales of a paired type at `d`.
+void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out,
+               uint16_t* d) {
   auto row = [&](int i) { return std::min<int64_t>(r0 + i, w.rows - 1); };
   switch (w.type) {
     case TensorType::kQ4_0: {
-      float* d = reinterpret_cast<float*>(out + 4 * kVector);
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ4_0& blk = BlockOf<BlockQ4_0>(w, row(i), b);
         std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
-        d[i] = Fp16ToFp32(blk.d);
+        d[i] = blk.d;
       }
       break;
     }
@@ -37,7 +64,6 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
       // The high bits as byte masks: for vector j, 64 bits for values 0-15
       // of its 4 rows, then 64 for values 16-31.
       uint64_t* masks = reinterpret_cast<uint64_t*>(out + 4 * kVector);
-      float* d = reinterpret_cast<float*>(out + 5 * kVector);
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ5_0& blk = BlockOf<BlockQ5_0>(w, row(i), b);
         std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
@@ -46,7 +72,7 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
         const int j = i / 4, lane = i % 4;
         masks[2 * j] |= static_cast<uint64_t>(qh & 0xffff) << (16 * lane);
         masks[2 * j + 1] |= static_cast<uint64_t>(qh >> 16) << (16 * lane);
-        d[i] = Fp16ToFp32(blk.d);
+        d[i] = blk.d;
       }
       break;
     }
@@ -61,19 +87,18 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
       break;
     }
     case TensorType::kQ8_0: {
-      float* d = reinterpret_cast<float*>(out + 8 * kVector);
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ8_0& blk = BlockOf<BlockQ8_0>(w, row(i), b);
         for (int j = 0; j < kQK; ++j) {
           out[kQK * i + j] = static_cast<uint8_t>(blk.qs[j] + 128);
         }
-        d[i] = Fp16ToFp32(blk.d);
+        d[i] = blk.d;
       }
       break;
     }
     case TensorType::kQ4_K: {
-      uint16_t* d = reinterpret_cast<uint16_t*>(out + 32 * kVector);
-      uint16_t* dmin = d + kPanelRows;
+      uint16_t* dk = reinterpret_cast<uint16_t*>(out + 32 * kVector);
+      uint16_t* dmin = dk + kPanelRows;
       uint8_t* scales = out + 33 * kVector;
       uint8_t* mins = out + 35 * kVector;
       for (int i = 0; i < kPanelRows; ++i) {
@@ -81,7 +106,7 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
         for (int v = 0; v < 32; ++v) {
           std::memcpy(out + kVector * v + 4 * i, blk.qs + 4 * v, 4);
         }
-        d[i] = blk.d;
+        dk[i] = blk.d;
         dmin[i] = blk.dmin;
         for (int g = 0; g < 8; ++g) {
           uint8_t sc, m;
@@ -99,37 +124,40 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out) {
 
 }  // namespace
 
-size_t DecodePanelBlockBytes(TensorType type) {
-  switch (type) {
-    case TensorType::kQ4_0:
-    case TensorType::kQ4_1:
-      return 5 * kVector;
-    case TensorType::kQ5_0:
-      return 6 * kVector;
-    case TensorType::kQ8_0:
-      return 9 * kVector;
-    case TensorType::kQ4_K:
-      return 37 * kVector;
-    default:
-      return 0;
+bool HasDecodePanelLayout(TensorType type) {
+  return PairedQuantBytes(type) > 0 || SingleBlockBytes(type) > 0;
+}
+
+size_t DecodePanelStride(TensorType type, int64_t cols) {
+  const int64_t block_size = TypeInfo(type).block_size;
+  if (block_size <= 0 || cols <= 0 || cols % block_size != 0) return 0;
+  const int64_t nb = cols / block_size;
+  if (const size_t quant = PairedQuantBytes(type); quant > 0) {
+    return static_cast<size_t>((nb + 1) / 2) * PanelPairBytes(quant);
   }
+  return static_cast<size_t>(nb) * SingleBlockBytes(type);
 }
 
 size_t DecodePanelBytes(TensorType type, int64_t rows, int64_t cols) {
-  const size_t block = DecodePanelBlockBytes(type);
-  if (block == 0 || rows <= 0 || cols % kQK != 0) return 0;
-  const size_t panels =
-      static_cast<size_t>((rows + kPanelRows - 1) / kPanelRows);
-  return panels * static_cast<size_t>(cols / kQK) * block;
+  const size_t stride = DecodePanelStride(type, cols);
+  if (stride == 0 || rows <= 0) return 0;
+  return static_cast<size_t>((rows + kPanelRows - 1) / kPanelRows) * stride;
 }
 
 void PackDecodePanels(const WeightView& w, uint8_t* out) {
-  const size_t block = DecodePanelBlockBytes(w.type);
+  const size_t stride = DecodePanelStride(w.type, w.cols);
+  const size_t quant = PairedQuantBytes(w.type);
+  const size_t single = SingleBlockBytes(w.type);
   const int64_t nb = w.cols / TypeInfo(w.type).block_size;
-  for (int64_t r0 = 0; r0 < w.rows; r0 += kPanelRows) {
-    for (int64_t b = 0; b < nb; ++b, out += block) {
-      std::memset(out, 0, block);
-      PackBlock(w, r0, b, out);
+  std::memset(out, 0, DecodePanelBytes(w.type, w.rows, w.cols));
+  for (int64_t r0 = 0; r0 < w.rows; r0 += kPanelRows, out += stride) {
+    for (int64_t b = 0; b < nb; ++b) {
+      if (quant > 0) {
+        PackBlock(w, r0, b, out + PairedQuantsAt(b, quant),
+                  reinterpret_cast<uint16_t*>(out + PairedScalesAt(b, quant)));
+      } else {
+        PackBlock(w, r0, b, out + static_cast<size_t>(b) * single, nullptr);
+      }
     }
   }
 }

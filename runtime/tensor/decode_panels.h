@@ -15,17 +15,21 @@
 //               byte mask for values 0-15 of the 4 rows, one for 16-31.
 //   q8_0:       8 vectors; vector j holds the 32 bytes of rows 2j, 2j+1,
 //               biased to unsigned (+128) so vpdpbusd can take them.
-//   then        q4_0, q5_0, q8_0: the 16 scales d as floats;
-//               q4_1: the 16 d then the 16 m as half floats.
+//   then        q4_1: the 16 d then the 16 m as half floats.
+//   q4_0, q5_0, q8_0 blocks go in pairs: the quants (and q5_0 masks) of
+//               block 2p, those of block 2p + 1, then the 16 d of each as
+//               half floats (one vector), so a token streams the file's
+//               bytes per value and every vector stays aligned.
 //   q4_K (256 values): 32 vectors, vector 8c + k holding bytes 4k..4k+3 of
 //               its 32-byte chunk c of every row; then the 16 d and the 16
 //               dmin as halves; the 8 scales of the 16 rows as bytes
 //               ([group][row]); the mins as byte pairs (groups 2c, 2c+1 of
 //               each row, per c).
 //
-// One block of a panel is 320 (q4_0, q4_1), 384 (q5_0), 576 (q8_0) or 2368
-// (q4_K) bytes, 64-byte aligned; a panel is its blocks in order; a matrix its
-// panels in order, the last one padded by repeating its last row. The sums are
+// A pair of blocks is 576 (q4_0), 704 (q5_0) or 1088 (q8_0) bytes, one block
+// 320 (q4_1) or 2368 (q4_K), all 64-byte aligned; a panel is its blocks in
+// order (an odd last block padded to a pair with zeros); a matrix its panels
+// in order, the last one padded by repeating its last row. The sums are
 // still ggml's, in ggml's order (decode_panel_avx512_impl.h), so results are
 // the same bits as the file layout's kernels give.
 #ifndef GGUFD_RUNTIME_TENSOR_DECODE_PANELS_H_
@@ -42,15 +46,33 @@ namespace ggufd::tensor {
 
 struct WeightView;
 
-// Bytes of one 32-value block of a decode panel, or 0 when `type` has no
-// decode-panel layout.
-size_t DecodePanelBlockBytes(TensorType type);
+// Whether `type` has a decode-panel layout.
+bool HasDecodePanelLayout(TensorType type);
+
+// Bytes of one panel (kPanelRows rows) of a matrix of `cols` columns, or 0
+// when `type` has no decode-panel layout.
+size_t DecodePanelStride(TensorType type, int64_t cols);
+
+// Block b of a panel in pairs (q4_0, q5_0, q8_0) whose blocks keep
+// `quant_bytes` of quants: the offsets of those quants and of its 16 half
+// scales from the panel's start.
+inline constexpr size_t PanelPairBytes(size_t quant_bytes) {
+  return 2 * quant_bytes + 64;
+}
+inline constexpr size_t PairedQuantsAt(int64_t b, size_t quant_bytes) {
+  return static_cast<size_t>(b >> 1) * PanelPairBytes(quant_bytes) +
+         static_cast<size_t>(b & 1) * quant_bytes;
+}
+inline constexpr size_t PairedScalesAt(int64_t b, size_t quant_bytes) {
+  return static_cast<size_t>(b >> 1) * PanelPairBytes(quant_bytes) +
+         2 * quant_bytes + static_cast<size_t>(b & 1) * 32;
+}
 
 // Bytes of the decode panels of a rows x cols matrix of `type` (0: none).
 size_t DecodePanelBytes(TensorType type, int64_t rows, int64_t cols);
 
 // Writes w's decode panels to `out` (DecodePanelBytes(w...) bytes, 64-byte
-// aligned). Requires DecodePanelBlockBytes(w.type) > 0.
+// aligned). Requires HasDecodePanelLayout(w.type).
 void PackDecodePanels(const WeightView& w, uint8_t* out);
 
 // 64-byte aligned storage for packed weights.

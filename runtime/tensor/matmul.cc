@@ -54,10 +54,12 @@ void MulRows(const WeightView& w, const uint8_t* a, size_t a_stride,
 }
 
 // Describes the q8_0 / q8_1 blocks of activation rows [t_begin, t_end) for
-// the panel kernels (PanelActBlock), nb blocks per row.
+// the panel kernels (PanelActBlock), nb blocks per row; with a nonzero
+// `offset` also their offset sums (`offset_sums`, [n_tokens][nb][8]).
 void DescribeActivationBlocks(TensorType act_type, const uint8_t* a,
                               size_t a_stride, int64_t nb, int64_t t_begin,
-                              int64_t t_end, PanelActBlock* out) {
+                              int64_t t_end, PanelActBlock* out, int32_t offset,
+                              int32_t* offset_sums) {
   for (int64_t t = t_begin; t < t_end; ++t) {
     const uint8_t* row = a + static_cast<size_t>(t) * a_stride;
     PanelActBlock* info = out + t * nb;
@@ -74,10 +76,16 @@ void DescribeActivationBlocks(TensorType act_type, const uint8_t* a,
         info[b].s = 0;
         qs = blk.qs;
       }
+      int32_t* groups = offset != 0 ? offset_sums + (t * nb + b) * 8 : nullptr;
       int32_t sum = 0;
-      for (int j = 0; j < kQK; ++j) sum += qs[j];
+      for (int g = 0; g < 8; ++g) {
+        const int32_t group =
+            qs[4 * g] + qs[4 * g + 1] + qs[4 * g + 2] + qs[4 * g + 3];
+        if (groups != nullptr) groups[g] = -offset * group;
+        sum += group;
+      }
       info[b].sum = sum;
-      info[b].zero = 0;
+      info[b].offset = offset;
     }
   }
 }
@@ -214,8 +222,7 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   const MatDecodeFn decode_gemm = plan.decode_gemm;
   const MatPanelsFn panels = plan.panels;
   const MatPanelFn panel = plan.panel;
-  const size_t panel_stride = static_cast<size_t>(w.cols / traits.block_size) *
-                              DecodePanelBlockBytes(w.type);
+  const size_t panel_stride = DecodePanelStride(w.type, w.cols);
 
   // Convert the activations once, into the weight type's pairing format.
   const uint8_t* a = reinterpret_cast<const uint8_t*>(x);
@@ -227,16 +234,27 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
     scratch.Reserve(n_tokens, w.cols);
     uint8_t* buf = scratch.data();
     // The panel kernels' block table goes after the rows, when it fits
-    // (it always does in a buffer sized by BytesFor).
+    // (it always does in a buffer sized by BytesFor), with the offset sums
+    // after it for the kernels that start from them (repacked orders use
+    // the block sums only).
     const int64_t nb = w.cols / kQK;
     const size_t table_at =
         (static_cast<size_t>(n_tokens) * a_stride + 63) / 64 * 64;
+    const size_t table_bytes =
+        static_cast<size_t>(n_tokens * nb) * sizeof(PanelActBlock);
+    const int32_t offset = repacked == nullptr ? traits.panel_offset : 0;
+    const size_t offset_bytes =
+        offset != 0 ? static_cast<size_t>(n_tokens * nb) * 8 * sizeof(int32_t)
+                    : 0;
     if ((panel != nullptr || panels != nullptr) &&
         n_tokens >= kDescribeMinTokens && act.block_size == kQK &&
-        table_at + static_cast<size_t>(n_tokens * nb) * sizeof(PanelActBlock) <=
-            scratch.capacity()) {
+        table_at + table_bytes + offset_bytes <= scratch.capacity()) {
       a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
     }
+    int32_t* offset_sums =
+        a_blocks != nullptr && offset != 0
+            ? reinterpret_cast<int32_t*>(buf + table_at + table_bytes)
+            : nullptr;
     const FromFloatFn from_float = ResolveFromFloat(traits.vec_dot_type, isa);
     const FromFloatFn grouped_from_float =
         act.from_float_grouped != nullptr ? act.from_float_grouped : from_float;
@@ -247,8 +265,9 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
             buf + static_cast<size_t>(t) * a_stride, w.cols);
       }
       if (a_blocks != nullptr) {
-        DescribeActivationBlocks(traits.vec_dot_type, buf, a_stride, nb, begin,
-                                 end, a_blocks);
+        DescribeActivationBlocks(
+            traits.vec_dot_type, buf, a_stride, nb, begin, end, a_blocks,
+            offset_sums != nullptr ? offset : 0, offset_sums);
       }
     };
     if (n_tokens * w.cols >= kParallelConvertValues) {

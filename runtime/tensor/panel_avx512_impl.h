@@ -34,6 +34,7 @@
 
 #include "runtime/tensor/avx512_common_impl.h"
 #include "runtime/tensor/blocks.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -185,12 +186,21 @@ void Pack(const uint8_t* w, size_t ws, int n_rows, int64_t b0, int n_blocks,
 // Pack from the weight's decode panels (decode_panels.h) instead of the
 // file: blocks [b0, b0 + n_blocks) of one panel. The 4 rows of a q4 panel
 // vector, or the halves of a q8_0 one (already biased), transpose as in
-// Pack; the scales are there as floats (q4_1: halves).
+// Pack; the scales are there as halves (q4_1 a block alone with its m,
+// q4_0 and q8_0 in pairs of blocks).
 template <typename F>
 void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
-  constexpr size_t kBlockBytes = F::kNibbles ? 320 : 576;
+  constexpr size_t kQuantBytes = F::kNibbles ? 256 : 512;
   for (int b = 0; b < n_blocks; ++b) {
-    const uint8_t* blk = panel + static_cast<size_t>(b0 + b) * kBlockBytes;
+    const uint8_t* blk;
+    const uint8_t* scales;
+    if constexpr (F::kMin) {
+      blk = panel + static_cast<size_t>(b0 + b) * (kQuantBytes + 64);
+      scales = blk + kQuantBytes;
+    } else {
+      blk = panel + PairedQuantsAt(b0 + b, kQuantBytes);
+      scales = panel + PairedScalesAt(b0 + b, kQuantBytes);
+    }
     for (int g = 0; g < kPanelRows / 4; ++g) {
       if constexpr (F::kNibbles) {
         __m128i x[4], t[4];
@@ -222,7 +232,6 @@ void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
         }
       }
     }
-    const uint8_t* scales = blk + (F::kNibbles ? 256 : 512);
     if constexpr (F::kMin) {
       const __m512i dm =
           _mm512_load_si512(reinterpret_cast<const __m512i*>(scales));
@@ -230,8 +239,8 @@ void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
       _mm512_store_ps(p.m[b],
                       _mm512_cvtph_ps(_mm512_extracti64x4_epi64(dm, 1)));
     } else {
-      _mm512_store_ps(p.d[b],
-                      _mm512_load_ps(reinterpret_cast<const float*>(scales)));
+      _mm512_store_ps(p.d[b], _mm512_cvtph_ps(_mm256_load_si256(
+                                  reinterpret_cast<const __m256i*>(scales))));
     }
   }
 }
@@ -265,10 +274,12 @@ inline void GroupSums(const int8_t* qs, int32_t (&out)[kGroups]) {
 }
 
 // Accumulates a packed chunk into the running sums of T tokens.
+// `offsets`: the first token's offset sums of block 0 (PanelActBlock), or
+// null.
 template <typename F, int T>
 void RunChunk(const Panel& p, int n_blocks, int64_t b0, const uint8_t* a,
               size_t as, const PanelActBlock* ab_info, size_t info_stride,
-              TokenSums* sums) {
+              const int32_t* offsets, TokenSums* sums) {
   using ABlock = typename F::ABlock;
   __m512 acc[T][kGroups];
   __m512 ms[T];
@@ -308,13 +319,20 @@ void RunChunk(const Panel& p, int n_blocks, int64_t b0, const uint8_t* a,
         acc[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), scale, acc[t][0]);
         continue;
       }
-      int32_t gs[kGroups] = {};
-      if constexpr (F::kOffset != 0) GroupSums(ab->qs, gs);
+      alignas(32) int32_t base[kGroups] = {};
+      const int32_t* bases = base;
+      if constexpr (F::kOffset != 0) {
+        if (offsets != nullptr) {
+          bases = offsets + (t * info_stride + b0 + b) * kGroups;
+        } else {
+          GroupSums(ab->qs, base);
+          for (int k = 0; k < kGroups; ++k) base[k] *= -F::kOffset;
+        }
+      }
 #pragma GCC unroll 8
       for (int k = 0; k < kGroups; ++k) {
-        const __m512i isum =
-            AddDot4(_mm512_set1_epi32(-F::kOffset * gs[k]), wq[k],
-                    _mm512_set1_epi32(Dword(ab->qs + 4 * k)));
+        const __m512i isum = AddDot4(_mm512_set1_epi32(bases[k]), wq[k],
+                                     _mm512_set1_epi32(Dword(ab->qs + 4 * k)));
         acc[t][k] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t][k]);
       }
       if constexpr (F::kMin) {
@@ -500,6 +518,11 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
   Panel p;
   const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
   const int64_t nb = n / kQK;
+  const int32_t* offsets =
+      !F::kWhole && F::kOffset != 0 && a_blocks != nullptr &&
+              a_blocks[0].offset == F::kOffset
+          ? reinterpret_cast<const int32_t*>(a_blocks + n_tokens * nb)
+          : nullptr;
   for (int64_t t0 = 0; t0 < n_tokens; t0 += kSumTokens) {
     const int64_t nt = std::min(kSumTokens, n_tokens - t0);
     std::memset(static_cast<void*>(sums), 0, sizeof(sums));
@@ -514,11 +537,13 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
         const uint8_t* at = a + static_cast<size_t>(t0 + t) * as;
         const PanelActBlock* it =
             a_blocks != nullptr ? a_blocks + (t0 + t) * nb : nullptr;
+        const int32_t* ot =
+            offsets != nullptr ? offsets + (t0 + t) * nb * kGroups : nullptr;
         if (nt - t >= 2) {
-          RunChunk<F, 2>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
+          RunChunk<F, 2>(p, cb, b0, at, as, it, static_cast<size_t>(nb), ot,
                          sums + t);
         } else {
-          RunChunk<F, 1>(p, cb, b0, at, as, it, static_cast<size_t>(nb),
+          RunChunk<F, 1>(p, cb, b0, at, as, it, static_cast<size_t>(nb), ot,
                          sums + t);
         }
       }

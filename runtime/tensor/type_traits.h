@@ -46,10 +46,15 @@ inline constexpr int kMaxTileCols = 4;
 // PanelActBlock of every activation block ([n_tokens][n / 32]), so that
 // work is not redone for every panel; null makes the kernel derive them.
 struct PanelActBlock {
-  float d;       // the block's scale
-  float s;       // q8_1: d * sum(qs) as stored; q8_0: 0
-  int32_t sum;   // sum(qs)
-  int32_t zero;  // padding to 16 bytes
+  float d;      // the block's scale
+  float s;      // q8_1: d * sum(qs) as stored; q8_0: 0
+  int32_t sum;  // sum(qs)
+  // 0, or the bias (TypeTraits::panel_offset) of the weight the table was
+  // made for: then the [n_tokens][n / 32] table is followed by each block's
+  // int32 offset sums, [n_tokens][n / 32][8]: -offset * (sum of each 4
+  // adjacent qs), where a kernel with that bias starts each group's integer
+  // dot instead of deriving it for every panel the activations meet.
+  int32_t offset;
 };
 using MatPanelFn = void (*)(int64_t n, const uint8_t* w, size_t w_stride,
                             int n_rows, const uint8_t* a, size_t a_stride,
@@ -108,6 +113,9 @@ struct TypeTraits {
   // multiplies, where it differs from from_float.
   FromFloatFn from_float_grouped = nullptr;
   TensorType vec_dot_type = TensorType::kF32;  // paired activation format
+  // What the panel kernels add to each quant to make it unsigned for
+  // vpdpbusd (removed again through the activations' group sums), or 0.
+  int32_t panel_offset = 0;
   // Per Isa (indexed by its value); null where that level has no kernel of
   // its own (the next lower level's is used).
   std::array<VecDotFn, kIsaCount> vec_dot = {};

@@ -227,7 +227,7 @@ TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
 TEST_P(MatMulTest, PacksDecodePanelsWhereAKernelExists) {
   for (int64_t rows : {37, 40}) {
     const BigWeight w = Cycle(v_.weight, rows);
-    const bool has_layout = DecodePanelBlockBytes(w.view.type) > 0;
+    const bool has_layout = HasDecodePanelLayout(w.view.type);
     const RepackedOrder* repacked =
         ResolveRepackedOrder(w.view.type, rows, BestIsa());
     const MatDecodeFn decode = repacked != nullptr
