@@ -17,8 +17,9 @@ namespace ggufd::model {
 
 // Kernels for up to kMaxQueries query vectors against the same F16 cache
 // rows (vec_ops_avx512.cc): each output in the order of the one-query
-// kernel it stands for.
-inline constexpr int kMaxQueries = 4;
+// kernel it stands for. A prompt's tokens go 16 to a pass: the batched dot
+// transposes 16 rows at a time once for all of them.
+inline constexpr int kMaxQueries = 16;
 struct MultiQueryOps {
   int max_dim = 0;  // head sizes handled (multiples of 16); 0: none
   // out[i][r] = scale * q[i] . row_r, for i < n_q <= kMaxQueries.

@@ -158,36 +158,203 @@ void WeightedSumQ(const float* const* w, const uint8_t* rows, size_t stride,
   }
 }
 
+// v[r] (row r, 16 columns) becomes v[c] (column c, 16 rows).
+inline void Transpose16(__m512 (&v)[16]) {
+  __m512 t[16], u[16];
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]);
+  }
+  // Within each 128-bit lane j, u[4k + m] holds rows 4k..4k+3 of column
+  // 4j + m.
+  for (int k = 0; k < 4; ++k) {
+    u[4 * k] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+    u[4 * k + 1] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0xee);
+    u[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+    u[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xee);
+  }
+  // Gather the 128-bit lanes: column 4j + m takes lane j of u[m],
+  // u[4 + m], u[8 + m], u[12 + m].
+  for (int m = 0; m < 4; ++m) {
+    const __m512 a = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88);
+    const __m512 b = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xdd);
+    const __m512 c = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88);
+    const __m512 d = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xdd);
+    v[m] = _mm512_shuffle_f32x4(a, c, 0x88);
+    v[4 + m] = _mm512_shuffle_f32x4(b, d, 0x88);
+    v[8 + m] = _mm512_shuffle_f32x4(a, c, 0xdd);
+    v[12 + m] = _mm512_shuffle_f32x4(b, d, 0xdd);
+  }
+}
+
+// The batched order of DotRowsQ for 16 rows at a time, with the rows in the
+// lanes: the rows are converted and transposed once into columns, then each
+// query's 16 lane accumulators (lane l: dims l, l + 16, ...) are columns'
+// fmas, and Reduce's tree runs across them, so no query reduces a vector
+// per row. Rows past the last multiple of 16 take DotRowsQ.
+void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
+                       size_t stride, int n_rows, int dim, float scale,
+                       float* const* out) {
+  alignas(64) float columns[kMaxDim][16];
+  for (int r0 = 0; r0 + 16 <= n_rows; r0 += 16) {
+    for (int c = 0; c < dim; c += 16) {
+      __m512 v[16];
+      for (int r = 0; r < 16; ++r) {
+        v[r] = Load16(
+            reinterpret_cast<const uint16_t*>(rows + (r0 + r) * stride) + c);
+      }
+      Transpose16(v);
+      for (int l = 0; l < 16; ++l) _mm512_store_ps(columns[c + l], v[l]);
+    }
+    for (int i = 0; i < n_q; ++i) {
+      const float* qi = q[i];
+      __m512 acc[16];
+      for (int l = 0; l < 16; ++l) {
+        __m512 a = _mm512_setzero_ps();
+        for (int d = l; d < dim; d += 16) {
+          a = _mm512_fmadd_ps(_mm512_load_ps(columns[d]), _mm512_set1_ps(qi[d]),
+                              a);
+        }
+        acc[l] = a;
+      }
+      // Reduce's tree: halves (l + 8), quarters (l + 4), (0 + 2) + (1 + 3).
+      for (int l = 0; l < 8; ++l) acc[l] = _mm512_add_ps(acc[l], acc[l + 8]);
+      for (int l = 0; l < 4; ++l) acc[l] = _mm512_add_ps(acc[l], acc[l + 4]);
+      const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[2]),
+                                       _mm512_add_ps(acc[1], acc[3]));
+      _mm512_storeu_ps(out[i] + r0, _mm512_mul_ps(sum, _mm512_set1_ps(scale)));
+    }
+  }
+}
+
+// Up to 4 queries of DotRowsQ per pass (their accumulators fill the
+// registers).
+template <bool kBatched>
+void DotRowsQuads(int n_q, const float* const* q, const uint8_t* rows,
+                  size_t stride, int n_rows, int dim, float scale,
+                  float* const* out) {
+  for (int i = 0; i < n_q; i += 4) {
+    switch (n_q - i) {
+      case 1:
+        DotRowsQ<1, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      case 2:
+        DotRowsQ<2, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      case 3:
+        DotRowsQ<3, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      default:
+        DotRowsQ<4, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+    }
+  }
+}
+
 template <bool kBatched>
 void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
                      size_t stride, int n_rows, int dim, float scale,
                      float* const* out) {
-  switch (n_q) {
-    case 1:
-      return DotRowsQ<1, kBatched>(q, rows, stride, n_rows, dim, scale, out);
-    case 2:
-      return DotRowsQ<2, kBatched>(q, rows, stride, n_rows, dim, scale, out);
-    case 3:
-      return DotRowsQ<3, kBatched>(q, rows, stride, n_rows, dim, scale, out);
-    default:
-      return DotRowsQ<4, kBatched>(q, rows, stride, n_rows, dim, scale, out);
+  if (!kBatched || n_rows < 16) {
+    return DotRowsQuads<kBatched>(n_q, q, rows, stride, n_rows, dim, scale,
+                                  out);
   }
+  DotRowsTransposed(n_q, q, rows, stride, n_rows, dim, scale, out);
+  const int done = n_rows & ~15;
+  if (done == n_rows) return;
+  float* rest[kMaxQueries];
+  for (int i = 0; i < n_q; ++i) rest[i] = out[i] + done;
+  DotRowsQuads<true>(n_q, q, rows + done * stride, stride, n_rows - done, dim,
+                     scale, rest);
 }
 
 template <int kClasses>
 void WeightedSumF16Multi(int n_q, const float* const* w, const uint8_t* rows,
                          size_t stride, int n_rows, int dim,
                          float* const* out) {
-  switch (n_q) {
-    case 1:
-      return WeightedSumQ<1, kClasses>(w, rows, stride, n_rows, dim, out);
-    case 2:
-      return WeightedSumQ<2, kClasses>(w, rows, stride, n_rows, dim, out);
-    case 3:
-      return WeightedSumQ<3, kClasses>(w, rows, stride, n_rows, dim, out);
-    default:
-      return WeightedSumQ<4, kClasses>(w, rows, stride, n_rows, dim, out);
+  for (int i = 0; i < n_q; i += 4) {
+    switch (n_q - i) {
+      case 1:
+        WeightedSumQ<1, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
+        break;
+      case 2:
+        WeightedSumQ<2, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
+        break;
+      case 3:
+        WeightedSumQ<3, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
+        break;
+      default:
+        WeightedSumQ<4, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
+        break;
+    }
   }
+}
+
+// Exp of vec_ops_avx2.cc (llama.cpp's) on 16 lanes: each lane the same
+// operations, so the same bits.
+__m512 Exp16(__m512 x) {
+  const __m512 shift = _mm512_set1_ps(0x1.8p23f);
+  const __m512 n = _mm512_sub_ps(
+      _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shift), shift);
+  const __m512 b =
+      _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f),
+                       _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+  const __m512 b2 = _mm512_mul_ps(b, b);
+  const __m512 p = _mm512_fmadd_ps(
+      _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b,
+                                      _mm512_set1_ps(0x1.573e2ep-5f)),
+                      b2,
+                      _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b,
+                                      _mm512_set1_ps(0x1.fffdb6p-2f))),
+      b2,
+      _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1)));
+  const __m512 h =
+      _mm512_roundscale_ps(_mm512_mul_ps(n, _mm512_set1_ps(0.5f)),
+                           _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  auto pow2 = [](__m512 k) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23));
+  };
+  const __mmask16 big =
+      _mm512_cmp_ps_mask(_mm512_andnot_ps(_mm512_set1_ps(-0.0f), n),
+                         _mm512_set1_ps(192), _CMP_GT_OQ);
+  const __m512 safe_h = _mm512_maskz_mov_ps(static_cast<__mmask16>(~big), h);
+  const __m512 safe_n = _mm512_maskz_mov_ps(static_cast<__mmask16>(~big), n);
+  const __m512 r = _mm512_mul_ps(_mm512_mul_ps(p, pow2(safe_h)),
+                                 pow2(_mm512_sub_ps(safe_n, safe_h)));
+  const __m512 saturated = _mm512_maskz_mov_ps(
+      _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_GT_OQ),
+      _mm512_set1_ps(__builtin_inff()));
+  return _mm512_mask_blend_ps(big, r, saturated);
+}
+
+// Softmax of vec_ops_avx2.cc on 16 lanes: the same exp, the same sum of
+// each 16 (Reduce) added in double, the same scaling.
+void Softmax16(float* x, int n) {
+  __m512 vmax = _mm512_set1_ps(x[0]);
+  int i = 0;
+  for (; i + 16 <= n; i += 16)
+    vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + i));
+  float max = _mm512_reduce_max_ps(vmax);
+  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
+  vmax = _mm512_set1_ps(max);
+  double sum = 0;
+  for (i = 0; i < n; i += 16) {
+    const __mmask16 live = n - i >= 16
+                               ? static_cast<__mmask16>(0xffff)
+                               : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 v =
+        _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), live, x + i);
+    const __m512 e = Exp16(_mm512_sub_ps(v, vmax));
+    _mm512_mask_storeu_ps(x + i, live, e);
+    sum += static_cast<double>(Reduce(e));
+  }
+  const __m512 inv = _mm512_set1_ps(static_cast<float>(1.0 / sum));
+  for (i = 0; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), inv));
+  }
+  const float inv_s = static_cast<float>(1.0 / sum);
+  for (; i < n; ++i) x[i] *= inv_s;
 }
 
 }  // namespace
@@ -195,6 +362,7 @@ void WeightedSumF16Multi(int n_q, const float* const* w, const uint8_t* rows,
 const VecOps& Avx512VecOps() {
   static const VecOps kOps = [] {
     VecOps ops = Avx2VecOps();
+    ops.softmax = Softmax16;
     ops.multi = {.max_dim = kMaxDim,
                  .dot_rows_f16 = DotRowsF16Multi<false>,
                  .dot_rows_f16_batched = DotRowsF16Multi<true>,

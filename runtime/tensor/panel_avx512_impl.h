@@ -284,8 +284,11 @@ void RunChunk(const Panel& p, int n_blocks, int64_t b0, const uint8_t* a,
   __m512 acc[T][kGroups];
   __m512 ms[T];
   for (int t = 0; t < T; ++t) {
-    for (int k = 0; k < kGroups; ++k) acc[t][k] = _mm512_load_ps(sums[t].g[k]);
-    ms[t] = _mm512_load_ps(sums[t].m);
+    // The first chunk starts the sums (the stack is not cleared for it).
+    for (int k = 0; k < kGroups; ++k) {
+      acc[t][k] = b0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(sums[t].g[k]);
+    }
+    ms[t] = b0 == 0 ? _mm512_setzero_ps() : _mm512_load_ps(sums[t].m);
   }
   for (int b = 0; b < n_blocks; ++b) {
     __m512i wq[8];
@@ -525,7 +528,6 @@ void RunPanel(int64_t n, const uint8_t* w, size_t ws, int n_rows,
           : nullptr;
   for (int64_t t0 = 0; t0 < n_tokens; t0 += kSumTokens) {
     const int64_t nt = std::min(kSumTokens, n_tokens - t0);
-    std::memset(static_cast<void*>(sums), 0, sizeof(sums));
     for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
       const int cb = static_cast<int>(std::min<int64_t>(kChunkBlocks, nb - b0));
       if (from_panels) {

@@ -211,6 +211,32 @@ TEST(VecOpsTest, MultiQueryKernelsEqualTheOneQueryKernelsBitForBit) {
   }
 }
 
+// The AVX-512 softmax gives the AVX2 one's bits (llama.cpp's order), for
+// lengths around the 16-lane groups, ties at the max, saturating exps and
+// signed zeros.
+TEST(VecOpsTest, Avx512SoftmaxEqualsAvx2BitForBit) {
+  if (!tensor::IsaSupported(tensor::Isa::kAvx512)) GTEST_SKIP() << "no AVX-512";
+  const VecOps& avx2 = GetVecOps(tensor::Isa::kAvx2);
+  const VecOps& avx512 = GetVecOps(tensor::Isa::kAvx512);
+  ASSERT_NE(avx2.softmax, avx512.softmax);
+  for (int n : {1, 2, 15, 16, 17, 31, 33, 64, 257, 1000}) {
+    for (int pattern = 0; pattern < 3; ++pattern) {
+      std::vector<float> a(n);
+      for (int i = 0; i < n; ++i) {
+        a[i] = pattern == 0   ? 30 * std::sin(0.7f * i) - 0.1f * i
+               : pattern == 1 ? (i % 3 == 0 ? 0.0f : -0.0f) +
+                                    (i % 5 == 0 ? 90.0f : -120.0f)
+                              : static_cast<float>(i % 7) * 1e-3f;
+      }
+      std::vector<float> b = a;
+      avx2.softmax(a.data(), n);
+      avx512.softmax(b.data(), n);
+      ASSERT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0)
+          << "n " << n << " pattern " << pattern;
+    }
+  }
+}
+
 // The vector GELU gives GatedActivation's bits for every input class:
 // both cut-offs, values on both sides of them, halves' ties, tiny, huge.
 TEST(VecOpsTest, GeluMulEqualsGatedActivation) {
