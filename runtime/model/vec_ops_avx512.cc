@@ -187,11 +187,14 @@ inline void Transpose16(__m512 (&v)[16]) {
   }
 }
 
-// The batched order of DotRowsQ for 16 rows at a time, with the rows in the
-// lanes: the rows are converted and transposed once into columns, then each
-// query's 16 lane accumulators (lane l: dims l, l + 16, ...) are columns'
-// fmas, and Reduce's tree runs across them, so no query reduces a vector
-// per row. Rows past the last multiple of 16 take DotRowsQ.
+// DotRowsQ's orders for 16 rows at a time, with the rows in the lanes: the
+// rows are converted and transposed once into columns, then each query's
+// lane accumulators (lane l: dims l, l + 16, ...; decoding keeps 4 of them
+// per lane, one per 16 dims of each 64) are columns' fmas, and Reduce's
+// tree runs across them, so no query reduces a vector per row. Decoding
+// needs dim % 64 == 0 (DotRowsQ adds a remainder in double). Rows past the
+// last multiple of 16 are left to DotRowsQ.
+template <bool kBatched>
 void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
                        size_t stride, int n_rows, int dim, float scale,
                        float* const* out) {
@@ -210,12 +213,26 @@ void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
       const float* qi = q[i];
       __m512 acc[16];
       for (int l = 0; l < 16; ++l) {
-        __m512 a = _mm512_setzero_ps();
-        for (int d = l; d < dim; d += 16) {
-          a = _mm512_fmadd_ps(_mm512_load_ps(columns[d]), _mm512_set1_ps(qi[d]),
-                              a);
+        if constexpr (kBatched) {
+          __m512 a = _mm512_setzero_ps();
+          for (int d = l; d < dim; d += 16) {
+            a = _mm512_fmadd_ps(_mm512_load_ps(columns[d]),
+                                _mm512_set1_ps(qi[d]), a);
+          }
+          acc[l] = a;
+        } else {
+          __m512 a[4];
+          for (int j = 0; j < 4; ++j) a[j] = _mm512_setzero_ps();
+          for (int d0 = 0; d0 < dim; d0 += 64) {
+            for (int j = 0; j < 4; ++j) {
+              const int d = d0 + 16 * j + l;
+              a[j] = _mm512_fmadd_ps(_mm512_load_ps(columns[d]),
+                                     _mm512_set1_ps(qi[d]), a[j]);
+            }
+          }
+          acc[l] = _mm512_add_ps(_mm512_add_ps(a[0], a[2]),
+                                 _mm512_add_ps(a[1], a[3]));
         }
-        acc[l] = a;
       }
       // Reduce's tree: halves (l + 8), quarters (l + 4), (0 + 2) + (1 + 3).
       for (int l = 0; l < 8; ++l) acc[l] = _mm512_add_ps(acc[l], acc[l + 8]);
@@ -226,6 +243,10 @@ void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
     }
   }
 }
+
+// Head sizes the transposed dots take: every column of a query costs a
+// broadcast, which longer rows amortize better in DotRowsQ's own reduction.
+constexpr int kMaxTransposedDim = 128;
 
 // Up to 4 queries of DotRowsQ per pass (their accumulators fill the
 // registers).
@@ -255,17 +276,17 @@ template <bool kBatched>
 void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
                      size_t stride, int n_rows, int dim, float scale,
                      float* const* out) {
-  if (!kBatched || n_rows < 16) {
+  if (n_rows < 16 || dim > kMaxTransposedDim || (!kBatched && dim % 64 != 0)) {
     return DotRowsQuads<kBatched>(n_q, q, rows, stride, n_rows, dim, scale,
                                   out);
   }
-  DotRowsTransposed(n_q, q, rows, stride, n_rows, dim, scale, out);
+  DotRowsTransposed<kBatched>(n_q, q, rows, stride, n_rows, dim, scale, out);
   const int done = n_rows & ~15;
   if (done == n_rows) return;
   float* rest[kMaxQueries];
   for (int i = 0; i < n_q; ++i) rest[i] = out[i] + done;
-  DotRowsQuads<true>(n_q, q, rows + done * stride, stride, n_rows - done, dim,
-                     scale, rest);
+  DotRowsQuads<kBatched>(n_q, q, rows + done * stride, stride, n_rows - done,
+                         dim, scale, rest);
 }
 
 template <int kClasses>

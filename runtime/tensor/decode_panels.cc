@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "runtime/tensor/blocks.h"
+#include "runtime/tensor/fp16.h"
 #include "runtime/tensor/matmul.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -18,14 +19,12 @@ const Block& BlockOf(const WeightView& w, int64_t row, int64_t b) {
                                                      w.row_bytes)[b];
 }
 
-// Bytes of a block's quants in the paired layouts (q5_0 with its masks),
-// or 0 for the types whose blocks stand alone.
+// Bytes of a block's quants in the paired layouts, or 0 for the types
+// whose blocks stand alone.
 size_t PairedQuantBytes(TensorType type) {
   switch (type) {
     case TensorType::kQ4_0:
       return 4 * kVector;
-    case TensorType::kQ5_0:
-      return 5 * kVector;
     case TensorType::kQ8_0:
       return 8 * kVector;
     default:
@@ -38,6 +37,8 @@ size_t SingleBlockBytes(TensorType type) {
   switch (type) {
     case TensorType::kQ4_1:
       return 5 * kVector;
+    case TensorType::kQ5_0:
+      return 6 * kVector;
     case TensorType::kQ4_K:
       return 37 * kVector;
     default:
@@ -64,6 +65,7 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out,
       // The high bits as byte masks: for vector j, 64 bits for values 0-15
       // of its 4 rows, then 64 for values 16-31.
       uint64_t* masks = reinterpret_cast<uint64_t*>(out + 4 * kVector);
+      float* df = reinterpret_cast<float*>(out + 5 * kVector);
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ5_0& blk = BlockOf<BlockQ5_0>(w, row(i), b);
         std::memcpy(out + 16 * i, blk.qs, sizeof(blk.qs));
@@ -72,7 +74,7 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out,
         const int j = i / 4, lane = i % 4;
         masks[2 * j] |= static_cast<uint64_t>(qh & 0xffff) << (16 * lane);
         masks[2 * j + 1] |= static_cast<uint64_t>(qh >> 16) << (16 * lane);
-        d[i] = blk.d;
+        df[i] = Fp16ToFp32(blk.d);
       }
       break;
     }

@@ -15,19 +15,21 @@
 //               byte mask for values 0-15 of the 4 rows, one for 16-31.
 //   q8_0:       8 vectors; vector j holds the 32 bytes of rows 2j, 2j+1,
 //               biased to unsigned (+128) so vpdpbusd can take them.
-//   then        q4_1: the 16 d then the 16 m as half floats.
-//   q4_0, q5_0, q8_0 blocks go in pairs: the quants (and q5_0 masks) of
-//               block 2p, those of block 2p + 1, then the 16 d of each as
-//               half floats (one vector), so a token streams the file's
-//               bytes per value and every vector stays aligned.
+//   then        q4_1: the 16 d then the 16 m as half floats; q5_0: the 16
+//               d as floats (its prompts run the decode kernels, where
+//               converting halves costs more than the bytes saved).
+//   q4_0, q8_0 blocks go in pairs: the quants of block 2p, those of block
+//               2p + 1, then the 16 d of each as half floats (one vector),
+//               so a token streams the file's bytes per value and every
+//               vector stays aligned.
 //   q4_K (256 values): 32 vectors, vector 8c + k holding bytes 4k..4k+3 of
 //               its 32-byte chunk c of every row; then the 16 d and the 16
 //               dmin as halves; the 8 scales of the 16 rows as bytes
 //               ([group][row]); the mins as byte pairs (groups 2c, 2c+1 of
 //               each row, per c).
 //
-// A pair of blocks is 576 (q4_0), 704 (q5_0) or 1088 (q8_0) bytes, one block
-// 320 (q4_1) or 2368 (q4_K), all 64-byte aligned; a panel is its blocks in
+// A pair of blocks is 576 (q4_0) or 1088 (q8_0) bytes, one block 320 (q4_1),
+// 384 (q5_0) or 2368 (q4_K), all 64-byte aligned; a panel is its blocks in
 // order (an odd last block padded to a pair with zeros); a matrix its panels
 // in order, the last one padded by repeating its last row. The sums are
 // still ggml's, in ggml's order (decode_panel_avx512_impl.h), so results are
@@ -53,7 +55,7 @@ bool HasDecodePanelLayout(TensorType type);
 // when `type` has no decode-panel layout.
 size_t DecodePanelStride(TensorType type, int64_t cols);
 
-// Block b of a panel in pairs (q4_0, q5_0, q8_0) whose blocks keep
+// Block b of a panel in pairs (q4_0, q8_0) whose blocks keep
 // `quant_bytes` of quants: the offsets of those quants and of its 16 half
 // scales from the panel's start.
 inline constexpr size_t PanelPairBytes(size_t quant_bytes) {
