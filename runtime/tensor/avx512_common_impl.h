@@ -10,6 +10,9 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+#include <cstring>
+
 // GCC 12 reports the deliberately undefined pass-through operands inside
 // its own AVX-512 intrinsics (_mm512_set1_ps and friends) as uninitialized
 // once they are inlined at -O3.
@@ -38,6 +41,23 @@ inline __m512i AddDot4(__m512i acc, __m512i u, __m512i s) {
   return _mm512_add_epi32(
       acc, _mm512_madd_epi16(_mm512_maddubs_epi16(u, s), _mm512_set1_epi16(1)));
 #endif
+}
+
+inline int32_t Dword(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+// -offset * the sum of each 4 adjacent of the 32 bytes qs: where the
+// integer dot of each group starts when the weights are stored biased by
+// `offset` (a power of two up to 128).
+inline void OffsetGroupSums(const int8_t* qs, int offset, int32_t (&out)[8]) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
+  const __m256i s = _mm256_madd_epi16(
+      _mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
+                      _mm256_mullo_epi32(s, _mm256_set1_epi32(-offset)));
 }
 
 }  // namespace

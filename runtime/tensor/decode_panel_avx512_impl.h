@@ -100,19 +100,12 @@ inline __m512i RowTotals(const __m512i (&v)[4]) {
       tot);
 }
 
-// Index vectors spreading the 16 row scales over the lanes of vector j:
-// q4 lanes 4i..4i+3 belong to row 4j + i, q8_0 lanes 8i..8i+7 to row 2j + i.
-template <typename F>
+// Index vectors spreading the 16 row scales over the lanes of q4 vector j:
+// lanes 4i..4i+3 belong to row 4j + i.
 inline __m512i ScaleLanes(int j) {
-  if constexpr (F::kNibbles) {
-    return _mm512_add_epi32(
-        _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
-        _mm512_set1_epi32(4 * j));
-  } else {
-    return _mm512_add_epi32(
-        _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-        _mm512_set1_epi32(2 * j));
-  }
+  return _mm512_add_epi32(
+      _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+      _mm512_set1_epi32(4 * j));
 }
 
 // -offset * (sum of each 4-byte group of a) in every lane of that group.
@@ -129,17 +122,11 @@ inline __m512i OffsetBase(__m512i a) {
   }
 }
 
-// Lane g of each 4-lane group (q4) or 8-lane half (q8_0) of `acc` summed in
-// ggml's hsum order; the row sums land in lanes 0, 4, 8, 12 (q4) or 0 and 8.
-template <typename F>
-inline __m512 RowSums(__m512 lo_or_all, __m512 hi) {
-  __m512 s;
-  if constexpr (F::kNibbles) {
-    s = _mm512_add_ps(lo_or_all, hi);  // g + (g + 4)
-  } else {
-    s = _mm512_add_ps(lo_or_all, _mm512_shuffle_f32x4(lo_or_all, lo_or_all,
-                                                      _MM_SHUFFLE(2, 3, 0, 1)));
-  }
+// Lane g of each 4-lane group of q4 accumulators summed in ggml's hsum
+// order (lo holds groups g, hi groups g + 4); the row sums land in lanes 0,
+// 4, 8, 12.
+inline __m512 RowSums(__m512 lo, __m512 hi) {
+  __m512 s = _mm512_add_ps(lo, hi);  // g + (g + 4)
   s = _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
   return _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));
 }
@@ -238,7 +225,7 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
         }
 #pragma GCC unroll 4
         for (int j = 0; j < kVectors; ++j) {
-          const __m512 sj = _mm512_permutexvar_ps(ScaleLanes<F>(j), scale);
+          const __m512 sj = _mm512_permutexvar_ps(ScaleLanes(j), scale);
           acc[t][2 * j] = _mm512_fmadd_ps(
               sj, _mm512_cvtepi32_ps(AddDot4(blo, wq[2 * j], alo)),
               acc[t][2 * j]);
@@ -247,14 +234,16 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
               acc[t][2 * j + 1]);
         }
       } else {
-        const __m512i a8 = _mm512_broadcast_i64x4(
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ab.qs)));
-        const __m512i base = OffsetBase<F>(a8);
+        // Vector k is group k of every row: each lane's integer sum is one
+        // row's group, scaled by that row's scale where it lies.
+        alignas(32) int32_t base[8];
+        OffsetGroupSums(ab.qs, F::kOffset, base);
 #pragma GCC unroll 8
-        for (int j = 0; j < kVectors; ++j) {
-          const __m512 sj = _mm512_permutexvar_ps(ScaleLanes<F>(j), scale);
-          acc[t][j] = _mm512_fmadd_ps(
-              sj, _mm512_cvtepi32_ps(AddDot4(base, wq[j], a8)), acc[t][j]);
+        for (int k = 0; k < kVectors; ++k) {
+          const __m512i isum = AddDot4(_mm512_set1_epi32(base[k]), wq[k],
+                                       _mm512_set1_epi32(Dword(ab.qs + 4 * k)));
+          acc[t][k] =
+              _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t][k]);
         }
       }
       if constexpr (F::kMin) {
@@ -270,19 +259,21 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, acc[t][0]);
       continue;
     }
+    if constexpr (!F::kNibbles) {
+      // ggml's hsum of the 8 groups, lane by lane.
+      const __m512 sum =
+          _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]),
+                                      _mm512_add_ps(acc[t][2], acc[t][6])),
+                        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]),
+                                      _mm512_add_ps(acc[t][3], acc[t][7])));
+      _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, sum);
+      continue;
+    }
     alignas(64) float lanes[kAcc][16];
     alignas(64) float rows[16];
-    if constexpr (F::kNibbles) {
-      for (int j = 0; j < kVectors; ++j) {
-        _mm512_store_ps(lanes[j], RowSums<F>(acc[t][2 * j], acc[t][2 * j + 1]));
-        for (int i = 0; i < 4; ++i) rows[4 * j + i] = lanes[j][4 * i];
-      }
-    } else {
-      for (int j = 0; j < kVectors; ++j) {
-        _mm512_store_ps(lanes[j], RowSums<F>(acc[t][j], acc[t][j]));
-        rows[2 * j] = lanes[j][0];
-        rows[2 * j + 1] = lanes[j][8];
-      }
+    for (int j = 0; j < kVectors; ++j) {
+      _mm512_store_ps(lanes[j], RowSums(acc[t][2 * j], acc[t][2 * j + 1]));
+      for (int i = 0; i < 4; ++i) rows[4 * j + i] = lanes[j][4 * i];
     }
     __m512 sum = _mm512_load_ps(rows);
     if constexpr (F::kMin) sum = _mm512_add_ps(sum, ms[t]);

@@ -92,7 +92,8 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out,
       for (int i = 0; i < kPanelRows; ++i) {
         const BlockQ8_0& blk = BlockOf<BlockQ8_0>(w, row(i), b);
         for (int j = 0; j < kQK; ++j) {
-          out[kQK * i + j] = static_cast<uint8_t>(blk.qs[j] + 128);
+          out[kVector * (j / 4) + 4 * i + j % 4] =
+              static_cast<uint8_t>(blk.qs[j] + 128);
         }
         d[i] = blk.d;
       }

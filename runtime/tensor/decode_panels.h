@@ -13,8 +13,10 @@
 //               rows 4j..4j+3 (lane i: row 4j + i), as in the file;
 //               q5_0 then one vector of high bits: for each j, a 64-bit
 //               byte mask for values 0-15 of the 4 rows, one for 16-31.
-//   q8_0:       8 vectors; vector j holds the 32 bytes of rows 2j, 2j+1,
-//               biased to unsigned (+128) so vpdpbusd can take them.
+//   q8_0:       8 vectors; vector k holds values 4k..4k+3 of every row
+//               (lane i: row i), biased to unsigned (+128) so vpdpbusd can
+//               take them: each lane's sum is then one row's 4-value group,
+//               which ggml's order keeps apart, so no lane is shuffled.
 //   then        q4_1: the 16 d then the 16 m as half floats; q5_0: the 16
 //               d as floats (its prompts run the decode kernels, where
 //               converting halves costs more than the bytes saved).

@@ -56,12 +56,6 @@ struct Panel {
   alignas(64) float m[kChunkBlocks][kPanelRows];  // q4_1 only
 };
 
-inline int32_t Dword(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 // Transposes 4 rows of 4 dwords: out[k] = dword k of rows 0..3.
 inline void Transpose4(const __m128i (&x)[4], __m128i (&out)[4]) {
   const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]);
@@ -185,8 +179,8 @@ void Pack(const uint8_t* w, size_t ws, int n_rows, int64_t b0, int n_blocks,
 
 // Pack from the weight's decode panels (decode_panels.h) instead of the
 // file: blocks [b0, b0 + n_blocks) of one panel. The 4 rows of a q4 panel
-// vector, or the halves of a q8_0 one (already biased), transpose as in
-// Pack; the scales are there as halves (q4_1 a block alone with its m,
+// vector transpose as in Pack, q8_0 vectors are copied (already biased and
+// grouped); the scales are there as halves (q4_1 a block alone with its m,
 // q4_0 and q8_0 in pairs of blocks).
 template <typename F>
 void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
@@ -201,8 +195,8 @@ void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
       blk = panel + PairedQuantsAt(b0 + b, kQuantBytes);
       scales = panel + PairedScalesAt(b0 + b, kQuantBytes);
     }
-    for (int g = 0; g < kPanelRows / 4; ++g) {
-      if constexpr (F::kNibbles) {
+    if constexpr (F::kNibbles) {
+      for (int g = 0; g < kPanelRows / 4; ++g) {
         __m128i x[4], t[4];
         for (int i = 0; i < 4; ++i) {
           x[i] = _mm_load_si128(
@@ -216,20 +210,11 @@ void PackFromPanels(const uint8_t* panel, int64_t b0, int n_blocks, Panel& p) {
           _mm_store_si128(reinterpret_cast<__m128i*>(&p.q[b][k + 4][16 * g]),
                           _mm_and_si128(_mm_srli_epi16(t[k], 4), low4));
         }
-      } else {
-        for (int half = 0; half < 2; ++half) {
-          __m128i x[4], t[4];
-          for (int i = 0; i < 4; ++i) {
-            x[i] = _mm_load_si128(reinterpret_cast<const __m128i*>(
-                blk + 32 * (4 * g + i) + 16 * half));
-          }
-          Transpose4(x, t);
-          for (int k = 0; k < 4; ++k) {
-            _mm_store_si128(
-                reinterpret_cast<__m128i*>(&p.q[b][4 * half + k][16 * g]),
-                t[k]);
-          }
-        }
+      }
+    } else {
+      // q8_0 panels already hold group k of the 16 rows in vector k.
+      for (int k = 0; k < 8; ++k) {
+        _mm512_store_si512(p.q[b][k], _mm512_load_si512(blk + 64 * k));
       }
     }
     if constexpr (F::kMin) {
