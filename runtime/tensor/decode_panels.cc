@@ -1,5 +1,7 @@
 #include "runtime/tensor/decode_panels.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -169,8 +171,20 @@ AlignedBytes AttachDecodePanels(WeightView& w) {
   const size_t bytes = DecodePanelBytes(w.type, w.rows, w.cols);
   const Isa isa = BestIsa();
   if (bytes == 0 || DecodeKernel(w, isa) == nullptr) return nullptr;
-  AlignedBytes panels(static_cast<uint8_t*>(std::aligned_alloc(64, bytes)));
+  // Every token streams all panels: on 4 KiB pages that is a TLB miss per
+  // page, so large ones ask for transparent huge pages (Linux hands them
+  // out only on request when THP is in its default "madvise" mode), before
+  // the first touch.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const bool huge = bytes >= kHugePage;
+  const size_t alignment = huge ? kHugePage : 64;
+  const size_t size = (bytes + alignment - 1) / alignment * alignment;
+  AlignedBytes panels(
+      static_cast<uint8_t*>(std::aligned_alloc(alignment, size)));
   if (panels == nullptr) return nullptr;  // the file layout still works
+  // Only the whole huge pages: one over the end would make up to 2 MiB of
+  // untouched padding resident.
+  if (huge) madvise(panels.get(), bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
   PackDecodePanels(w, panels.get());
   w.panels = panels.get();
   return panels;
