@@ -313,8 +313,7 @@ void RunChunk(const Panel& p, int n_blocks, int64_t b0, const uint8_t* a,
         if (offsets != nullptr) {
           bases = offsets + (t * info_stride + b0 + b) * kGroups;
         } else {
-          GroupSums(ab->qs, base);
-          for (int k = 0; k < kGroups; ++k) base[k] *= -F::kOffset;
+          OffsetGroupSums(ab->qs, F::kOffset, base);
         }
       }
 #pragma GCC unroll 8
