@@ -6,6 +6,7 @@
 #include "runtime/common/str_cat.h"
 #include "runtime/tokenizer/utf8.h"
 #include "service/generate_reactor.h"
+#include "service/proto_convert.h"
 #include "service/runtime_call.h"
 
 namespace ggufd {
@@ -78,19 +79,7 @@ grpc::ServerUnaryReactor* InferenceService::Cancel(
         InvalidField("request_id",
                      "must be 1-128 characters of [A-Za-z0-9._:-]"));
   }
-  switch (state_.requests->Cancel(request->request_id())) {
-    case GenerationStream::CancelResult::kNotFound:
-      response->set_found(false);
-      break;
-    case GenerationStream::CancelResult::kQueued:
-      response->set_found(true);
-      response->set_state("queued");
-      break;
-    case GenerationStream::CancelResult::kRunning:
-      response->set_found(true);
-      response->set_state("running");
-      break;
-  }
+  ToProto(state_.requests->Cancel(request->request_id()), *response);
   return FinishNow(state_, context, kMethod, absl::OkStatus());
 }
 

@@ -106,6 +106,22 @@ void ToProto(const StoppingParams& in, v1::StoppingParams& out) {
   out.set_ignore_eos(in.ignore_eos);
 }
 
+void ToProto(GenerationStream::CancelResult in, v1::CancelResponse& out) {
+  switch (in) {
+    case GenerationStream::CancelResult::kNotFound:
+      out.set_found(false);
+      break;
+    case GenerationStream::CancelResult::kQueued:
+      out.set_found(true);
+      out.set_state("queued");
+      break;
+    case GenerationStream::CancelResult::kRunning:
+      out.set_found(true);
+      out.set_state("running");
+      break;
+  }
+}
+
 void ToProto(const Timings& in, v1::Timings& out) {
   out.set_prefill_ms(in.prefill_ms);
   out.set_first_token_ms(in.first_token_ms);

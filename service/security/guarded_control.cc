@@ -7,18 +7,13 @@
 namespace ggufd::security {
 namespace {
 
-// Admits `request` to an admin-only unary `method` and runs `next`, or
-// finishes the call with the refusal.
+// Admits `request` to an admin-only unary `method` and runs `next`.
 template <typename Request, typename Next>
 grpc::ServerUnaryReactor* AdminUnary(Guards& guards,
                                      grpc::CallbackServerContext* context,
                                      std::string_view method,
                                      const Request& request, Next next) {
-  auto caller = guards.access.Admit(*context, method, Role::kAdmin, request);
-  if (!caller.ok()) {
-    return RefuseUnary(guards.state, context, method, caller.status());
-  }
-  return next();
+  return AdmitUnary(guards, context, method, Role::kAdmin, request, next);
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "service/active_requests.h"
+#include "service/proto_convert.h"
 #include "service/runtime_call.h"
 #include "service/security/guarded_services.h"
 #include "service/security/refusal.h"
@@ -28,25 +29,17 @@ grpc::ServerWriteReactor<v1::GenerateEvent>* GuardedInference::Generate(
 grpc::ServerUnaryReactor* GuardedInference::Tokenize(
     grpc::CallbackServerContext* context, const v1::TokenizeRequest* request,
     v1::TokenizeResponse* response) {
-  constexpr char kMethod[] = "Inference/Tokenize";
-  auto caller =
-      guards_.access.Admit(*context, kMethod, Role::kInference, *request);
-  if (!caller.ok()) {
-    return RefuseUnary(guards_.state, context, kMethod, caller.status());
-  }
-  return inner_.Tokenize(context, request, response);
+  return AdmitUnary(
+      guards_, context, "Inference/Tokenize", Role::kInference, *request,
+      [&] { return inner_.Tokenize(context, request, response); });
 }
 
 grpc::ServerUnaryReactor* GuardedInference::Detokenize(
     grpc::CallbackServerContext* context, const v1::DetokenizeRequest* request,
     v1::DetokenizeResponse* response) {
-  constexpr char kMethod[] = "Inference/Detokenize";
-  auto caller =
-      guards_.access.Admit(*context, kMethod, Role::kInference, *request);
-  if (!caller.ok()) {
-    return RefuseUnary(guards_.state, context, kMethod, caller.status());
-  }
-  return inner_.Detokenize(context, request, response);
+  return AdmitUnary(
+      guards_, context, "Inference/Detokenize", Role::kInference, *request,
+      [&] { return inner_.Detokenize(context, request, response); });
 }
 
 grpc::ServerUnaryReactor* GuardedInference::Cancel(
@@ -72,19 +65,7 @@ grpc::ServerUnaryReactor* GuardedInference::Cancel(
         guards_.access.Deny(kMethod, *caller,
                             "the request belongs to another caller"));
   }
-  switch (*result) {
-    case GenerationStream::CancelResult::kNotFound:
-      response->set_found(false);
-      break;
-    case GenerationStream::CancelResult::kQueued:
-      response->set_found(true);
-      response->set_state("queued");
-      break;
-    case GenerationStream::CancelResult::kRunning:
-      response->set_found(true);
-      response->set_state("running");
-      break;
-  }
+  ToProto(*result, *response);
   return FinishNow(state, context, kMethod, absl::OkStatus());
 }
 

@@ -21,6 +21,7 @@
 #include "ggufd/v1/sessions.grpc.pb.h"
 #include "ggufd/v1/testing.grpc.pb.h"
 #include "service/security/access_guard.h"
+#include "service/security/refusal.h"
 #include "service/security/request_limits.h"
 #include "service/security/session_owners.h"
 #include "service/service_state.h"
@@ -45,6 +46,20 @@ struct Guards {
   bool Owns(const Caller& caller, std::string_view runtime,
             std::string_view id) const;
 };
+
+// Admits `request` to the unary `method` for callers with role `needed` and
+// runs `next`, or finishes the call with the refusal.
+template <typename Request, typename Next>
+grpc::ServerUnaryReactor* AdmitUnary(Guards& guards,
+                                     grpc::CallbackServerContext* context,
+                                     std::string_view method, Role needed,
+                                     const Request& request, Next next) {
+  auto caller = guards.access.Admit(*context, method, needed, request);
+  if (!caller.ok()) {
+    return RefuseUnary(guards.state, context, method, caller.status());
+  }
+  return next();
+}
 
 class GuardedInference final : public v1::Inference::CallbackService {
  public:

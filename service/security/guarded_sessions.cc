@@ -1,3 +1,4 @@
+#include "absl/status/statusor.h"
 #include "service/proto_convert.h"
 #include "service/runtime_call.h"
 #include "service/security/guarded_services.h"
@@ -34,20 +35,34 @@ grpc::ServerUnaryReactor* GuardedSessions::ListSessions(
   return FinishNow(state, context, kMethod, absl::OkStatus());
 }
 
+namespace {
+
+// Admits `request` for an inference caller that may use the existing
+// session `id` of `runtime`.
+template <typename Request>
+absl::StatusOr<Caller> AdmitOnSession(Guards& guards,
+                                      grpc::CallbackServerContext& context,
+                                      std::string_view method,
+                                      const Request& request) {
+  auto caller = guards.access.Admit(context, method, Role::kInference, request);
+  if (!caller.ok()) return caller;
+  absl::Status usable =
+      guards.UseSession(method, *caller, request.runtime(),
+                        request.session_id(), /*create=*/false);
+  if (!usable.ok()) return usable;
+  return caller;
+}
+
+}  // namespace
+
 grpc::ServerUnaryReactor* GuardedSessions::DeleteSession(
     grpc::CallbackServerContext* context,
     const v1::DeleteSessionRequest* request,
     v1::DeleteSessionResponse* response) {
   constexpr char kMethod[] = "Sessions/DeleteSession";
-  auto caller =
-      guards_.access.Admit(*context, kMethod, Role::kInference, *request);
-  absl::Status admitted = caller.status();
-  if (admitted.ok()) {
-    admitted = guards_.UseSession(kMethod, *caller, request->runtime(),
-                                  request->session_id(), /*create=*/false);
-  }
-  if (!admitted.ok()) {
-    return RefuseUnary(guards_.state, context, kMethod, admitted);
+  auto caller = AdmitOnSession(guards_, *context, kMethod, *request);
+  if (!caller.ok()) {
+    return RefuseUnary(guards_.state, context, kMethod, caller.status());
   }
   return inner_.DeleteSession(context, request, response);
 }
@@ -56,13 +71,8 @@ grpc::ServerUnaryReactor* GuardedSessions::ForkSession(
     grpc::CallbackServerContext* context, const v1::ForkSessionRequest* request,
     v1::SessionInfo* response) {
   constexpr char kMethod[] = "Sessions/ForkSession";
-  auto caller =
-      guards_.access.Admit(*context, kMethod, Role::kInference, *request);
+  auto caller = AdmitOnSession(guards_, *context, kMethod, *request);
   absl::Status admitted = caller.status();
-  if (admitted.ok()) {
-    admitted = guards_.UseSession(kMethod, *caller, request->runtime(),
-                                  request->session_id(), /*create=*/false);
-  }
   if (admitted.ok()) {
     // The fork is the caller's: its new id is claimed like a new session.
     admitted = guards_.UseSession(kMethod, *caller, request->runtime(),
@@ -79,12 +89,9 @@ grpc::ServerUnaryReactor* GuardedSessions::SaveSession(
     v1::SaveSessionResponse* response) {
   // Files under --state-dir are the server's: saving and restoring them is
   // an administrator's act.
-  constexpr char kMethod[] = "Sessions/SaveSession";
-  auto caller = guards_.access.Admit(*context, kMethod, Role::kAdmin, *request);
-  if (!caller.ok()) {
-    return RefuseUnary(guards_.state, context, kMethod, caller.status());
-  }
-  return inner_.SaveSession(context, request, response);
+  return AdmitUnary(
+      guards_, context, "Sessions/SaveSession", Role::kAdmin, *request,
+      [&] { return inner_.SaveSession(context, request, response); });
 }
 
 grpc::ServerUnaryReactor* GuardedSessions::RestoreSession(
