@@ -5,6 +5,7 @@
 # tokens/s, requests/s from 8 concurrent clients). Ratios are what to read.
 #   bench/service_vs_inprocess.sh [BUILD_DIR] [THREADS] [service_bench flags...]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-1}
@@ -15,17 +16,6 @@ log=$(mktemp)
   --model "$model" --threads "$threads" 2>"$log" &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -f "$log"' EXIT
-port=
-for _ in $(seq 600); do
-  port=$(python3 -c 'import json,sys
-for line in open(sys.argv[1]):
-    try: j = json.loads(line)
-    except ValueError: continue
-    if j.get("msg") == "listening": print(j["port"])' "$log")
-  [[ -n $port ]] && break
-  kill -0 "$server" 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-[[ -n $port ]] || { echo "ggufd did not start" >&2; cat "$log" >&2; exit 1; }
+port=$(ggufd_port "$log" "$server")
 "$build/bench/service_bench" --server "127.0.0.1:$port" --model "$model" \
   --threads "$threads" "$@"

@@ -10,6 +10,7 @@
 # Each figure is the median of 3 runs; the two servers take turns.
 #   bench/service_vs_native.sh [BUILD_DIR] [THREADS] [MODEL]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-1}
@@ -38,18 +39,7 @@ pids+=($!)
 
 # Both load their model before answering: ggufd logs "listening" with its
 # port once the model is in, llama-server's /health turns 200.
-grpc_port=
-for _ in $(seq 600); do
-  grpc_port=$(python3 -c 'import json, sys
-for line in open(sys.argv[1]):
-    try: j = json.loads(line)
-    except ValueError: continue
-    if j.get("msg") == "listening": print(j["port"])' "$logs/ggufd.log")
-  [[ -n $grpc_port ]] && break
-  kill -0 "${pids[0]}" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n $grpc_port ]] || { echo "ggufd did not start" >&2; cat "$logs/ggufd.log" >&2; exit 1; }
+grpc_port=$(ggufd_port "$logs/ggufd.log" "${pids[0]}")
 for _ in $(seq 600); do
   curl -sf "127.0.0.1:$http_port/health" >/dev/null && break
   kill -0 "${pids[1]}" 2>/dev/null || break

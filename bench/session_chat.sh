@@ -25,6 +25,7 @@
 #        e.g. "--session-memory 1000000"), GGUFD_BENCH_DUMP (a file to write
 #        every turn's record to, JSON)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-2}
@@ -95,18 +96,7 @@ fi
 
 # ggufd logs "listening" with its port once the model is in; llama-server's
 # /health turns 200.
-grpc_port=
-for _ in $(seq 600); do
-  grpc_port=$(python3 -c 'import json, sys
-for line in open(sys.argv[1]):
-    try: j = json.loads(line)
-    except ValueError: continue
-    if j.get("msg") == "listening": print(j["port"])' "$logs/ggufd.log")
-  [[ -n $grpc_port ]] && break
-  kill -0 "$ggufd_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[[ -n $grpc_port ]] || { echo "ggufd did not start" >&2; cat "$logs/ggufd.log" >&2; exit 1; }
+grpc_port=$(ggufd_port "$logs/ggufd.log" "$ggufd_pid")
 for ((i = 1; i < ${#llama_args[@]}; i += 2)); do
   IFS='=' read -r name port pid <<<"${llama_args[i]}"
   for _ in $(seq 600); do
