@@ -49,15 +49,22 @@ inline int32_t Dword(const int8_t* p) {
   return v;
 }
 
-// -offset * the sum of each 4 adjacent of the 32 bytes qs: where the
-// integer dot of each group starts when the weights are stored biased by
-// `offset` (a power of two up to 128).
-inline void OffsetGroupSums(const int8_t* qs, int offset, int32_t (&out)[8]) {
+// The sum of each 4 adjacent of the 32 bytes qs.
+inline __m256i GroupSumVector(const int8_t* qs) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
-  const __m256i s = _mm256_madd_epi16(
-      _mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out),
-                      _mm256_mullo_epi32(s, _mm256_set1_epi32(-offset)));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v),
+                           _mm256_set1_epi16(1));
+}
+inline void GroupSums(const int8_t* qs, int32_t (&out)[8]) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), GroupSumVector(qs));
+}
+
+// -offset * GroupSums: where the integer dot of each group starts when the
+// weights are stored biased by `offset`.
+inline void OffsetGroupSums(const int8_t* qs, int offset, int32_t (&out)[8]) {
+  _mm256_storeu_si256(
+      reinterpret_cast<__m256i*>(out),
+      _mm256_mullo_epi32(GroupSumVector(qs), _mm256_set1_epi32(-offset)));
 }
 
 }  // namespace

@@ -250,14 +250,6 @@ inline __m512 SumGroups(const __m512 (&g)[kGroups]) {
       _mm512_add_ps(_mm512_add_ps(g[1], g[5]), _mm512_add_ps(g[3], g[7])));
 }
 
-// The 8 sums of 4 adjacent activation bytes, for the weights' offset.
-inline void GroupSums(const int8_t* qs, int32_t (&out)[kGroups]) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
-  const __m256i s = _mm256_madd_epi16(
-      _mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
-}
-
 // Accumulates a packed chunk into the running sums of T tokens.
 // `offsets`: the first token's offset sums of block 0 (PanelActBlock), or
 // null.
