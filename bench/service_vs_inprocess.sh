@@ -5,7 +5,7 @@
 # tokens/s, requests/s from 8 concurrent clients). Ratios are what to read.
 #   bench/service_vs_inprocess.sh [BUILD_DIR] [THREADS] [service_bench flags...]
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-1}

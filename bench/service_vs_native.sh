@@ -10,7 +10,7 @@
 # Each figure is the median of 3 runs; the two servers take turns.
 #   bench/service_vs_native.sh [BUILD_DIR] [THREADS] [MODEL]
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-1}
@@ -19,14 +19,7 @@ native="$root/bench/.cache/bin"
 ctx=2048
 [[ -x $native/llama-server ]] || { echo "$native/llama-server missing: run bench/native/build.sh" >&2; exit 1; }
 
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap cleanup EXIT
+servers_init
 
 "$build/service/ggufd" serve --model "$model" --listen 127.0.0.1:0 \
   --metrics-port -1 --threads "$threads" --context-length "$ctx" \

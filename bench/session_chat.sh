@@ -25,7 +25,7 @@
 #        e.g. "--session-memory 1000000"), GGUFD_BENCH_DUMP (a file to write
 #        every turn's record to, JSON)
 set -euo pipefail
-. "$(dirname "${BASH_SOURCE[0]}")/ggufd_port.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/servers.sh"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build}
 threads=${2:-2}
@@ -56,14 +56,7 @@ if [[ ! -f $stubs/.stamp || $(cat "$stubs/.stamp") != "$digest" ]]; then
   echo "$digest" >"$stubs/.stamp"
 fi
 
-logs=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$logs"
-}
-trap cleanup EXIT
+servers_init
 
 # shellcheck disable=SC2086  # GGUFD_BENCH_SERVE_ARGS is a list of flags
 "$ggufd" serve --model "$model" --listen 127.0.0.1:0 --metrics-port -1 \
