@@ -31,13 +31,17 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   default-jdk-headless maven: the Java client
 #   libssl-dev: SHA-256 of bearer tokens, certificate checks (gRPC's OpenSSL)
 #   openssl: the TLS tests make their certificates with it at test time
+#   podman buildah mmdebstrap runc uidmap: the container image, built from a
+#     local Debian base (no image registry is reachable) and run in the suite
+#   nginx: the L7 proxy (grpc_pass) in front of two replicas in the suite
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
   zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgrpc++-dev libprotobuf-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
   unzip libcpp-httplib-dev golang-go nodejs npm python3-pip
-  default-jdk-headless maven libssl-dev openssl)
+  default-jdk-headless maven libssl-dev openssl
+  podman buildah mmdebstrap runc uidmap nginx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {
@@ -109,6 +113,15 @@ fi
 for lang in python go node java; do
   log "setting up the $lang client (clients/$lang/setup.sh)"
   "clients/$lang/setup.sh"
+done
+
+# Deployment tools (container base image, manifest validators, mesh test
+# programs): one script each in deploy/setup.d/, run in name order; each
+# caches what it makes under the git-ignored tools/ so a re-run is quick.
+for script in deploy/setup.d/*.sh; do
+  [[ -e $script ]] || continue
+  log "deployment tools: $script"
+  "$script"
 done
 
 if [[ ${GGUFD_SKIP_BUILD:-0} != 1 ]]; then

@@ -57,6 +57,21 @@ done
 step "load and soak (tests/load)"
 run load env GGUFD_BIN="$root/build/service/ggufd" tests/load/run.sh
 
+# Deployment artefacts with the real tools: the container image under
+# podman, manifests under kubeconform and helm, the meshes on loopback
+# (tests/deploy/<name>.sh, one stage each; a stage that cannot run here
+# prints why and exits 0). GGUFD_SKIP_DEPLOY=1 for quick local runs.
+if [[ ${GGUFD_SKIP_DEPLOY:-0} != 1 ]]; then
+  for script in tests/deploy/*.sh; do
+    [[ -e $script ]] || continue
+    name=$(basename "$script" .sh)
+    step "deploy: $name"
+    run "deploy-$name" env GGUFD_BIN="$root/build/service/ggufd" \
+      GGUFCTL_BIN="$root/build/clients/cpp/ggufctl" \
+      GGUFD_MODELS_DIR="$root/models" "$script"
+  done
+fi
+
 if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
   step "ASan+UBSan build and tests"
   # The runtime's tests (the service's threads get TSan below). Debug keeps
