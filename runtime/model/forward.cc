@@ -136,8 +136,7 @@ void GateActivation(const Pass& p) {
       p.ops.gelu_mul(GeluTable(), Row(p.s.hb, t, width), Row(p.s.hb2, t, width),
                      width);
     } else {
-      GatedActivation(act, Row(p.s.hb, t, width), Row(p.s.hb2, t, width),
-                      width);
+      GeluMul(Row(p.s.hb, t, width), Row(p.s.hb2, t, width), width);
     }
   });
 }

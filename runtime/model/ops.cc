@@ -58,17 +58,6 @@ void ApplyRope(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
   }
 }
 
-void Softmax(float* x, int n) {
-  const float max = *std::max_element(x, x + n);
-  double sum = 0;
-  for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int i = 0; i < n; ++i) x[i] *= inv;
-}
-
 // As ggml's CPU backend: GELU of the input rounded to fp16, itself rounded
 // to fp16, read from a table of all 65536 halves (ggml's is built with
 // 1 + c * x * x fused: c * x, then one fma; unfused, one entry, x = -1.999,
@@ -90,29 +79,19 @@ const float* GeluTable() {
   return table;
 }
 
-void GatedActivation(FfnActivation act, float* gate, const float* up, int n) {
-  switch (act) {
-    case FfnActivation::kSilu:
-      for (int i = 0; i < n; ++i) {
-        gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-      }
-      break;
-    case FfnActivation::kGeluTanh: {
-      const float* table = GeluTable();
-      for (int i = 0; i < n; ++i) {
-        const float g = gate[i];
-        float gelu;
-        if (g <= -10.0f) {
-          gelu = 0.0f;
-        } else if (g >= 10.0f) {
-          gelu = g;
-        } else {
-          gelu = table[tensor::Fp32ToFp16(g)];
-        }
-        gate[i] = gelu * up[i];
-      }
-      break;
+void GeluMul(float* gate, const float* up, int n) {
+  const float* table = GeluTable();
+  for (int i = 0; i < n; ++i) {
+    const float g = gate[i];
+    float gelu;
+    if (g <= -10.0f) {
+      gelu = 0.0f;
+    } else if (g >= 10.0f) {
+      gelu = g;
+    } else {
+      gelu = table[tensor::Fp32ToFp16(g)];
     }
+    gate[i] = gelu * up[i];
   }
 }
 

@@ -27,15 +27,12 @@ void BuildRopeTable(int64_t n_pos, int n_rot, float freq_base,
 void ApplyRope(float* x, int n_heads, int head_dim, int n_rot, RopeStyle style,
                const float* cos, const float* sin);
 
-// In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max).
-void Softmax(float* x, int n);
+// gate[i] = gelu(gate[i]) * up[i] with the tanh approximation of GELU
+// (Hendrycks & Gimpel 2016) and ggml's fp16 rounding of its input and output:
+// the scalar path (SiLU has VecOps::silu_mul at every ISA).
+void GeluMul(float* gate, const float* up, int n);
 
-// gate[i] = act(gate[i]) * up[i] for SiLU (x * sigmoid(x)) or the tanh
-// approximation of GELU (Hendrycks & Gimpel 2016), the latter with ggml's
-// fp16 rounding of its input and output.
-void GatedActivation(FfnActivation act, float* gate, const float* up, int n);
-
-// GatedActivation's GELU values of all 65536 halves, indexed by the input's
+// GeluMul's GELU values of all 65536 halves, indexed by the input's
 // half bits (for VecOps::gelu_mul).
 const float* GeluTable();
 

@@ -74,7 +74,7 @@ struct VecOps {
   // Where set, attention over an F16 cache serves several queries per pass.
   MultiQueryOps multi = {};
   // Where set: gate[i] = gelu(gate[i]) * up[i] with GELU read from `table`
-  // (GatedActivation's table of all halves: index = half(gate[i])), 0 at or
+  // (GeluMul's table of all halves: index = half(gate[i])), 0 at or
   // below -10 and x at or above 10.
   void (*gelu_mul)(const float* table, float* gate, const float* up,
                    int n) = nullptr;

@@ -358,30 +358,6 @@ inline __m512i ActivationLanes(const int8_t* qs) {
   return _mm512_shuffle_i64x2(v, v, F::kNibbles ? 0x50 : 0x44);
 }
 
-// Row sums of 8 RowPair products (p[i] for rows 2i, 2i+1), in row order.
-template <typename F>
-inline __m512i ReduceRowPairs(const __m512i (&p)[8]) {
-  __m512i q[4], r[2];
-  for (int i = 0; i < 4; ++i) {
-    q[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(p[2 * i], p[2 * i + 1]),
-                            _mm512_unpackhi_epi32(p[2 * i], p[2 * i + 1]));
-  }
-  for (int i = 0; i < 2; ++i) {
-    r[i] = _mm512_add_epi32(_mm512_unpacklo_epi64(q[2 * i], q[2 * i + 1]),
-                            _mm512_unpackhi_epi64(q[2 * i], q[2 * i + 1]));
-  }
-  // Lane k of r[j] now holds 4 partial sums of rows 8j + 2e (+1 where the
-  // lane belongs to the pair's second row), e = 0..3. Adding each row's two
-  // lanes leaves rows 0,2,4,6, 1,3,5,7, 8,10,12,14, 9,11,13,15.
-  constexpr int kFirst = F::kNibbles ? 0x44 : 0x88;
-  constexpr int kSecond = F::kNibbles ? 0xee : 0xdd;
-  const __m512i s = _mm512_add_epi32(_mm512_shuffle_i32x4(r[0], r[1], kFirst),
-                                     _mm512_shuffle_i32x4(r[0], r[1], kSecond));
-  return _mm512_permutexvar_epi32(
-      _mm512_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15),
-      s);
-}
-
 // Lane -> row pair member (0 or 1) of a RowPair product, and lane -> group.
 template <typename F>
 inline int LaneRow(int lane) {

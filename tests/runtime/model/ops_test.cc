@@ -22,7 +22,7 @@ TEST(OpsTest, GeluTanhMatchesGgmlTable) {
   for (const auto& [in, out] : kGgmlGeluTable) {
     float gate = tensor::Fp16ToFp32(in);
     const float up = 3.0f;
-    GatedActivation(FfnActivation::kGeluTanh, &gate, &up, 1);
+    GeluMul(&gate, &up, 1);
     EXPECT_EQ(gate, tensor::Fp16ToFp32(out) * up) << std::hex << in;
   }
 }
@@ -30,7 +30,7 @@ TEST(OpsTest, GeluTanhMatchesGgmlTable) {
 TEST(OpsTest, GeluTanhSaturatesLikeGgml) {
   float gate[] = {-10.0f, -25.0f, 10.0f, 30.5f};
   const float up[] = {2.0f, 2.0f, 2.0f, 2.0f};
-  GatedActivation(FfnActivation::kGeluTanh, gate, up, 4);
+  GeluMul(gate, up, 4);
   EXPECT_EQ(gate[0], 0.0f);
   EXPECT_EQ(gate[1], 0.0f);
   EXPECT_EQ(gate[2], 20.0f);

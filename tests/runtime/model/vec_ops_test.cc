@@ -237,9 +237,9 @@ TEST(VecOpsTest, Avx512SoftmaxEqualsAvx2BitForBit) {
   }
 }
 
-// The vector GELU gives GatedActivation's bits for every input class:
+// The vector GELU gives GeluMul's bits for every input class:
 // both cut-offs, values on both sides of them, halves' ties, tiny, huge.
-TEST(VecOpsTest, GeluMulEqualsGatedActivation) {
+TEST(VecOpsTest, GeluMulEqualsGeluMul) {
   const VecOps& ops = GetVecOps(tensor::BestIsa());
   if (ops.gelu_mul == nullptr) GTEST_SKIP() << "no vector GELU here";
   std::vector<float> gate;
@@ -252,8 +252,7 @@ TEST(VecOpsTest, GeluMulEqualsGatedActivation) {
   std::vector<float> up(gate.size());
   for (size_t i = 0; i < up.size(); ++i) up[i] = std::cos(0.3f * i) + 0.5f;
   std::vector<float> want = gate, got = gate;
-  GatedActivation(FfnActivation::kGeluTanh, want.data(), up.data(),
-                  static_cast<int>(want.size()));
+  GeluMul(want.data(), up.data(), static_cast<int>(want.size()));
   ops.gelu_mul(GeluTable(), got.data(), up.data(),
                static_cast<int>(got.size()));
   for (size_t i = 0; i < got.size(); ++i) {
