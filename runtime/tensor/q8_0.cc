@@ -21,7 +21,7 @@ void DequantizeRowQ8_0(const void* src, float* dst, int64_t n) {
 // Follows ggml's AVX2 quantize_row_q8_0 (what llama.cpp runs on x86), not
 // its scalar reference: the inverse scale is 127 / amax rather than 1 / d,
 // and quants round half to even rather than away from zero.
-void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
+void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_0*>(dst);
   for (int64_t b = 0; b < n / kQK; ++b, src += kQK) {
     float amax = 0;

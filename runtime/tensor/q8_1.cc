@@ -17,8 +17,9 @@ void DequantizeRowQ8_1(const void* src, float* dst, int64_t n) {
   }
 }
 
-// Follows ggml's AVX2 quantize_row_q8_1 (see QuantizeRowQ8_0 in q8_0.cc).
-void QuantizeRowQ8_1(const float* src, void* dst, int64_t n) {
+// Follows ggml's AVX2 quantize_row_q8_1 (see QuantizeActivationsQ8_0 in
+// q8_0.cc).
+void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_1*>(dst);
   for (int64_t b = 0; b < n / kQK; ++b, src += kQK) {
     float amax = 0;

@@ -60,13 +60,13 @@ void QuantizeRowQ8_KImpl(const float* src, void* dst, int64_t n,
 }  // namespace
 
 // ggml's quantize_row_q8_K_ref (also its x86 CPU path).
-void QuantizeRowQ8_K(const float* src, void* dst, int64_t n) {
+void QuantizeActivationsQ8_K(const float* src, void* dst, int64_t n) {
   QuantizeRowQ8_KImpl(src, dst, n, /*prefer_positive=*/false);
 }
 
 // ggml's quantize_mat_q8_K_4x8 (x86), row by row: the rows its repacked
 // gemm multiplies.
-void QuantizeRowQ8_KGrouped(const float* src, void* dst, int64_t n) {
+void QuantizeActivationsQ8_KGrouped(const float* src, void* dst, int64_t n) {
   QuantizeRowQ8_KImpl(src, dst, n, /*prefer_positive=*/true);
 }
 

@@ -1,6 +1,6 @@
 // Activation conversion to q8_0 / q8_1 at AVX-512: the same bits as the
-// scalar QuantizeRowQ8_0/Q8_1 (and ggml's AVX2 quantize_row_q8_0/q8_1): the
-// scale from the block's largest magnitude, x * (127 / amax) rounded to
+// scalar QuantizeActivationsQ8_0/Q8_1 (and ggml's AVX2 quantize_row_q8_0/q8_1):
+// the scale from the block's largest magnitude, x * (127 / amax) rounded to
 // nearest even, and for q8_1 the half-float d * sum(q). Compiled with the
 // AVX-512 flags; reached only through type_traits.h after CPU detection.
 #include <immintrin.h>
@@ -49,14 +49,14 @@ inline BlockStats QuantizeBlock(const float* x, uint16_t* d_out, int8_t* qs) {
 
 }  // namespace
 
-void QuantizeRowQ8_0(const float* src, void* dst, int64_t n) {
+void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_0*>(dst);
   for (int64_t b = 0; b < n / kQK; ++b, src += kQK) {
     QuantizeBlock(src, &y[b].d, y[b].qs);
   }
 }
 
-void QuantizeRowQ8_1(const float* src, void* dst, int64_t n) {
+void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n) {
   auto* y = static_cast<BlockQ8_1*>(dst);
   for (int64_t b = 0; b < n / kQK; ++b, src += kQK) {
     const BlockStats st = QuantizeBlock(src, &y[b].d, y[b].qs);

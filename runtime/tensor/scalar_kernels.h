@@ -33,11 +33,11 @@ void DequantizeRowIQ4_XS(const void* src, float* dst, int64_t n);
 void FromFloatF32(const float* src, void* dst, int64_t n);
 void FromFloatF16(const float* src, void* dst, int64_t n);
 void FromFloatBF16(const float* src, void* dst, int64_t n);
-void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
-void QuantizeRowQ8_1(const float* src, void* dst, int64_t n);
-void QuantizeRowQ8_K(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_K(const float* src, void* dst, int64_t n);
 // q8_K as ggml quantizes the rows of its repacked gemm (4 at a time).
-void QuantizeRowQ8_KGrouped(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_KGrouped(const float* src, void* dst, int64_t n);
 
 // Dot products of a weight row with an activation row of the paired format.
 float DotF32(int64_t n, const void* w, const void* a);

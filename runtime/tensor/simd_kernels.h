@@ -154,8 +154,8 @@ void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
 GGUFD_DECLARE_SIMD_KERNELS(avx512)
 namespace ggufd::tensor::avx512 {
 // Activation conversion (quantize_act_avx512.cc).
-void QuantizeRowQ8_0(const float* src, void* dst, int64_t n);
-void QuantizeRowQ8_1(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n);
 float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                   const uint8_t* a, size_t a_stride, int n_cols, float* y,

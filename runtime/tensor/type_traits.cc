@@ -136,8 +136,9 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .block_size = 32,
       .type_size = 34,
       .dequantize_row = DequantizeRowQ8_0,
-      .from_float = QuantizeRowQ8_0,
-      .from_float_simd = {nullptr, nullptr, avx512::QuantizeRowQ8_0, nullptr},
+      .from_float = QuantizeActivationsQ8_0,
+      .from_float_simd = {nullptr, nullptr, avx512::QuantizeActivationsQ8_0,
+                          nullptr},
       .vec_dot_type = T::kQ8_0,
       .panel_offset = 128,
       .vec_dot = Dots(DotQ8_0Q8_0, avx2::DotQ8_0Q8_0, avx512::DotQ8_0Q8_0,
@@ -147,14 +148,14 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_decode = Decoders(nullptr, avx512vnni::DecodeQ8_0Q8_0),
       .mat_panels = {nullptr, nullptr, nullptr, avx512vnni::PanelsQ8_0Q8_0}};
   // An activation format only: no weight is stored as q8_1.
-  at(T::kQ8_1) = {
-      .name = "q8_1",
-      .block_size = 32,
-      .type_size = 36,
-      .dequantize_row = DequantizeRowQ8_1,
-      .from_float = QuantizeRowQ8_1,
-      .from_float_simd = {nullptr, nullptr, avx512::QuantizeRowQ8_1, nullptr},
-      .vec_dot_type = T::kQ8_1};
+  at(T::kQ8_1) = {.name = "q8_1",
+                  .block_size = 32,
+                  .type_size = 36,
+                  .dequantize_row = DequantizeRowQ8_1,
+                  .from_float = QuantizeActivationsQ8_1,
+                  .from_float_simd = {nullptr, nullptr,
+                                      avx512::QuantizeActivationsQ8_1, nullptr},
+                  .vec_dot_type = T::kQ8_1};
   at(T::kIQ4_NL) = {
       .name = "iq4_nl",
       .block_size = 32,
@@ -233,8 +234,8 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                   .block_size = 256,
                   .type_size = 292,
                   .dequantize_row = DequantizeRowQ8_K,
-                  .from_float = QuantizeRowQ8_K,
-                  .from_float_grouped = QuantizeRowQ8_KGrouped,
+                  .from_float = QuantizeActivationsQ8_K,
+                  .from_float_grouped = QuantizeActivationsQ8_KGrouped,
                   .vec_dot_type = T::kQ8_K};
   at(T::kIQ4_XS) = {
       .name = "iq4_xs",
