@@ -34,6 +34,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   podman buildah mmdebstrap runc uidmap: the container image, built from a
 #     local Debian base (no image registry is reachable) and run in the suite
 #   nginx: the L7 proxy (grpc_pass) in front of two replicas in the suite
+#   curl: sends a raw grpc-timeout header through the proxies in that stage
 packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   libabsl-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
   zlib1g-dev
@@ -41,7 +42,7 @@ packages=(build-essential cmake ninja-build clang libclang-rt-14-dev
   protobuf-compiler protobuf-compiler-grpc clang-format python3-sentencepiece
   unzip libcpp-httplib-dev golang-go nodejs npm python3-pip
   default-jdk-headless maven libssl-dev openssl
-  podman buildah mmdebstrap runc uidmap nginx)
+  podman buildah mmdebstrap runc uidmap nginx curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || {
