@@ -10,6 +10,7 @@
 #include "runtime/common/str_cat.h"
 #include "runtime/runtime.h"
 #include "runtime/session/session.h"
+#include "service/orca_load_report.h"
 #include "service/proto_convert.h"
 #include "service/status_mapping.h"
 
@@ -273,6 +274,13 @@ void GenerateReactor::FinishWith(const absl::Status& status) {
     fields["error"] = grpc_status.error_message();
   }
   state_.log->Info("rpc", std::move(fields));
+  if (!runtime_.empty()) {
+    // Refusals carry one too: a full queue is news for the balancer.
+    const std::optional<Usage> usage =
+        stream_ ? stream_->usage() : std::nullopt;
+    AddLoadReport(state_, *context_, runtime_,
+                  usage.has_value() ? &*usage : nullptr);
+  }
   Finish(grpc_status);
 }
 

@@ -61,6 +61,8 @@ void GenerationStream::OnStarted(const StartedEvent& event) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   started.set_queue_wait_ms(queue_wait_ms_);
+  prompt_tokens_ = event.prompt_tokens;
+  ReportContextInUseLocked(prompt_tokens_);
   PushLocked(std::move(started));
 }
 
@@ -101,6 +103,7 @@ void GenerationStream::OnToken(const TokenEvent& event) {
   }
   ++tokens_;
   last_token_ = now;
+  ReportContextInUseLocked(prompt_tokens_ + tokens_);
   PushLocked(std::move(item));
 }
 
@@ -125,6 +128,8 @@ void GenerationStream::OnFinished(const FinishedEvent& event) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   t->set_queue_wait_ms(queue_wait_ms_);
+  usage_ = event.usage;
+  ReportContextInUseLocked(0);
   // Held-back text (a pending stop-string prefix that never matched) goes
   // out as a last chunk, so Finished itself carries no text.
   if (!event.text.empty()) {
@@ -137,9 +142,22 @@ void GenerationStream::OnFinished(const FinishedEvent& event) {
 
 void GenerationStream::Complete(const absl::Status& status) {
   std::lock_guard<std::mutex> lock(mu_);
+  ReportContextInUseLocked(0);  // a run that failed ends here
   if (final_.has_value()) return;
   final_ = status;
   WakeLocked();
+}
+
+std::optional<Usage> GenerationStream::usage() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return usage_;
+}
+
+void GenerationStream::ReportContextInUseLocked(int32_t positions) {
+  if (options_.metrics == nullptr) return;
+  if (positions <= 0 && !holds_context_) return;
+  holds_context_ = positions > 0;
+  options_.metrics->load().SetContextInUse(options_.runtime, positions);
 }
 
 GenerationStream::CancelResult GenerationStream::Cancel() {

@@ -71,6 +71,9 @@ class GenerationStream : public GenerationSink {
   // ends with Finished{CANCELLED}.
   CancelResult Cancel();
 
+  // The usage of a generation that finished (for the call's load report).
+  std::optional<Usage> usage() const;
+
   // --- gRPC side ---
   // Takes the next message or the final status; when there is neither yet,
   // arms `wake` (called once, on the producing thread, under the lock, when
@@ -93,7 +96,11 @@ class GenerationStream : public GenerationSink {
   const std::shared_ptr<CancelToken> cancel_ = std::make_shared<CancelToken>();
   const absl::Time created_ = absl::Now();
 
-  std::mutex mu_;
+  // Tells the metrics how much of the runtime's context this generation
+  // holds while it runs (0: none any more).
+  void ReportContextInUseLocked(int32_t positions);
+
+  mutable std::mutex mu_;
   std::deque<Item> items_;
   std::optional<absl::Status> final_;
   std::function<void()> wake_;  // armed by a waiting reader
@@ -105,6 +112,9 @@ class GenerationStream : public GenerationSink {
   absl::Time run_start_;
   absl::Time last_token_;
   int32_t tokens_ = 0;
+  int32_t prompt_tokens_ = 0;   // with a session's history
+  bool holds_context_ = false;  // reported a context in use, not yet 0
+  std::optional<Usage> usage_;  // once finished
 };
 
 }  // namespace ggufd

@@ -42,7 +42,8 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(
         if (!ids.ok()) return ids.status();
         response->mutable_ids()->Assign(ids->begin(), ids->end());
         return absl::OkStatus();
-      });
+      },
+      /*load_report=*/true);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Detokenize(
@@ -66,7 +67,8 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(
         response->set_text(tokenizer::SanitizeUtf8(*text));
         response->set_raw(std::move(*text));
         return absl::OkStatus();
-      });
+      },
+      /*load_report=*/true);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Cancel(

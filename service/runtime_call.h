@@ -14,6 +14,7 @@
 #include "grpcpp/grpcpp.h"
 #include "runtime/runtime.h"
 #include "service/command.h"
+#include "service/orca_load_report.h"
 #include "service/service_state.h"
 #include "service/status_mapping.h"
 
@@ -39,12 +40,15 @@ inline grpc::ServerUnaryReactor* FinishNow(ServiceState& state,
 }
 
 // Runs `op(runtime, context)` on the runtime named `runtime_name` and
-// finishes the call with its status. `op` fills the response itself.
+// finishes the call with its status. `op` fills the response itself. With
+// `load_report` (the inference calls), the trailers carry the runtime's
+// ORCA load report.
 inline grpc::ServerUnaryReactor* RunOnRuntime(
     ServiceState& state, grpc::CallbackServerContext* context,
     std::string_view method, std::string_view runtime_name,
     std::string operation,
-    absl::AnyInvocable<absl::Status(Runtime&, const CommandContext&)> op) {
+    absl::AnyInvocable<absl::Status(Runtime&, const CommandContext&)> op,
+    bool load_report = false) {
   if (absl::Status admit = state.CheckAdmission(); !admit.ok()) {
     return FinishNow(state, context, method, admit);
   }
@@ -53,6 +57,10 @@ inline grpc::ServerUnaryReactor* RunOnRuntime(
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   ServiceState* s = &state;
   const std::string method_name(method);
+  // Runs before each way the call finishes: the context lives until then.
+  auto report = [s, context, load_report, name = (*worker)->name()] {
+    if (load_report) AddLoadReport(*s, *context, name);
+  };
   Command command;
   command.operation = std::move(operation);
   command.deadline = DeadlineOf(*context);
@@ -62,13 +70,16 @@ inline grpc::ServerUnaryReactor* RunOnRuntime(
     *result = op(runtime, ctx);
   };
   // The reply waits for the snapshot, so a read right after sees the change.
-  command.after = [s, method_name, reactor, result] {
+  command.after = [s, method_name, reactor, result, report] {
+    report();
     FinishUnary(*s, method_name, reactor, *result);
   };
-  command.drop = [s, method_name, reactor](const absl::Status& why) {
+  command.drop = [s, method_name, reactor, report](const absl::Status& why) {
+    report();
     FinishUnary(*s, method_name, reactor, why);
   };
   if (absl::Status posted = (*worker)->Post(command); !posted.ok()) {
+    report();
     FinishUnary(state, method, reactor, posted);
   }
   return reactor;

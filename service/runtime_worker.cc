@@ -11,9 +11,10 @@
 namespace ggufd {
 
 RuntimeWorker::RuntimeWorker(Options options)
-    : options_(std::move(options)),
-      channel_(options_.queue_capacity),
-      thread_([this] { Loop(); }) {}
+    : options_(std::move(options)), channel_(options_.queue_capacity) {
+  snapshot_.started = absl::Now();
+  thread_ = std::thread([this] { Loop(); });
+}
 
 RuntimeWorker::~RuntimeWorker() {
   Stop();
@@ -46,6 +47,7 @@ WorkerSnapshot RuntimeWorker::Snapshot() const {
   s.queue_depth = static_cast<int32_t>(channel_.waiting());
   s.queue_capacity = static_cast<int32_t>(channel_.capacity());
   s.commands_dropped += channel_.purged();
+  if (!s.running_operation.empty()) s.busy_time += absl::Now() - running_since_;
   return s;
 }
 
@@ -124,6 +126,7 @@ bool RuntimeWorker::RunOne(Command& command) {
     snapshot_.running_operation = command.operation;
     snapshot_.running_request_id = command.request_id;
     running_cancel_ = command.cancel;
+    running_since_ = now;
   }
   const CommandContext context{.queue_wait = now - command.enqueued_at};
   bool survived = true;
@@ -147,6 +150,7 @@ bool RuntimeWorker::RunOne(Command& command) {
     snapshot_.running_operation.clear();
     snapshot_.running_request_id.clear();
     running_cancel_.reset();
+    snapshot_.busy_time += absl::Now() - running_since_;
     ++snapshot_.commands_run;
   }
   if (survived) {

@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "runtime/runtime.h"
 #include "service/command.h"
 #include "service/command_channel.h"
@@ -35,6 +36,11 @@ struct WorkerSnapshot {
   int32_t queue_capacity = 0;
   uint64_t commands_run = 0;
   uint64_t commands_dropped = 0;
+  // When the worker started, and how long it has spent running commands
+  // since (the running one up to now): busy_time over a span is the
+  // fraction of that span the runtime was occupied, for load reports.
+  absl::Time started;
+  absl::Duration busy_time;
   Diagnostics diagnostics;  // published after the last command
 };
 
@@ -82,6 +88,7 @@ class RuntimeWorker {
   mutable std::mutex mu_;  // guards the fields below
   WorkerSnapshot snapshot_;
   std::shared_ptr<CancelToken> running_cancel_;
+  absl::Time running_since_;  // while a command runs
   bool stopping_ = false;
 
   std::thread thread_;  // last: starts after everything above exists

@@ -32,6 +32,7 @@
 #include "service/service_state.h"
 #include "service/sessions_service.h"
 #include "service/test_hooks_service.h"
+#include "service/xds_serving.h"
 
 namespace ggufd {
 namespace {
@@ -149,6 +150,8 @@ struct Server::Impl {
   security::SessionOwners session_owners;
   std::unique_ptr<security::Guards> guards;
   std::vector<std::unique_ptr<grpc::Service>> guarded;
+  // With --xds; outlives the server, which reports to it.
+  std::unique_ptr<XdsServingStatusLog> xds_status;
   std::unique_ptr<grpc::Server> server;
   grpc::CallbackGenericService health_generic;
   std::unique_ptr<grpc::Server> health_server;
@@ -235,6 +238,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   auto impl = std::make_unique<Impl>();
   Impl* self = impl.get();
   self->log = &log;
+  // Before any thread starts: it may set GRPC_XDS_BOOTSTRAP.
+  if (options.xds) {
+    if (absl::Status s =
+            PrepareXdsBootstrap(options.xds_bootstrap, options.listen);
+        !s.ok()) {
+      return s;
+    }
+  }
   auto models = ModelDirectory::Open(
       options.model_dir.empty() ? std::string(".") : options.model_dir);
   if (!models.ok()) return models.status();
@@ -335,12 +346,22 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::channelz::experimental::InitChannelzService();
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort(options.listen,
-                           options.tls.enabled()
-                               ? security::MakeTlsServerCredentials(options.tls)
-                               : grpc::InsecureServerCredentials(),
-                           &self->port);
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      options.tls.enabled() ? security::MakeTlsServerCredentials(options.tls)
+                            : grpc::InsecureServerCredentials();
+  std::unique_ptr<grpc::ServerBuilder> main_builder;
+  if (options.xds) {
+    // The credentials keep gRPC initialized for the bootstrap check.
+    self->xds_status = std::make_unique<XdsServingStatusLog>(log);
+    auto xds = MakeXdsServerBuilder(self->xds_status.get());
+    if (!xds.ok()) return xds.status();
+    main_builder = std::move(*xds);
+    credentials = XdsCredentialsOver(credentials);
+  } else {
+    main_builder = std::make_unique<grpc::ServerBuilder>();
+  }
+  grpc::ServerBuilder& builder = *main_builder;
+  builder.AddListeningPort(options.listen, credentials, &self->port);
   std::vector<std::string> without;
   if (!options.reflection) without.push_back("reflection");
   if (!options.channelz) without.push_back("channelz");
@@ -370,15 +391,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                              options.keepalive_timeout_ms);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  // Accept client keepalive pings as often as we send ours.
-  builder.AddChannelArgument(
-      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-      std::min(options.keepalive_time_ms, 10000));
+  // Connection age and idle limits, and how often clients may ping.
+  options.connections.AddTo(builder);
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 1);
   for (const auto& service : self->guarded) {
     builder.RegisterService(service.get());
   }
   self->server = builder.BuildAndStart();
+  if (options.xds) self->port = FixedPortOf(options.listen);
   if (self->server == nullptr || self->port == 0) {
     return absl::UnavailableError(StrCat("cannot listen on ", options.listen));
   }
@@ -423,9 +443,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   // Queue depths change between commands too: read them at scrape time.
   self->metrics.registry().AddCollector([self] {
+    std::vector<WorkerSnapshot> snapshots;
     for (const auto& worker : self->registry->List()) {
-      self->metrics.UpdateWorker(worker->Snapshot());
+      snapshots.push_back(worker->Snapshot());
     }
+    self->metrics.UpdateRuntimes(snapshots);
   });
   self->sweeper = std::thread(
       [self, ttl = options.sessions.ttl_seconds] { self->Sweep(ttl); });
@@ -435,6 +457,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
        {"port", self->port},
        {"metrics_port", self->metrics_http ? self->metrics_http->port() : -1},
        {"health_port", self->health_port},
+       {"xds", options.xds},
        {"tls", options.tls.enabled()},
        {"mtls",
         options.tls.mutual()

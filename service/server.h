@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "runtime/runtime.h"
+#include "service/connection_limits.h"
 #include "service/json_log.h"
 #include "service/security/request_limits.h"
 #include "service/security/tls_credentials.h"
@@ -34,6 +35,7 @@ struct ServerOptions {
   size_t queue_capacity = 64;
   int keepalive_time_ms = 60000;
   int keepalive_timeout_ms = 20000;
+  ConnectionLimits connections;  // age, idle and ping limits
   bool enable_test_hooks = false;
 
   // TLS on `listen` (and mTLS with a client CA).
@@ -48,6 +50,11 @@ struct ServerOptions {
   // A second, plaintext port serving only grpc.health.v1, for probes that
   // cannot do TLS (the kubelet's gRPC probe); empty = none.
   std::string health_listen;
+  // Serve through gRPC's xDS server (service/xds_serving.h): the Listener
+  // comes from the control plane in the bootstrap, read from
+  // `xds_bootstrap` or gRPC's own GRPC_XDS_BOOTSTRAP(_CONFIG).
+  bool xds = false;
+  std::string xds_bootstrap;
   security::RequestLimits limits;
 };
 

@@ -114,7 +114,23 @@ ServiceMetrics::ServiceMetrics()
       prefill_rate_(registry_.AddHistogram(
           "ggufd_prefill_tokens_per_second",
           "Prefill throughput of each finished generation.", {"runtime"},
-          RateBuckets())) {}
+          RateBuckets())),
+      vllm_waiting_(registry_.AddGauge(
+          "vllm:num_requests_waiting",
+          "Requests waiting in a runtime's queue (ggufd_queue_depth under "
+          "vLLM's name); model_name is the runtime's name.",
+          {"model_name"})),
+      vllm_running_(registry_.AddGauge(
+          "vllm:num_requests_running",
+          "Requests a runtime is running (0 or 1: a runtime runs one at a "
+          "time); model_name is the runtime's name.",
+          {"model_name"})),
+      vllm_kv_usage_(registry_.AddGauge(
+          "vllm:kv_cache_usage_perc",
+          "Fraction (0 to 1) of a runtime's KV cache the running request "
+          "holds: its context positions over the context length; 0 when "
+          "idle. model_name is the runtime's name.",
+          {"model_name"})) {}
 
 void ServiceMetrics::CountRequest(std::string_view method,
                                   std::string_view code) {
@@ -183,7 +199,26 @@ void ServiceMetrics::UpdateWorker(const WorkerSnapshot& snapshot) {
   advance(sessions_expired_, d.counters.sessions_expired);
 }
 
+void ServiceMetrics::UpdateRuntimes(
+    const std::vector<WorkerSnapshot>& snapshots) {
+  std::vector<metrics::LabelValues> present;
+  for (const WorkerSnapshot& snapshot : snapshots) {
+    UpdateWorker(snapshot);
+    const RuntimeLoad load = load_.Sample(snapshot);
+    const metrics::LabelValues labels = {snapshot.name};
+    vllm_waiting_.Set(labels, load.waiting);
+    vllm_running_.Set(labels, load.running);
+    vllm_kv_usage_.Set(labels, load.kv_cache_usage);
+    present.push_back(labels);
+  }
+  for (metrics::Family* family :
+       {&vllm_waiting_, &vllm_running_, &vllm_kv_usage_}) {
+    family->KeepOnly(present);
+  }
+}
+
 void ServiceMetrics::ForgetWorker(const std::string& runtime) {
+  load_.Forget(runtime);
   queue_depth_.Set({runtime}, 0);
   queue_capacity_.Set({runtime}, 0);
   runtime_ready_.Set({runtime}, 0);

@@ -1,15 +1,18 @@
 // The metrics ggufd exports: requests by outcome, refusals by the access
 // checks and limits, queue depth and wait, time to first token, inter-token
-// latency, token counts and throughput.
+// latency, token counts and throughput; and, under vLLM's names, the three
+// gauges the Gateway API Inference Extension's endpoint picker routes by.
 // Thread-safe; fed by handlers, generation streams and worker snapshots.
 #ifndef GGUFD_SERVICE_SERVICE_METRICS_H_
 #define GGUFD_SERVICE_SERVICE_METRICS_H_
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "runtime/generation.h"
 #include "service/metrics/metrics_registry.h"
+#include "service/runtime_load.h"
 
 namespace ggufd {
 
@@ -35,13 +38,20 @@ class ServiceMetrics {
                          const Timings& timings);
   // Queue depth/capacity, state and sessions of one runtime.
   void UpdateWorker(const WorkerSnapshot& snapshot);
+  // Every runtime that exists, at scrape time: UpdateWorker for each, and
+  // the vllm:* gauges (one series per runtime, model_name = the runtime's
+  // name; runtimes not listed lose theirs).
+  void UpdateRuntimes(const std::vector<WorkerSnapshot>& snapshots);
   // A deleted runtime's gauges read 0 from now on.
   void ForgetWorker(const std::string& runtime);
 
   metrics::Registry& registry() { return registry_; }
+  // The live load of each runtime (metrics and ORCA load reports).
+  RuntimeLoadTracker& load() { return load_; }
 
  private:
   metrics::Registry registry_;
+  RuntimeLoadTracker load_;
   metrics::Family& requests_;
   metrics::Family& denials_;
   metrics::Family& limit_rejections_;
@@ -62,6 +72,10 @@ class ServiceMetrics {
   metrics::Family& generated_tokens_;
   metrics::Family& decode_rate_;
   metrics::Family& prefill_rate_;
+  // Named as vLLM names them, which is what the endpoint picker reads.
+  metrics::Family& vllm_waiting_;
+  metrics::Family& vllm_running_;
+  metrics::Family& vllm_kv_usage_;
 };
 
 // The gRPC status code's canonical name ("OK", "NOT_FOUND").

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "service/cli/commands.h"
+#include "service/cli/connection_flags.h"
 #include "service/json_log.h"
 #include "service/runtime_registry.h"
 #include "service/server.h"
@@ -127,6 +128,7 @@ void RegisterServeCommand(CLI::App& app) {
       ->envname("GGUFD_KEEPALIVE_TIMEOUT_MS")
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
+  AddConnectionFlags(*cmd, o.connections);
   cmd->add_option("--grace-period-ms", flags->grace_period_ms,
                   "On SIGTERM, how long running work may finish")
       ->envname("GGUFD_GRACE_PERIOD_MS")
@@ -171,6 +173,17 @@ void RegisterServeCommand(CLI::App& app) {
                   "Plaintext address serving only grpc.health.v1, for the "
                   "kubelet's gRPC probe (it does not do TLS)")
       ->envname("GGUFD_HEALTH_LISTEN");
+  // Proxyless service mesh (README "Deploy").
+  cmd->add_flag("--xds", o.xds,
+                "Serve through gRPC's xDS server: accept calls only while "
+                "the control plane in the xDS bootstrap provides a Listener "
+                "for --listen (a fixed port); TLS flags become the fallback "
+                "credentials")
+      ->envname("GGUFD_XDS");
+  cmd->add_option("--xds-bootstrap", o.xds_bootstrap,
+                  "xDS bootstrap file for --xds (default: gRPC's "
+                  "GRPC_XDS_BOOTSTRAP or GRPC_XDS_BOOTSTRAP_CONFIG)")
+      ->envname("GGUFD_XDS_BOOTSTRAP");
 
   // Limits.
   security::RequestLimits& l = o.limits;

@@ -128,6 +128,13 @@ double Family::Value(const LabelValues& labels) const {
                                          : it->second.value;
 }
 
+void Family::KeepOnly(const std::vector<LabelValues>& keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::erase_if(series_, [&](const auto& entry) {
+    return std::find(keep.begin(), keep.end(), entry.first) == keep.end();
+  });
+}
+
 std::string Family::LabelText(const LabelValues& labels,
                               const std::string& le) const {
   std::string out;

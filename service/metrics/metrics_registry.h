@@ -36,6 +36,10 @@ class Family {
   // Counter/gauge value, or a histogram's count; 0 for an unseen series.
   double Value(const LabelValues& labels) const;
 
+  // Drops every series whose labels are not in `keep`, for families that
+  // describe a changing set of things (a deleted runtime has no series).
+  void KeepOnly(const std::vector<LabelValues>& keep);
+
   // Appends this family in text exposition format.
   void Render(std::string& out) const;
 

@@ -65,6 +65,26 @@ TEST(MetricsRegistryTest, CollectorsRunBeforeRendering) {
   EXPECT_THAT(registry.Render(), ::testing::HasSubstr("live 2\n"));
 }
 
+TEST(MetricsRegistryTest, KeepOnlyDropsTheSeriesOfThingsThatAreGone) {
+  Registry registry;
+  Family& g = registry.AddGauge("vllm:num_requests_waiting", "Waiting.",
+                                {"model_name"});
+  g.Set({"a"}, 1);
+  g.Set({"b"}, 2);
+  g.Set({"c"}, 3);
+  g.KeepOnly({{"c"}, {"a"}, {"never-set"}});
+  EXPECT_EQ(registry.Render(),
+            "# HELP vllm:num_requests_waiting Waiting.\n"
+            "# TYPE vllm:num_requests_waiting gauge\n"
+            "vllm:num_requests_waiting{model_name=\"a\"} 1\n"
+            "vllm:num_requests_waiting{model_name=\"c\"} 3\n");
+  g.KeepOnly({});
+  EXPECT_EQ(registry.Render(),
+            "# HELP vllm:num_requests_waiting Waiting.\n"
+            "# TYPE vllm:num_requests_waiting gauge\n");
+  EXPECT_TRUE(CheckExposition(registry.Render()).ok());
+}
+
 TEST(MetricsRegistryTest, ConcurrentUpdatesAreAllCounted) {
   Registry registry;
   Family& c = registry.AddCounter("c_total", "C.", {"t"});
