@@ -19,8 +19,8 @@ enum class ErrorCode : int {
   kNoModel = 5,            // the operation needs a loaded model
   kContextOverflow = 6,    // prompt (+ generation) exceeds the context
   kOutOfMemory = 7,        // the memory limit would be exceeded
-  kCancelled = 8,          // cancelled before it could start
-  kDeadlineExceeded = 9,   // the deadline passed before it could start
+  kCancelled = 8,          // cancelled (a stream: queued or running)
+  kDeadlineExceeded = 9,   // the deadline passed (a stream: queued or running)
   kQueueFull = 10,         // the runtime's command queue is full (service)
   kPermissionDenied = 11,  // a path outside the model directory (service)
   kInternal = 12,          // a bug: an invariant of ggufd broke

@@ -260,7 +260,20 @@ void GenerateReactor::OnCancel() {
   if (stream_) stream_->Cancel();
 }
 
-void GenerateReactor::FinishWith(const absl::Status& status) {
+void GenerateReactor::FinishWith(const absl::Status& raw) {
+  // A deadline usually arrives as the client's RST_STREAM, which looks like
+  // any cancel (and may fail a write before OnCancel runs), a little before
+  // the server's copy of the deadline: that one counts from when the headers
+  // arrived, and grpc-timeout rounds up. A cancel that ends the call within
+  // 100 ms of its deadline is taken to be the deadline.
+  absl::Status status = raw;
+  if (GetErrorCode(raw) == ErrorCode::kCancelled &&
+      absl::Now() + absl::Milliseconds(100) >= DeadlineOf(*context_)) {
+    status = MakeError(ErrorCode::kDeadlineExceeded,
+                       stream_ && stream_->started()
+                           ? "the deadline passed during the generation"
+                           : "the deadline passed while queued");
+  }
   const grpc::Status grpc_status = ToGrpcStatus(status);
   state_.metrics->CountRequest(kMethod, GrpcCodeName(grpc_status.error_code()));
   nlohmann::json fields = {

@@ -148,6 +148,11 @@ void GenerationStream::Complete(const absl::Status& status) {
   WakeLocked();
 }
 
+bool GenerationStream::started() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return started_;
+}
+
 std::optional<Usage> GenerationStream::usage() const {
   std::lock_guard<std::mutex> lock(mu_);
   return usage_;

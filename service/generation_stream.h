@@ -71,6 +71,8 @@ class GenerationStream : public GenerationSink {
   // ends with Finished{CANCELLED}.
   CancelResult Cancel();
 
+  // Whether the worker began running it (false while queued or dropped).
+  bool started() const;
   // The usage of a generation that finished (for the call's load report).
   std::optional<Usage> usage() const;
 

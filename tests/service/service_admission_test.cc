@@ -23,6 +23,18 @@ class ServiceAdmissionTest : public ::testing::Test {
   std::unique_ptr<GgufdProcess> server_;
 };
 
+// Whether the server counted a Generate that ended with `code` (its own
+// view, not the client's: a deadline fires on both sides).
+bool ServerCountedGenerate(const GgufdProcess& server, const char* code) {
+  httplib::Client http("127.0.0.1", server.metrics_port());
+  auto response = http.Get("/metrics");
+  return response &&
+         response->body.find(
+             std::string(
+                 "ggufd_requests_total{method=\"Inference/Generate\",code=\"") +
+             code + "\"}") != std::string::npos;
+}
+
 // A generation long enough to cancel: up to the whole context, EOS ignored.
 v1::GenerateRequest LongRequest(const std::string& id) {
   v1::GenerateRequest request = TextRequest("Once upon a time", 0);
@@ -81,19 +93,9 @@ TEST_F(ServiceAdmissionTest, ExpiredInTheQueueNeverStarts) {
   // The client's deadline fires on the client; the server's copy of it
   // (and the client's RST_STREAM) arrive later, which under TSan can be long
   // after. Resume only once the server has finished the call itself.
-  httplib::Client http("127.0.0.1", server_->metrics_port());
-  ASSERT_TRUE(Eventually([&] {
-    auto response = http.Get("/metrics");
-    if (!response) return false;
-    for (const char* code : {"DEADLINE_EXCEEDED", "CANCELLED"}) {
-      const std::string sample =
-          std::string(
-              "ggufd_requests_total{method=\"Inference/Generate\",code=\"") +
-          code + "\"}";
-      if (response->body.find(sample) != std::string::npos) return true;
-    }
-    return false;
-  }));
+  ASSERT_TRUE(Eventually(
+      [&] { return ServerCountedGenerate(*server_, "DEADLINE_EXCEEDED"); }));
+  EXPECT_FALSE(ServerCountedGenerate(*server_, "CANCELLED"));
   Resume(*server_);
   // The dropped command shows up as dropped, never as a generation.
   ASSERT_TRUE(Eventually([&] {
@@ -173,6 +175,9 @@ TEST_F(ServiceAdmissionTest, ClientCancelStopsTheGenerationAndFreesTheRuntime) {
     return s.running_operation().empty() &&
            s.counters().generations_cancelled() >= 1;
   }));
+  ASSERT_TRUE(
+      Eventually([&] { return ServerCountedGenerate(*server_, "CANCELLED"); }));
+  EXPECT_FALSE(ServerCountedGenerate(*server_, "DEADLINE_EXCEEDED"));
   EXPECT_TRUE(
       Generate(server_->inference(), TextRequest("Once", 2)).status.ok());
 }
@@ -186,6 +191,9 @@ TEST_F(ServiceAdmissionTest, DeadlineDuringGenerationStopsIt) {
   EXPECT_EQ(r.status.error_code(), grpc::DEADLINE_EXCEEDED);
   ASSERT_TRUE(Eventually(
       [&] { return Status(*server_, "default").running_operation().empty(); }));
+  ASSERT_TRUE(Eventually(
+      [&] { return ServerCountedGenerate(*server_, "DEADLINE_EXCEEDED"); }));
+  EXPECT_FALSE(ServerCountedGenerate(*server_, "CANCELLED"));
   EXPECT_TRUE(
       Generate(server_->inference(), TextRequest("Once", 2)).status.ok());
 }
