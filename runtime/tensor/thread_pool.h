@@ -1,5 +1,5 @@
 // A fixed pool of compute threads used inside one runtime operation. The
-// calling thread takes part in the work, so a pool of size 1 starts no thread.
+// calling thread claims work too, so a pool of size 1 starts no thread.
 #ifndef GGUFD_RUNTIME_TENSOR_THREAD_POOL_H_
 #define GGUFD_RUNTIME_TENSOR_THREAD_POOL_H_
 
@@ -17,9 +17,12 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Splits [0, n) into contiguous chunks (a deterministic split for a given
-  // n and pool size) and runs fn(begin, end, thread_index) on them; returns
-  // when all chunks are done.
+  // Splits [0, n) into min(n, 2 * size()) contiguous chunks (the boundaries
+  // depend only on n and the pool size) and runs fn(begin, end, thread) on
+  // each, on whichever thread claims it first; `thread` is the index of the
+  // thread running it (0 = the caller), for per-thread scratch. Returns when
+  // all chunks are done. Results must not depend on which thread runs which
+  // chunk.
   void ParallelFor(int64_t n,
                    const std::function<void(int64_t, int64_t, int)>& fn);
 

@@ -1,9 +1,11 @@
 #include "runtime/tensor/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
-#include <tuple>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -34,25 +36,60 @@ TEST(ThreadPoolTest, SplitIsDeterministicAndContiguous) {
   ThreadPool pool(3);
   auto split = [&pool](int64_t n) {
     std::mutex mu;
-    std::set<std::tuple<int64_t, int64_t, int>> chunks;
-    pool.ParallelFor(n, [&](int64_t begin, int64_t end, int thread) {
+    std::set<std::pair<int64_t, int64_t>> chunks;
+    pool.ParallelFor(n, [&](int64_t begin, int64_t end, int) {
       std::lock_guard<std::mutex> lock(mu);
-      chunks.emplace(begin, end, thread);
+      chunks.emplace(begin, end);
     });
     return chunks;
   };
   const auto first = split(100);
   for (int i = 0; i < 50; ++i) ASSERT_EQ(split(100), first);
-  // One chunk per thread, in thread order.
-  ASSERT_EQ(first.size(), 3u);
+  // Two chunks per thread, together [0, 100) in order.
+  ASSERT_EQ(first.size(), 6u);
   int64_t next = 0;
-  int thread = 0;
-  for (const auto& [begin, end, t] : first) {
+  for (const auto& [begin, end] : first) {
     EXPECT_EQ(begin, next);
-    EXPECT_EQ(t, thread++);
     next = end;
   }
   EXPECT_EQ(next, 100);
+  EXPECT_EQ(split(5).size(), 5u);
+}
+
+// A thread stalled inside a chunk (descheduled, say) holds up only that
+// chunk: the others take the rest. Here the worker's first chunk waits until
+// every other chunk is done, which a split of one chunk per thread would
+// never allow.
+TEST(ThreadPoolTest, AStalledThreadHoldsUpOnlyItsChunk) {
+  ThreadPool pool(2);
+  constexpr int64_t kChunks = 4;  // 2 per thread
+  std::atomic<int64_t> finished{0};
+  std::atomic<bool> worker_stalled{false}, gave_up{false};
+  pool.ParallelFor(kChunks, [&](int64_t begin, int64_t end, int thread) {
+    if (thread == 0) {
+      // Give the worker time to wake and claim a chunk.
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (!worker_stalled.load() &&
+             std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    } else if (!worker_stalled.exchange(true)) {
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (finished.load() < kChunks - 1) {
+        if (std::chrono::steady_clock::now() > until) {
+          gave_up = true;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    finished.fetch_add(end - begin);
+  });
+  EXPECT_EQ(finished.load(), kChunks);
+  EXPECT_TRUE(worker_stalled.load());
+  EXPECT_FALSE(gave_up.load()) << "the other chunks waited for the stall";
 }
 
 TEST(ThreadPoolTest, RunsWorkOnSeveralThreadsAndManyRounds) {
@@ -66,13 +103,20 @@ TEST(ThreadPoolTest, RunsWorkOnSeveralThreadsAndManyRounds) {
   EXPECT_EQ(total.load(), 4 * 20000);
 }
 
-TEST(ThreadPoolTest, CallerParticipatesWithIndexZero) {
-  ThreadPool pool(2);
-  std::atomic<bool> zero_seen{false};
-  pool.ParallelFor(2, [&](int64_t, int64_t, int thread) {
-    if (thread == 0) zero_seen = true;
-  });
-  EXPECT_TRUE(zero_seen.load());
+// Index 0 is the calling thread and only it, so per-thread scratch indexed
+// by `thread` is never shared.
+TEST(ThreadPoolTest, IndexZeroIsTheCaller) {
+  ThreadPool pool(3);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> mismatches{0};
+  for (int round = 0; round < 2000; ++round) {
+    pool.ParallelFor(6, [&](int64_t, int64_t, int thread) {
+      if ((thread == 0) != (std::this_thread::get_id() == caller)) {
+        mismatches.fetch_add(1);
+      }
+    });
+  }
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
