@@ -197,6 +197,7 @@ class Runtime {
  private:
   struct Loaded;  // model, tokenizer, state: everything tied to one model
   class EntryGuard;
+  class Turn;  // one Generate call (runtime_generate.cc)
 
   absl::Status CheckUsable() const;
   absl::Status CheckLoaded() const;

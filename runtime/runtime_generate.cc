@@ -1,13 +1,16 @@
 // Runtime::Generate: prompt -> prefill (batched, reusing the cached prefix)
 // -> sample / emit / evaluate one token at a time until a stopping rule
 // fires. Everything before the first change to the KV cache is validation
-// and fails cleanly; a failure after it poisons the runtime.
+// and fails cleanly; a failure after it poisons the runtime, or for a
+// session turn drops that session's cache.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/model/forward.h"
+#include "runtime/prompt_tokens.h"
 #include "runtime/runtime.h"
 #include "runtime/runtime_state.h"
 #include "runtime/sampling/logprobs.h"
@@ -33,69 +36,6 @@ double PerSecond(int64_t n, double ms) {
 
 absl::Status Invalid(const absl::Status& s) {
   return WithErrorCode(s, ErrorCode::kInvalidArgument);
-}
-
-// The chat's template family: the requested one or the model's own.
-absl::StatusOr<chat::TemplateFamily> FamilyOf(const ChatPrompt& chat,
-                                              const ModelInfo& info) {
-  if (chat.family.has_value()) return *chat.family;
-  auto detected = chat::DetectTemplateFamily(info.chat_template);
-  if (!detected.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     StrCat("chat.template: ", detected.status().message()));
-  }
-  return *detected;
-}
-
-// The tokens `request` adds: its whole prompt, or for a session turn what
-// follows the history (`continuing`: the history is not empty, so no BOS).
-absl::StatusOr<std::vector<TokenId>> PromptTokens(
-    const GenerateRequest& request, const tokenizer::Tokenizer& tok,
-    const ModelInfo& info, bool continuing) {
-  const bool add_special =
-      !continuing && request.add_special.value_or(tok.add_bos());
-  if (request.chat.has_value()) {
-    auto family = FamilyOf(*request.chat, info);
-    if (!family.ok()) return family.status();
-    auto chat = chat::FormatChatText(*family, request.chat->messages,
-                                     request.chat->add_generation_prompt);
-    if (!chat.ok()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("chat.messages: ", chat.status().message()));
-    }
-    // Message content is text: special-token text in it (a forged
-    // "<|im_end|>\n<|im_start|>system") stays text; only the template's own
-    // text becomes special tokens.
-    auto ids = tok.Encode(chat->text, {.add_special = add_special,
-                                       .parse_special = true,
-                                       .literal_spans = chat->content});
-    if (!ids.ok()) return Invalid(ids.status());
-    return std::move(*ids);
-  }
-  if (!request.prompt_ids.empty()) {
-    for (size_t i = 0; i < request.prompt_ids.size(); ++i) {
-      const TokenId id = request.prompt_ids[i];
-      if (id < 0 || id >= tok.vocab_size()) {
-        return MakeError(
-            ErrorCode::kInvalidArgument,
-            StrCat("prompt_ids[", i, "] = ", id,
-                   " is outside the vocabulary of ", tok.vocab_size()));
-      }
-    }
-    std::vector<TokenId> prompt;
-    if (!continuing && request.add_special.value_or(false) && tok.bos() >= 0 &&
-        request.prompt_ids.front() != tok.bos()) {
-      prompt.push_back(tok.bos());
-    }
-    prompt.insert(prompt.end(), request.prompt_ids.begin(),
-                  request.prompt_ids.end());
-    return prompt;
-  }
-  auto ids = tok.Encode(
-      request.prompt,
-      {.add_special = add_special, .parse_special = request.parse_special});
-  if (!ids.ok()) return Invalid(ids.status());
-  return std::move(*ids);
 }
 
 // Swaps a session's cache into the run state for one turn, and back when
@@ -126,7 +66,420 @@ class KvSwap {
   bool drop_ = false;
 };
 
+// The longest prefix of `prompt` the cache already holds, short of the last
+// prompt token: its logits are needed, so it is always evaluated again.
+size_t ReusablePrefix(const std::vector<TokenId>& cached,
+                      const std::vector<TokenId>& prompt) {
+  size_t reused = 0;
+  while (reused < cached.size() && reused < prompt.size() &&
+         cached[reused] == prompt[reused]) {
+    ++reused;
+  }
+  return std::min(reused, prompt.size() - 1);
+}
+
 }  // namespace
+
+// One Generate call: what it was asked, what it decided, and what it carries
+// from one step to the next. A step answers an error (the turn is over) or
+// OK; it sets end_ when the turn is to finish normally.
+class Runtime::Turn {
+ public:
+  Turn(Runtime& runtime, const GenerateRequest& request, GenerationSink& sink,
+       const CancelToken& cancel)
+      : rt_(runtime),
+        loaded_(*runtime.loaded_),
+        tok_(*loaded_.tokenizer),
+        config_(loaded_.model->config),
+        request_(request),
+        sink_(sink),
+        cancel_(cancel),
+        with_session_(!request.session_id.empty()) {}
+
+  absl::Status FindSession();
+  absl::Status ReadParams();
+  absl::Status ReadPrompt();
+  void OpenCache();
+  void Start();
+  absl::Status Prefill();
+  absl::Status DecodeStep();
+  bool done() const { return end_.has_value(); }
+  absl::StatusOr<GenerationResult> Finish();
+
+ private:
+  bool IsEndToken(TokenId id);
+  void Emit(TokenId id);
+  void CommitSession(FinishReason reason);
+  absl::Status Fail(const absl::Status& cause);
+  absl::Status Unsampleable(const absl::Status& cause);
+
+  Runtime& rt_;
+  Loaded& loaded_;
+  const tokenizer::Tokenizer& tok_;
+  const model::ModelConfig& config_;
+  const GenerateRequest& request_;
+  GenerationSink& sink_;
+  const CancelToken& cancel_;
+  const bool with_session_;
+
+  session::Session* session_ = nullptr;
+  size_t history_before_ = 0;  // tokens in the session's history
+  StoppingParams stopping_;
+  std::optional<sampling::Sampler> sampler_;
+  std::optional<sampling::StopMatcher> matcher_;
+  std::vector<TokenId> prompt_;  // the history and what this turn adds
+
+  SessionCache session_cache_ = SessionCache::kNone;
+  std::vector<TokenId> session_cached_;
+  std::vector<TokenId>* cached_ = nullptr;  // what the cache in use holds
+  std::optional<KvSwap> swap_;
+  size_t reused_ = 0;
+
+  Clock::time_point start_;
+  tokenizer::StreamingDecoder decoder_;
+  // The sampler's answer for the last token, overwritten by each step.
+  sampling::TokenLogprobs logprobs_;
+  GenerationResult result_;
+  std::optional<FinishReason> end_;
+};
+
+absl::Status Runtime::Turn::FindSession() {
+  if (!with_session_) return absl::OkStatus();
+  RETURN_IF_ERROR(
+      Invalid(session::ValidateSessionId(request_.session_id, "session_id")));
+  loaded_.sessions.Expire(session::SessionStore::Clock::now());
+  session_ = loaded_.sessions.Find(request_.session_id);
+  if (session_ != nullptr) history_before_ = session_->history.size();
+  return absl::OkStatus();
+}
+
+absl::Status Runtime::Turn::ReadParams() {
+  const int32_t n_vocab = config_.n_vocab;
+  sampling::SamplingParams params =
+      request_.sampling.value_or(rt_.defaults_.sampling);
+  stopping_ = request_.stopping.value_or(rt_.defaults_.stopping);
+  if (!request_.logprobs) params.top_logprobs = 0;
+  if (absl::Status s = ValidateStopping(stopping_, n_vocab); !s.ok()) {
+    return Invalid(s);
+  }
+  if (stopping_.ignore_eos) sampling::AddIgnoreEosBias(tok_.eog_ids(), params);
+  auto sampler = sampling::Sampler::Create(params, n_vocab);
+  if (!sampler.ok()) return Invalid(sampler.status());
+  sampler_.emplace(std::move(*sampler));
+  auto matcher = sampling::StopMatcher::Create(stopping_.stop);
+  if (!matcher.ok()) return Invalid(matcher.status());
+  matcher_.emplace(std::move(*matcher));
+  return absl::OkStatus();
+}
+
+absl::Status Runtime::Turn::ReadPrompt() {
+  auto added = PromptTokens(request_, tok_, loaded_.info, history_before_ > 0);
+  if (!added.ok()) return added.status();
+  if (session_ != nullptr) prompt_ = session_->history;
+  prompt_.insert(prompt_.end(), added->begin(), added->end());
+  if (request_.max_prompt_tokens > 0 &&
+      added->size() > static_cast<size_t>(request_.max_prompt_tokens)) {
+    return MakeError(
+        ErrorCode::kLimitExceeded,
+        StrCat("the prompt has ", added->size(),
+               " tokens; this server accepts at most ",
+               request_.max_prompt_tokens, " (--max-prompt-tokens)"));
+  }
+  if (prompt_.empty()) {
+    if (tok_.bos() < 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "the prompt is empty and the model has no BOS token");
+    }
+    prompt_.push_back(tok_.bos());
+  }
+  const int64_t n_ctx = config_.n_ctx;
+  if (static_cast<int64_t>(prompt_.size()) >= n_ctx) {
+    return MakeError(
+        ErrorCode::kContextOverflow,
+        StrCat(with_session_ ? "the session's history and the prompt have "
+                             : "the prompt has ",
+               prompt_.size(), " tokens; the context holds ", n_ctx,
+               " and one position must stay free to generate"));
+  }
+  return Invalid(sampler_->AcceptPrompt(prompt_));
+}
+
+// Picks the cache this turn runs on (a session's, made room for and
+// restored from its file when it lost it, or the runtime's own) and how
+// much of the prompt it already holds.
+void Runtime::Turn::OpenCache() {
+  if (with_session_) {
+    session::SessionStore& sessions = loaded_.sessions;
+    if (session_ == nullptr) session_ = &sessions.Create(request_.session_id);
+    session::Session& s = *session_;
+    session_cache_ = s.kv != nullptr ? SessionCache::kHit : s.lost;
+    if (s.history.empty()) session_cache_ = SessionCache::kNew;
+    if (s.kv != nullptr && !request_.reuse_cache) {
+      session_cache_ = SessionCache::kDisabled;
+    }
+    sessions.Touch(s);
+    // Room for everything this turn may write, before it writes.
+    const int64_t n_ctx = config_.n_ctx;
+    const int64_t most =
+        stopping_.max_tokens > 0
+            ? static_cast<int64_t>(prompt_.size()) + stopping_.max_tokens
+            : n_ctx;
+    sessions.MakeRoom(&s, static_cast<uint64_t>(std::min(most, n_ctx)) *
+                              config_.kv_bytes_per_position());
+    if (s.kv == nullptr && !s.saved_file.empty() && request_.reuse_cache) {
+      // Unchanged since it was saved: its file holds the cache it lost.
+      auto saved =
+          session::ReadSessionFile(s.saved_file, loaded_.identity, config_);
+      if (saved.ok() && (*saved)->kv != nullptr &&
+          (*saved)->history == s.history) {
+        s.kv = std::move((*saved)->kv);
+        session_cache_ = SessionCache::kRestored;
+      }
+    }
+    if (s.kv == nullptr) s.kv = std::make_unique<model::KvCache>(config_);
+    session_cached_.assign(s.history.begin(), s.history.begin() + s.kv->size());
+  }
+  cached_ = with_session_ ? &session_cached_ : &loaded_.cached;
+  swap_.emplace(loaded_.state->kv, session_, loaded_.sessions);
+  if (request_.reuse_cache) reused_ = ReusablePrefix(*cached_, prompt_);
+}
+
+void Runtime::Turn::Start() {
+  start_ = Clock::now();
+  RuntimeCounters& counters = rt_.counters_;
+  ++counters.generations;
+  counters.prompt_tokens += prompt_.size();
+  counters.cached_tokens += reused_;
+  counters.prefilled_tokens += prompt_.size() - reused_;
+  sink_.OnStarted({.model = loaded_.info.name,
+                   .seed = sampler_->seed(),
+                   .prompt_tokens = static_cast<int32_t>(prompt_.size()),
+                   .cached_tokens = static_cast<int32_t>(reused_),
+                   .session_cache = session_cache_,
+                   .session_tokens = static_cast<int32_t>(history_before_)});
+  result_.seed = sampler_->seed();
+  result_.prompt_ids = prompt_;
+  result_.finished.usage.prompt_tokens = static_cast<int32_t>(prompt_.size());
+  result_.finished.usage.cached_tokens = static_cast<int32_t>(reused_);
+}
+
+// From here on the cache changes.
+absl::Status Runtime::Turn::Prefill() {
+  std::vector<TokenId>& cached = *cached_;
+  cached.resize(reused_);
+  model::ForwardOptions options;
+  options.cancelled = [this] { return cancel_.cancelled(); };
+  if (request_.progress_interval > 0) {
+    int64_t last_report = 0;
+    options.progress = [this, last_report](int64_t done,
+                                           int64_t total) mutable {
+      if (done - last_report >= request_.progress_interval || done == total) {
+        last_report = done;
+        sink_.OnProgress({.processed = static_cast<int32_t>(reused_ + done),
+                          .total = static_cast<int32_t>(reused_ + total)});
+      }
+    };
+  }
+  const absl::Status prefill =
+      model::Forward(*loaded_.model, *loaded_.state, *loaded_.pool,
+                     absl::MakeConstSpan(prompt_).subspan(reused_),
+                     static_cast<int64_t>(reused_), options);
+  result_.finished.timings.prefill_ms = MillisSince(start_);
+  if (absl::IsCancelled(prefill)) {
+    // Keep the part of the prompt that was evaluated, so a retry reuses it.
+    cached.assign(prompt_.begin(),
+                  prompt_.begin() + std::min<int64_t>(loaded_.state->kv.size(),
+                                                      prompt_.size()));
+    end_ = FinishReason::kCancelled;
+    return absl::OkStatus();
+  }
+  if (!prefill.ok()) return Fail(prefill);
+  cached = prompt_;
+  return absl::OkStatus();
+}
+
+// Samples a token from the last logits, emits it, and evaluates it unless
+// it ends the turn.
+absl::Status Runtime::Turn::DecodeStep() {
+  if (rt_.inject_failure_) {
+    rt_.inject_failure_ = false;
+    return Fail(absl::InternalError("failure injected for testing"));
+  }
+  if (cancel_.cancelled()) {
+    end_ = FinishReason::kCancelled;
+    return absl::OkStatus();
+  }
+  absl::StatusOr<TokenId> id = [&] {
+    const tensor::OpTimer timer("sampling");
+    return sampler_->Sample(loaded_.state->logits_row(0),
+                            request_.logprobs ? &logprobs_ : nullptr);
+  }();
+  if (!id.ok()) return Unsampleable(id.status());
+  if (IsEndToken(*id)) return absl::OkStatus();
+  Emit(*id);
+  if (end_.has_value()) return absl::OkStatus();
+  std::vector<TokenId>& cached = *cached_;
+  const TokenId next = *id;
+  const absl::Status step = model::Forward(
+      *loaded_.model, *loaded_.state, *loaded_.pool,
+      absl::MakeConstSpan(&next, 1), static_cast<int64_t>(cached.size()));
+  if (!step.ok()) return Fail(step);
+  cached.push_back(next);
+  return absl::OkStatus();
+}
+
+// An end-of-generation or stop token ends the turn unseen: it is reported
+// in the finished event, not as generated text.
+bool Runtime::Turn::IsEndToken(TokenId id) {
+  const std::vector<TokenId>& stop_ids = stopping_.stop_token_ids;
+  const bool eog = !stopping_.ignore_eos && tok_.IsEog(id);
+  if (!eog &&
+      std::find(stop_ids.begin(), stop_ids.end(), id) == stop_ids.end()) {
+    return false;
+  }
+  FinishedEvent& finished = result_.finished;
+  finished.end_token = id;
+  if (request_.logprobs) {
+    finished.end_logprob = logprobs_.chosen.logprob;
+    for (const auto& alt : logprobs_.top()) {
+      finished.end_top.push_back({.id = alt.token, .logprob = alt.logprob});
+    }
+  }
+  end_ = eog ? FinishReason::kEos : FinishReason::kStopToken;
+  return true;
+}
+
+// Streams a generated token, then ends the turn if a stop string, the token
+// budget or the context says so: the check follows the event so that the
+// last token is still sent.
+void Runtime::Turn::Emit(TokenId id) {
+  result_.ids.push_back(id);
+  TokenEvent event;
+  event.id = id;
+  event.bytes = std::string(tok_.TokenToPiece(id));
+  const bool stopped = matcher_->Push(decoder_.Push(event.bytes), &event.text);
+  result_.text += event.text;
+  if (request_.logprobs) {
+    event.logprob = logprobs_.chosen.logprob;
+    for (const auto& alt : logprobs_.top()) {
+      event.top.push_back({.id = alt.token, .logprob = alt.logprob});
+    }
+  }
+  if (result_.ids.size() == 1) {
+    result_.finished.timings.first_token_ms = MillisSince(start_);
+  }
+  sink_.OnToken(event);
+  if (stopped) {
+    end_ = FinishReason::kStopSequence;
+  } else if (stopping_.max_tokens > 0 &&
+             static_cast<int64_t>(result_.ids.size()) >= stopping_.max_tokens) {
+    end_ = FinishReason::kMaxTokens;
+  } else if (static_cast<int64_t>(cached_->size()) >= config_.n_ctx) {
+    end_ = FinishReason::kContextFull;
+  }
+}
+
+absl::StatusOr<GenerationResult> Runtime::Turn::Finish() {
+  const FinishReason reason = *end_;
+  FinishedEvent& finished = result_.finished;
+  sampling::StopMatcher& matcher = *matcher_;
+  finished.reason = reason;
+  if (reason == FinishReason::kStopSequence) {
+    finished.stop_sequence = std::string(matcher.matched_stop());
+  } else {
+    // Bytes held for an unfinished character or a possible stop string
+    // are released now (an unfinished character as U+FFFD).
+    matcher.Push(decoder_.Flush(), &finished.text);
+    if (!matcher.stopped()) matcher.Flush(&finished.text);
+    if (matcher.stopped()) {
+      finished.reason = FinishReason::kStopSequence;
+      finished.stop_sequence = std::string(matcher.matched_stop());
+    }
+  }
+  result_.text += finished.text;
+  const int64_t generated = static_cast<int64_t>(result_.ids.size());
+  finished.usage.completion_tokens = static_cast<int32_t>(generated);
+  Timings& t = finished.timings;
+  t.total_ms = MillisSince(start_);
+  t.decode_ms = std::max(0.0, t.total_ms - t.first_token_ms);
+  t.prefill_tokens_per_s = PerSecond(prompt_.size() - reused_, t.prefill_ms);
+  t.decode_tokens_per_s =
+      PerSecond(std::max<int64_t>(0, generated - 1), t.decode_ms);
+  rt_.last_timings_ = t;
+  rt_.counters_.generated_tokens += result_.ids.size();
+  if (reason == FinishReason::kCancelled) {
+    ++rt_.counters_.generations_cancelled;
+  }
+  CommitSession(reason);
+  sink_.OnFinished(finished);
+  return std::move(result_);
+}
+
+// A session keeps what this turn read and wrote. A turn cancelled before
+// its first token is undone, so a retry does not repeat it.
+void Runtime::Turn::CommitSession(FinishReason reason) {
+  if (!with_session_) return;
+  model::KvCache& kv = loaded_.state->kv;  // the session's, swapped in
+  if (reason == FinishReason::kCancelled && result_.ids.empty()) {
+    kv.Truncate(std::min<int64_t>(kv.size(), history_before_));
+    kv.ReleaseUnused();
+    loaded_.sessions.Touch(*session_);
+    return;
+  }
+  const FinishedEvent& finished = result_.finished;
+  std::vector<TokenId>& h = session_->history;
+  h = prompt_;
+  h.insert(h.end(), result_.ids.begin(), result_.ids.end());
+  if (finished.end_token >= 0) h.push_back(finished.end_token);
+  if (request_.chat.has_value() && request_.chat->add_generation_prompt) {
+    // Close the answer as the template would have written it.
+    const chat::TurnEnd end =
+        chat::AssistantTurnEnd(*FamilyOf(*request_.chat, loaded_.info));
+    const bool ended =
+        finished.end_token >= 0 && tok_.IsEog(finished.end_token);
+    const std::string closer = StrCat(ended ? "" : end.end_of_turn, end.after);
+    auto ids =
+        tok_.Encode(closer, {.add_special = false, .parse_special = true});
+    if (ids.ok()) h.insert(h.end(), ids->begin(), ids->end());
+  }
+  if (static_cast<int64_t>(h.size()) > config_.n_ctx) h.resize(config_.n_ctx);
+  kv.ReleaseUnused();
+  ++session_->turns;
+  session_->saved_path.clear();
+  session_->saved_file.clear();
+  loaded_.sessions.Touch(*session_);
+}
+
+// A failure after the cache changed: a session's turn is undone and its
+// cache dropped, as it may be half-written; the runtime's own cache poisons
+// the runtime.
+absl::Status Runtime::Turn::Fail(const absl::Status& cause) {
+  if (!with_session_) return rt_.Poison(cause);
+  swap_->DropOnExit();
+  session_->lost = SessionCache::kDropped;
+  rt_.last_error_ = StrCat(cause.message());
+  ++rt_.counters_.generations_failed;
+  return MakeError(ErrorCode::kGenerationFailed,
+                   StrCat("generation failed: ", cause.message()));
+}
+
+// A token that cannot be sampled (every candidate banned, or logits the
+// model made non-finite) fails this request alone: the cache holds only
+// evaluated tokens, so nothing is poisoned. What this turn evaluated is
+// forgotten all the same, as it may be what made the logits bad.
+absl::Status Runtime::Turn::Unsampleable(const absl::Status& cause) {
+  model::KvCache& kv = loaded_.state->kv;
+  if (with_session_) {
+    kv.Truncate(std::min<int64_t>(kv.size(), history_before_));
+    kv.ReleaseUnused();
+  } else {
+    kv.Reset();
+    cached_->clear();
+  }
+  ++rt_.counters_.generations_failed;
+  return MakeError(ErrorCode::kInvalidArgument,
+                   StrCat("no token can be sampled: ", cause.message()));
+}
 
 absl::Status Runtime::Poison(const absl::Status& cause) {
   poisoned_ = true;
@@ -141,324 +494,16 @@ absl::StatusOr<GenerationResult> Runtime::Generate(
     const CancelToken& cancel) {
   EntryGuard guard(*this);
   RETURN_IF_ERROR(CheckUsable());
-  Loaded& loaded = *loaded_;
-  const tokenizer::Tokenizer& tok = *loaded.tokenizer;
-  const model::ModelConfig& config = loaded.model->config;
-  const int32_t n_vocab = config.n_vocab;
-  const int64_t n_ctx = config.n_ctx;
-  const bool with_session = !request.session_id.empty();
-
-  // --- Validation: nothing has changed yet. ---
-  if (with_session) {
-    RETURN_IF_ERROR(
-        Invalid(session::ValidateSessionId(request.session_id, "session_id")));
-    loaded.sessions.Expire(session::SessionStore::Clock::now());
-  }
-  session::Session* session =
-      with_session ? loaded.sessions.Find(request.session_id) : nullptr;
-  const std::vector<TokenId> no_history;
-  const std::vector<TokenId>& history =
-      session != nullptr ? session->history : no_history;
-
-  sampling::SamplingParams params =
-      request.sampling.value_or(defaults_.sampling);
-  const StoppingParams stopping = request.stopping.value_or(defaults_.stopping);
-  if (!request.logprobs) params.top_logprobs = 0;
-  if (absl::Status s = ValidateStopping(stopping, n_vocab); !s.ok()) {
-    return Invalid(s);
-  }
-  if (stopping.ignore_eos) sampling::AddIgnoreEosBias(tok.eog_ids(), params);
-  auto sampler = sampling::Sampler::Create(params, n_vocab);
-  if (!sampler.ok()) return Invalid(sampler.status());
-  auto matcher = sampling::StopMatcher::Create(stopping.stop);
-  if (!matcher.ok()) return Invalid(matcher.status());
-
-  auto added = PromptTokens(request, tok, loaded.info, !history.empty());
-  if (!added.ok()) return added.status();
-  std::vector<TokenId> prompt = history;
-  prompt.insert(prompt.end(), added->begin(), added->end());
-  if (request.max_prompt_tokens > 0 &&
-      added->size() > static_cast<size_t>(request.max_prompt_tokens)) {
-    return MakeError(
-        ErrorCode::kLimitExceeded,
-        StrCat("the prompt has ", added->size(),
-               " tokens; this server accepts at most ",
-               request.max_prompt_tokens, " (--max-prompt-tokens)"));
-  }
-  if (prompt.empty()) {
-    if (tok.bos() < 0) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "the prompt is empty and the model has no BOS token");
-    }
-    prompt.push_back(tok.bos());
-  }
-  if (static_cast<int64_t>(prompt.size()) >= n_ctx) {
-    return MakeError(
-        ErrorCode::kContextOverflow,
-        StrCat(with_session ? "the session's history and the prompt have "
-                            : "the prompt has ",
-               prompt.size(), " tokens; the context holds ", n_ctx,
-               " and one position must stay free to generate"));
-  }
-  RETURN_IF_ERROR(Invalid(sampler->AcceptPrompt(prompt)));
-
-  // --- The cache this turn runs on. ---
-  SessionCache session_cache = SessionCache::kNone;
-  const size_t history_before = history.size();
-  int64_t kv_before = 0;  // positions the session's cache held
-  std::vector<TokenId> session_cached;
-  if (with_session) {
-    if (session == nullptr) {
-      session = &loaded.sessions.Create(request.session_id);
-    }
-    session_cache = session->kv != nullptr ? SessionCache::kHit : session->lost;
-    if (session->history.empty()) session_cache = SessionCache::kNew;
-    if (session->kv != nullptr && !request.reuse_cache) {
-      session_cache = SessionCache::kDisabled;
-    }
-    loaded.sessions.Touch(*session);
-    // Room for everything this turn may write, before it writes.
-    const int64_t most =
-        stopping.max_tokens > 0
-            ? static_cast<int64_t>(prompt.size()) + stopping.max_tokens
-            : n_ctx;
-    loaded.sessions.MakeRoom(session,
-                             static_cast<uint64_t>(std::min(most, n_ctx)) *
-                                 config.kv_bytes_per_position());
-    if (session->kv == nullptr && !session->saved_file.empty() &&
-        request.reuse_cache) {
-      // Unchanged since it was saved: its file holds the cache it lost.
-      auto saved = session::ReadSessionFile(session->saved_file,
-                                            loaded.identity, config);
-      if (saved.ok() && (*saved)->kv != nullptr &&
-          (*saved)->history == session->history) {
-        session->kv = std::move((*saved)->kv);
-        session_cache = SessionCache::kRestored;
-      }
-    }
-    if (session->kv == nullptr) {
-      session->kv = std::make_unique<model::KvCache>(config);
-    }
-    kv_before = session->kv->size();
-    session_cached.assign(session->history.begin(),
-                          session->history.begin() + kv_before);
-  }
-  std::vector<TokenId>& cached = with_session ? session_cached : loaded.cached;
-  KvSwap swap(loaded.state->kv, session, loaded.sessions);
-
-  // The longest prefix the cache already holds; the last prompt token is
-  // always evaluated again because its logits are needed.
-  size_t reused = 0;
-  if (request.reuse_cache) {
-    while (reused < cached.size() && reused < prompt.size() &&
-           cached[reused] == prompt[reused]) {
-      ++reused;
-    }
-    reused = std::min(reused, prompt.size() - 1);
-  }
-
-  const Clock::time_point start = Clock::now();
-  ++counters_.generations;
-  counters_.prompt_tokens += prompt.size();
-  counters_.cached_tokens += reused;
-  counters_.prefilled_tokens += prompt.size() - reused;
-  sink.OnStarted({.model = loaded.info.name,
-                  .seed = sampler->seed(),
-                  .prompt_tokens = static_cast<int32_t>(prompt.size()),
-                  .cached_tokens = static_cast<int32_t>(reused),
-                  .session_cache = session_cache,
-                  .session_tokens = static_cast<int32_t>(history_before)});
-
-  tokenizer::StreamingDecoder decoder;
-  GenerationResult result;
-  result.seed = sampler->seed();
-  result.prompt_ids = prompt;
-  FinishedEvent& finished = result.finished;
-  finished.usage.prompt_tokens = static_cast<int32_t>(prompt.size());
-  finished.usage.cached_tokens = static_cast<int32_t>(reused);
-
-  // A session keeps what this turn read and wrote. A turn cancelled before
-  // its first token is undone, so a retry does not repeat it.
-  auto commit_session = [&](FinishReason reason) {
-    if (!with_session) return;
-    model::KvCache& kv = loaded.state->kv;  // the session's, swapped in
-    if (reason == FinishReason::kCancelled && result.ids.empty()) {
-      kv.Truncate(std::min<int64_t>(kv.size(), history_before));
-      kv.ReleaseUnused();
-      loaded.sessions.Touch(*session);
-      return;
-    }
-    std::vector<TokenId>& h = session->history;
-    h = prompt;
-    h.insert(h.end(), result.ids.begin(), result.ids.end());
-    if (finished.end_token >= 0) h.push_back(finished.end_token);
-    if (request.chat.has_value() && request.chat->add_generation_prompt) {
-      // Close the answer as the template would have written it.
-      const chat::TurnEnd end =
-          chat::AssistantTurnEnd(*FamilyOf(*request.chat, loaded.info));
-      const bool ended =
-          finished.end_token >= 0 && tok.IsEog(finished.end_token);
-      const std::string closer =
-          StrCat(ended ? "" : end.end_of_turn, end.after);
-      auto ids =
-          tok.Encode(closer, {.add_special = false, .parse_special = true});
-      if (ids.ok()) h.insert(h.end(), ids->begin(), ids->end());
-    }
-    if (static_cast<int64_t>(h.size()) > n_ctx) h.resize(n_ctx);
-    kv.ReleaseUnused();
-    ++session->turns;
-    session->saved_path.clear();
-    session->saved_file.clear();
-    loaded.sessions.Touch(*session);
-  };
-  // A failed turn is undone and its cache dropped: it may be half-written.
-  auto fail_session = [&](const absl::Status& cause) -> absl::Status {
-    swap.DropOnExit();
-    session->lost = SessionCache::kDropped;
-    last_error_ = StrCat(cause.message());
-    ++counters_.generations_failed;
-    return MakeError(ErrorCode::kGenerationFailed,
-                     StrCat("generation failed: ", cause.message()));
-  };
-  auto fail = [&](const absl::Status& cause) -> absl::Status {
-    return with_session ? fail_session(cause) : Poison(cause);
-  };
-  // A token that cannot be sampled (every candidate banned, or logits the
-  // model made non-finite) fails this request alone: the cache holds only
-  // evaluated tokens, so nothing is poisoned. What this turn evaluated is
-  // forgotten all the same, as it may be what made the logits bad.
-  auto unsampleable = [&](const absl::Status& cause) -> absl::Status {
-    model::KvCache& kv = loaded.state->kv;
-    if (with_session) {
-      kv.Truncate(std::min<int64_t>(kv.size(), history_before));
-      kv.ReleaseUnused();
-    } else {
-      kv.Reset();
-      cached.clear();
-    }
-    ++counters_.generations_failed;
-    return MakeError(ErrorCode::kInvalidArgument,
-                     StrCat("no token can be sampled: ", cause.message()));
-  };
-
-  auto finish = [&](FinishReason reason) -> absl::StatusOr<GenerationResult> {
-    finished.reason = reason;
-    if (reason == FinishReason::kStopSequence) {
-      finished.stop_sequence = std::string(matcher->matched_stop());
-    } else {
-      // Bytes held for an unfinished character or a possible stop string
-      // are released now (an unfinished character as U+FFFD).
-      matcher->Push(decoder.Flush(), &finished.text);
-      if (!matcher->stopped()) matcher->Flush(&finished.text);
-      if (matcher->stopped()) {
-        finished.reason = FinishReason::kStopSequence;
-        finished.stop_sequence = std::string(matcher->matched_stop());
-      }
-    }
-    result.text += finished.text;
-    finished.usage.completion_tokens = static_cast<int32_t>(result.ids.size());
-    Timings& t = finished.timings;
-    t.total_ms = MillisSince(start);
-    t.decode_ms = std::max(0.0, t.total_ms - t.first_token_ms);
-    t.prefill_tokens_per_s = PerSecond(prompt.size() - reused, t.prefill_ms);
-    t.decode_tokens_per_s = PerSecond(
-        std::max<int64_t>(0, static_cast<int64_t>(result.ids.size()) - 1),
-        t.decode_ms);
-    last_timings_ = t;
-    counters_.generated_tokens += result.ids.size();
-    if (reason == FinishReason::kCancelled) ++counters_.generations_cancelled;
-    commit_session(reason);
-    sink.OnFinished(finished);
-    return std::move(result);
-  };
-
-  // --- Prefill: from here on the cache changes. ---
-  cached.resize(reused);
-  model::ForwardOptions forward_options;
-  forward_options.cancelled = [&cancel] { return cancel.cancelled(); };
-  if (request.progress_interval > 0) {
-    int64_t last_report = 0;
-    forward_options.progress = [&, last_report](int64_t done,
-                                                int64_t total) mutable {
-      if (done - last_report >= request.progress_interval || done == total) {
-        last_report = done;
-        sink.OnProgress({.processed = static_cast<int32_t>(reused + done),
-                         .total = static_cast<int32_t>(reused + total)});
-      }
-    };
-  }
-  const absl::Status prefill =
-      model::Forward(*loaded.model, *loaded.state, *loaded.pool,
-                     absl::MakeConstSpan(prompt).subspan(reused),
-                     static_cast<int64_t>(reused), forward_options);
-  finished.timings.prefill_ms = MillisSince(start);
-  if (absl::IsCancelled(prefill)) {
-    // Keep the part of the prompt that was evaluated, so a retry reuses it.
-    cached.assign(prompt.begin(),
-                  prompt.begin() + std::min<int64_t>(loaded.state->kv.size(),
-                                                     prompt.size()));
-    return finish(FinishReason::kCancelled);
-  }
-  if (!prefill.ok()) return fail(prefill);
-  cached = prompt;
-
-  // --- Decode. ---
-  sampling::TokenLogprobs logprobs;
-  while (true) {
-    if (inject_failure_) {
-      inject_failure_ = false;
-      return fail(absl::InternalError("failure injected for testing"));
-    }
-    if (cancel.cancelled()) return finish(FinishReason::kCancelled);
-    absl::StatusOr<TokenId> id = [&] {
-      const tensor::OpTimer timer("sampling");
-      return sampler->Sample(loaded.state->logits_row(0),
-                             request.logprobs ? &logprobs : nullptr);
-    }();
-    if (!id.ok()) return unsampleable(id.status());
-    const bool eog = !stopping.ignore_eos && tok.IsEog(*id);
-    if (eog || std::find(stopping.stop_token_ids.begin(),
-                         stopping.stop_token_ids.end(),
-                         *id) != stopping.stop_token_ids.end()) {
-      finished.end_token = *id;
-      if (request.logprobs) {
-        finished.end_logprob = logprobs.chosen.logprob;
-        for (const auto& alt : logprobs.top()) {
-          finished.end_top.push_back({.id = alt.token, .logprob = alt.logprob});
-        }
-      }
-      return finish(eog ? FinishReason::kEos : FinishReason::kStopToken);
-    }
-    result.ids.push_back(*id);
-    TokenEvent event;
-    event.id = *id;
-    event.bytes = std::string(tok.TokenToPiece(*id));
-    const bool stopped = matcher->Push(decoder.Push(event.bytes), &event.text);
-    result.text += event.text;
-    if (request.logprobs) {
-      event.logprob = logprobs.chosen.logprob;
-      for (const auto& alt : logprobs.top()) {
-        event.top.push_back({.id = alt.token, .logprob = alt.logprob});
-      }
-    }
-    if (result.ids.size() == 1)
-      finished.timings.first_token_ms = MillisSince(start);
-    sink.OnToken(event);
-    if (stopped) return finish(FinishReason::kStopSequence);
-    if (stopping.max_tokens > 0 &&
-        static_cast<int64_t>(result.ids.size()) >= stopping.max_tokens) {
-      return finish(FinishReason::kMaxTokens);
-    }
-    if (static_cast<int64_t>(cached.size()) >= n_ctx) {
-      return finish(FinishReason::kContextFull);
-    }
-    const TokenId next = *id;
-    const absl::Status step = model::Forward(
-        *loaded.model, *loaded.state, *loaded.pool,
-        absl::MakeConstSpan(&next, 1), static_cast<int64_t>(cached.size()));
-    if (!step.ok()) return fail(step);
-    cached.push_back(next);
-  }
+  Turn turn(*this, request, sink, cancel);
+  // Validation: nothing changes until all of it has passed.
+  RETURN_IF_ERROR(turn.FindSession());
+  RETURN_IF_ERROR(turn.ReadParams());
+  RETURN_IF_ERROR(turn.ReadPrompt());
+  turn.OpenCache();
+  turn.Start();
+  RETURN_IF_ERROR(turn.Prefill());
+  while (!turn.done()) RETURN_IF_ERROR(turn.DecodeStep());
+  return turn.Finish();
 }
 
 }  // namespace ggufd
