@@ -13,7 +13,10 @@ namespace ggufd {
 RuntimeWorker::RuntimeWorker(Options options)
     : options_(std::move(options)), channel_(options_.queue_capacity) {
   snapshot_.started = absl::Now();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    owner_.store(std::this_thread::get_id(), std::memory_order_release);
+    Loop();
+  });
 }
 
 RuntimeWorker::~RuntimeWorker() {
@@ -26,7 +29,7 @@ absl::Status RuntimeWorker::Post(Command& command) {
 }
 
 bool RuntimeWorker::IsOwnerThread() const {
-  return std::this_thread::get_id() == thread_.get_id();
+  return std::this_thread::get_id() == owner_.load(std::memory_order_acquire);
 }
 
 void RuntimeWorker::Stop() {

@@ -11,6 +11,7 @@
 #ifndef GGUFD_SERVICE_RUNTIME_WORKER_H_
 #define GGUFD_SERVICE_RUNTIME_WORKER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,6 +92,10 @@ class RuntimeWorker {
   absl::Time running_since_;  // while a command runs
   bool stopping_ = false;
 
+  // The worker thread's id, set by that thread itself as it starts: reading
+  // thread_.get_id() there would race with the constructor's assignment of
+  // thread_ (TSan saw it once the service's assertions were compiled in).
+  std::atomic<std::thread::id> owner_{};
   std::thread thread_;  // last: starts after everything above exists
 };
 

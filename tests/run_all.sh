@@ -87,9 +87,13 @@ fi
 
 if [[ ${GGUFD_SKIP_SANITIZERS:-0} != 1 ]]; then
   # Only the service slice (its threads are what TSan is for): the service
-  # tests, ggufd and ggufctl; the slow real-model runs are left out.
+  # tests, ggufd and ggufctl; the slow real-model runs are left out. Without
+  # NDEBUG, so the service's assertions (the worker's owner thread, the
+  # command channel's and the metrics registry's invariants) are compiled in
+  # somewhere: the release build drops them and ASan builds no service.
   step "TSan build and the service tests"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" \
     -DGGUFD_SANITIZE=thread -DGGUFD_BENCH=OFF >/dev/null
   cmake --build build-tsan -j "$jobs" --target service_tests
   run tsan env TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/service/tsan.supp" \
