@@ -120,7 +120,7 @@ void LoadModelReactor::OnWriteDone(bool ok) {
 
 void LoadModelReactor::FinishWith(const absl::Status& status) {
   const grpc::Status grpc_status = ToGrpcStatus(status);
-  const std::string_view code = GrpcCodeName(grpc_status.error_code());
+  const std::string code = GrpcCodeName(grpc_status.error_code());
   state_.metrics->CountRequest(kMethod, code);
   nlohmann::json fields = {{"method", kMethod},
                            {"runtime", runtime_},

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "absl/status/status.h"
 #include "service/runtime_worker.h"
 
 namespace ggufd {
@@ -20,27 +21,11 @@ std::vector<double> RateBuckets() {
 
 }  // namespace
 
-std::string_view GrpcCodeName(int code) {
-  static constexpr std::array<std::string_view, 17> kNames = {
-      "OK",
-      "CANCELLED",
-      "UNKNOWN",
-      "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED",
-      "NOT_FOUND",
-      "ALREADY_EXISTS",
-      "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION",
-      "ABORTED",
-      "OUT_OF_RANGE",
-      "UNIMPLEMENTED",
-      "INTERNAL",
-      "UNAVAILABLE",
-      "DATA_LOSS",
-      "UNAUTHENTICATED"};
-  return code >= 0 && code < static_cast<int>(kNames.size()) ? kNames[code]
-                                                             : "UNKNOWN";
+std::string GrpcCodeName(int code) {
+  // gRPC's codes and absl's are the same numbers with the same names.
+  std::string name =
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? "UNKNOWN" : name;
 }
 
 ServiceMetrics::ServiceMetrics()

@@ -79,7 +79,7 @@ class ServiceMetrics {
 };
 
 // The gRPC status code's canonical name ("OK", "NOT_FOUND").
-std::string_view GrpcCodeName(int code);
+std::string GrpcCodeName(int code);
 
 }  // namespace ggufd
 
