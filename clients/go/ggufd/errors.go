@@ -11,39 +11,67 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	ggufdv1 "github.com/ggufd/ggufd/clients/go/gen/ggufd/v1"
 )
 
 // ErrorDomain is the google.rpc.ErrorInfo domain of ggufd's errors.
 const ErrorDomain = "ggufd"
 
-// ggufd's numeric error codes (runtime/error_code.h), as found in
-// Error.ErrorCode. Error.Reason carries the same code's name.
+// ggufd's numeric error codes, as found in Error.ErrorCode: the values of
+// the generated ggufdv1.ErrorCode enum (proto/ggufd/v1/error_code.proto,
+// the server's list). Error.Reason carries the same code's name without
+// the ERROR_CODE_ prefix; ReasonOf and CodeOfReason convert.
 const (
-	ErrorCodeInvalidArgument  = 1
-	ErrorCodeModelNotFound    = 2
-	ErrorCodeInvalidModel     = 3
-	ErrorCodeUnsupportedModel = 4
-	ErrorCodeNoModel          = 5
-	ErrorCodeContextOverflow  = 6
-	ErrorCodeOutOfMemory      = 7
-	ErrorCodeCancelled        = 8
-	ErrorCodeDeadlineExceeded = 9
-	ErrorCodeQueueFull        = 10
-	ErrorCodePermissionDenied = 11
-	ErrorCodeInternal         = 12
-	ErrorCodeGenerationFailed = 13
-	ErrorCodeUnavailable      = 14
-	ErrorCodeShuttingDown     = 15
-	ErrorCodeRuntimeNotFound  = 16
-	ErrorCodeSessionNotFound  = 17
-	ErrorCodeAlreadyExists    = 18
-	ErrorCodeSessionMismatch  = 19
-	ErrorCodeNotConfigured    = 20
-	ErrorCodeUnauthenticated  = 21
-	ErrorCodeAccessDenied     = 22
-	ErrorCodeMessageTooLarge  = 23
-	ErrorCodeLimitExceeded    = 24
+	ErrorCodeInvalidArgument  = int(ggufdv1.ErrorCode_ERROR_CODE_INVALID_ARGUMENT)
+	ErrorCodeModelNotFound    = int(ggufdv1.ErrorCode_ERROR_CODE_MODEL_NOT_FOUND)
+	ErrorCodeInvalidModel     = int(ggufdv1.ErrorCode_ERROR_CODE_INVALID_MODEL)
+	ErrorCodeUnsupportedModel = int(ggufdv1.ErrorCode_ERROR_CODE_UNSUPPORTED_MODEL)
+	ErrorCodeNoModel          = int(ggufdv1.ErrorCode_ERROR_CODE_NO_MODEL)
+	ErrorCodeContextOverflow  = int(ggufdv1.ErrorCode_ERROR_CODE_CONTEXT_OVERFLOW)
+	ErrorCodeOutOfMemory      = int(ggufdv1.ErrorCode_ERROR_CODE_OUT_OF_MEMORY)
+	ErrorCodeCancelled        = int(ggufdv1.ErrorCode_ERROR_CODE_CANCELLED)
+	ErrorCodeDeadlineExceeded = int(ggufdv1.ErrorCode_ERROR_CODE_DEADLINE_EXCEEDED)
+	ErrorCodeQueueFull        = int(ggufdv1.ErrorCode_ERROR_CODE_QUEUE_FULL)
+	ErrorCodePermissionDenied = int(ggufdv1.ErrorCode_ERROR_CODE_PERMISSION_DENIED)
+	ErrorCodeInternal         = int(ggufdv1.ErrorCode_ERROR_CODE_INTERNAL)
+	ErrorCodeGenerationFailed = int(ggufdv1.ErrorCode_ERROR_CODE_GENERATION_FAILED)
+	ErrorCodeUnavailable      = int(ggufdv1.ErrorCode_ERROR_CODE_UNAVAILABLE)
+	ErrorCodeShuttingDown     = int(ggufdv1.ErrorCode_ERROR_CODE_SHUTTING_DOWN)
+	ErrorCodeRuntimeNotFound  = int(ggufdv1.ErrorCode_ERROR_CODE_RUNTIME_NOT_FOUND)
+	ErrorCodeSessionNotFound  = int(ggufdv1.ErrorCode_ERROR_CODE_SESSION_NOT_FOUND)
+	ErrorCodeAlreadyExists    = int(ggufdv1.ErrorCode_ERROR_CODE_ALREADY_EXISTS)
+	ErrorCodeSessionMismatch  = int(ggufdv1.ErrorCode_ERROR_CODE_SESSION_MISMATCH)
+	ErrorCodeNotConfigured    = int(ggufdv1.ErrorCode_ERROR_CODE_NOT_CONFIGURED)
+	ErrorCodeUnauthenticated  = int(ggufdv1.ErrorCode_ERROR_CODE_UNAUTHENTICATED)
+	ErrorCodeAccessDenied     = int(ggufdv1.ErrorCode_ERROR_CODE_ACCESS_DENIED)
+	ErrorCodeMessageTooLarge  = int(ggufdv1.ErrorCode_ERROR_CODE_MESSAGE_TOO_LARGE)
+	ErrorCodeLimitExceeded    = int(ggufdv1.ErrorCode_ERROR_CODE_LIMIT_EXCEEDED)
 )
+
+// errorCodePrefix is what the enum's value names add to an ErrorInfo reason.
+const errorCodePrefix = "ERROR_CODE_"
+
+// ReasonOf is the ErrorInfo reason the server sends for code, e.g.
+// "RUNTIME_NOT_FOUND" for ErrorCode_ERROR_CODE_RUNTIME_NOT_FOUND; "" for a
+// number the enum does not know.
+func ReasonOf(code ggufdv1.ErrorCode) string {
+	name, ok := ggufdv1.ErrorCode_name[int32(code)]
+	if !ok {
+		return ""
+	}
+	return strings.TrimPrefix(name, errorCodePrefix)
+}
+
+// CodeOfReason is the error code an ErrorInfo reason names (false for a
+// reason the enum does not know).
+func CodeOfReason(reason string) (ggufdv1.ErrorCode, bool) {
+	n, ok := ggufdv1.ErrorCode_value[errorCodePrefix+reason]
+	if !ok || reason == "" {
+		return 0, false
+	}
+	return ggufdv1.ErrorCode(n), true
+}
 
 // Kinds of refusal that callers handle apart, for errors.Is on any error a
 // Client method returns: errors.Is(err, ggufd.ErrUnauthenticated). They

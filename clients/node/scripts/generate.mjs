@@ -16,6 +16,7 @@ const generatedDir = join(packageDir, 'src/generated');
 
 // Keep this list in step with PROTO_FILES in src/protos.ts.
 const files = [
+  'ggufd/v1/error_code.proto',
   'ggufd/v1/generation_options.proto',
   'ggufd/v1/inference.proto',
   'ggufd/v1/runtime.proto',

@@ -23,7 +23,6 @@ import type { RuntimeStatus__Output } from './generated/ggufd/v1/RuntimeStatus';
 import type { SaveSessionResponse__Output } from './generated/ggufd/v1/SaveSessionResponse';
 import type { SessionInfo__Output } from './generated/ggufd/v1/SessionInfo';
 import type { SessionsClient } from './generated/ggufd/v1/Sessions';
-import type { TestHooksClient } from './generated/ggufd/v1/TestHooks';
 import type { TokenizeResponse__Output } from './generated/ggufd/v1/TokenizeResponse';
 import type { HealthClient } from './generated/grpc/health/v1/Health';
 import type {
@@ -104,8 +103,6 @@ export interface Stubs {
   diagnostics: DiagnosticsClient;
   sessions: SessionsClient;
   health: HealthClient;
-  /** Present on servers started with --enable-test-hooks only. */
-  testHooks: TestHooksClient;
 }
 
 export class GgufdClient {
@@ -140,7 +137,6 @@ export class GgufdClient {
       diagnostics: new api.ggufd.v1.Diagnostics(address, credentials, shared),
       sessions: new api.ggufd.v1.Sessions(address, credentials, shared),
       health: new api.grpc.health.v1.Health(address, credentials, shared),
-      testHooks: new api.ggufd.v1.TestHooks(address, credentials, shared),
     };
   }
 

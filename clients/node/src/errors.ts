@@ -5,35 +5,33 @@
 // them apart with instanceof.
 import * as grpc from '@grpc/grpc-js';
 
-import { loadRpcDetailTypes } from './protos';
+import type { ErrorCode as GeneratedErrorCode } from './generated/ggufd/v1/ErrorCode';
+import { loadErrorCodeEnum, loadRpcDetailTypes } from './protos';
 
-/** ggufd's numeric error codes (ErrorInfo.metadata["error_code"]). */
-export const ErrorCode = {
-  INVALID_ARGUMENT: 1,
-  MODEL_NOT_FOUND: 2,
-  INVALID_MODEL: 3,
-  UNSUPPORTED_MODEL: 4,
-  NO_MODEL: 5,
-  CONTEXT_OVERFLOW: 6,
-  OUT_OF_MEMORY: 7,
-  CANCELLED: 8,
-  DEADLINE_EXCEEDED: 9,
-  QUEUE_FULL: 10,
-  PERMISSION_DENIED: 11,
-  INTERNAL: 12,
-  GENERATION_FAILED: 13,
-  UNAVAILABLE: 14,
-  SHUTTING_DOWN: 15,
-  RUNTIME_NOT_FOUND: 16,
-  SESSION_NOT_FOUND: 17,
-  ALREADY_EXISTS: 18,
-  SESSION_MISMATCH: 19,
-  NOT_CONFIGURED: 20,
-  UNAUTHENTICATED: 21,
-  ACCESS_DENIED: 22,
-  MESSAGE_TOO_LARGE: 23,
-  LIMIT_EXCEEDED: 24,
-} as const;
+// The enum's value names are ERROR_CODE_<reason>; the table drops the prefix.
+const ERROR_CODE_PREFIX = 'ERROR_CODE_';
+type StripPrefix<K> = K extends `ERROR_CODE_${infer Reason}` ? Reason : never;
+/** An ErrorInfo reason ggufd sends: a value name of proto/ggufd/v1/error_code.proto without its prefix. */
+export type ErrorReason = Exclude<StripPrefix<keyof typeof GeneratedErrorCode>, 'OK'>;
+
+/**
+ * ggufd's numeric error codes (ErrorInfo.metadata["error_code"]) by reason, read from
+ * the ggufd.v1.ErrorCode enum (proto/ggufd/v1/error_code.proto, the server's list), so
+ * the table can neither lag behind the server nor disagree with it.
+ */
+export const ErrorCode: Readonly<Record<ErrorReason, number>> = Object.freeze(
+  Object.fromEntries(
+    Object.entries(loadErrorCodeEnum().values)
+      .filter(([, number]) => number !== 0)
+      .map(([name, number]) => [name.slice(ERROR_CODE_PREFIX.length), number]),
+  ) as Record<ErrorReason, number>,
+);
+
+/** The ErrorInfo reason of a numeric error code ("RUNTIME_NOT_FOUND" for 16), undefined for an unknown one. */
+export function reasonOf(code: number): ErrorReason | undefined {
+  const name = loadErrorCodeEnum().valuesById[code];
+  return name === undefined || code === 0 ? undefined : (name.slice(ERROR_CODE_PREFIX.length) as ErrorReason);
+}
 
 export interface FieldViolation {
   field: string;

@@ -13,11 +13,13 @@ export {
 export {
   AccessDeniedError,
   ErrorCode,
+  type ErrorReason,
   type FieldViolation,
   GgufdError,
   type GgufdErrorInit,
   LimitExceededError,
   MessageTooLargeError,
+  reasonOf,
   toGgufdError,
   UnauthenticatedError,
 } from './errors';

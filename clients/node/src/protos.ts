@@ -11,25 +11,25 @@ import type { ProtoGrpcType as HealthProto } from './generated/health';
 import type { ProtoGrpcType as InferenceProto } from './generated/inference';
 import type { ProtoGrpcType as RuntimeProto } from './generated/runtime';
 import type { ProtoGrpcType as SessionsProto } from './generated/sessions';
-import type { ProtoGrpcType as TestingProto } from './generated/testing';
 
 /** Where the package's copy of proto/ lives (dist/src/ → package root). */
 export const PROTO_DIR = path.resolve(__dirname, '../../proto');
 
-// Keep this list in step with scripts/generate.mjs.
+// Keep this list in step with scripts/generate.mjs. The test-only TestHooks
+// service (testing.proto) is left out of the public API; the tests load it
+// themselves (test/test_hooks.ts).
 const SERVICE_FILES = [
   'ggufd/v1/inference.proto',
   'ggufd/v1/runtime.proto',
   'ggufd/v1/diagnostics.proto',
   'ggufd/v1/sessions.proto',
-  'ggufd/v1/testing.proto',
   'grpc/health/v1/health.proto',
 ];
 
 // Must match the generator flags in scripts/generate.mjs. 64-bit integers
 // come out as decimal strings because a seed of 2^64-1 does not fit a
 // JavaScript number; enums come out as their names.
-const LOADER_OPTIONS: protoLoader.Options = {
+export const LOADER_OPTIONS: protoLoader.Options = {
   longs: String,
   enums: String,
   defaults: true,
@@ -37,7 +37,7 @@ const LOADER_OPTIONS: protoLoader.Options = {
   includeDirs: [PROTO_DIR],
 };
 
-export type ApiProto = InferenceProto & RuntimeProto & DiagnosticsProto & SessionsProto & TestingProto & HealthProto;
+export type ApiProto = InferenceProto & RuntimeProto & DiagnosticsProto & SessionsProto & HealthProto;
 
 let api: ApiProto | undefined;
 
@@ -78,4 +78,16 @@ export function loadRpcDetailTypes(): RpcDetailTypes {
     badRequest: root.lookupType('google.rpc.BadRequest'),
   };
   return rpcTypes;
+}
+
+let errorCodeEnum: protobuf.Enum | undefined;
+
+/** The ggufd.v1.ErrorCode enum (numbers and names) from the package's error_code.proto. */
+export function loadErrorCodeEnum(): protobuf.Enum {
+  if (errorCodeEnum) return errorCodeEnum;
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => (path.isAbsolute(target) ? target : path.join(PROTO_DIR, target));
+  root.loadSync('ggufd/v1/error_code.proto');
+  errorCodeEnum = root.lookupEnum('ggufd.v1.ErrorCode');
+  return errorCodeEnum;
 }

@@ -16,6 +16,7 @@ import {
   type RuntimeStatus__Output,
 } from '../src';
 import { GGUFCTL_BIN, MODEL_FILE, Server } from './server';
+import { testHooks } from './test_hooks';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -187,7 +188,7 @@ describe('ggufd Node client', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
   it('gets RESOURCE_EXHAUSTED with QUEUE_FULL from a full queue', { timeout: TEST_TIMEOUT_MS }, async () => {
     const injectFault = (fault: 'FAULT_STALL_WORKER' | 'FAULT_RESUME_WORKER') =>
       client.unary((md, o, cb) =>
-        client.stubs.testHooks.injectFault({ runtime: 'default', fault, stallMs: 30_000 }, md, o, cb),
+        testHooks(client).injectFault({ runtime: 'default', fault, stallMs: 30_000 }, md, o, cb),
       );
     await injectFault('FAULT_STALL_WORKER');
     let queued: Promise<string> | undefined;
@@ -241,7 +242,7 @@ describe('ggufd Node client', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     }
 
     await client.unary((md, o, cb) =>
-      client.stubs.testHooks.injectFault({ runtime: 'default', fault: 'FAULT_POISON_NEXT_GENERATE' }, md, o, cb),
+      testHooks(client).injectFault({ runtime: 'default', fault: 'FAULT_POISON_NEXT_GENERATE' }, md, o, cb),
     );
     const poisoned = { grpcCode: grpc.status.FAILED_PRECONDITION, reason: 'GENERATION_FAILED', errorCode: 13 };
     await assertGgufdError(client.generate({ text: 'Once upon a time', stopping: { maxTokens: 8 } }).text(), poisoned);

@@ -35,6 +35,7 @@ from ggufd.errors import (
     AlreadyExistsError,
     ContextOverflowError,
     DeadlineExceededError,
+    ErrorCode,
     FieldViolation,
     GenerationFailedError,
     GgufdError,
@@ -63,6 +64,7 @@ from ggufd.v1.runtime_pb2 import ModelInfo
 from ggufd.v1.sessions_pb2 import ListSessionsResponse, SaveSessionResponse, SessionInfo
 
 __all__ = [
+    "ErrorCode",
     "AccessDeniedError",
     "AlreadyExistsError",
     "AsyncClient",

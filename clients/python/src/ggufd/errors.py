@@ -18,6 +18,8 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from ggufd.v1.error_code_pb2 import ErrorCode
+
 ERROR_DOMAIN = "ggufd"
 _DETAILS_KEY = "grpc-status-details-bin"
 
@@ -179,31 +181,48 @@ class LimitExceededError(GgufdError):
     runtimes (RESOURCE_EXHAUSTED, never retried)."""
 
 
+# Each error code of proto/ggufd/v1/error_code.proto (the server's list) to
+# its class; keyed by the generated enum so a code the proto lacks fails at
+# import, and tests/test_error_codes.py fails on a code missing here.
+_BY_CODE: dict[int, type[GgufdError]] = {
+    ErrorCode.ERROR_CODE_INVALID_ARGUMENT: InvalidArgumentError,
+    ErrorCode.ERROR_CODE_MODEL_NOT_FOUND: ModelNotFoundError,
+    ErrorCode.ERROR_CODE_INVALID_MODEL: InvalidModelError,
+    ErrorCode.ERROR_CODE_UNSUPPORTED_MODEL: UnsupportedModelError,
+    ErrorCode.ERROR_CODE_NO_MODEL: NoModelError,
+    ErrorCode.ERROR_CODE_CONTEXT_OVERFLOW: ContextOverflowError,
+    ErrorCode.ERROR_CODE_OUT_OF_MEMORY: OutOfMemoryError,
+    ErrorCode.ERROR_CODE_CANCELLED: RequestCancelledError,
+    ErrorCode.ERROR_CODE_DEADLINE_EXCEEDED: DeadlineExceededError,
+    ErrorCode.ERROR_CODE_QUEUE_FULL: QueueFullError,
+    ErrorCode.ERROR_CODE_PERMISSION_DENIED: PermissionDeniedError,
+    ErrorCode.ERROR_CODE_INTERNAL: InternalError,
+    ErrorCode.ERROR_CODE_GENERATION_FAILED: GenerationFailedError,
+    ErrorCode.ERROR_CODE_UNAVAILABLE: UnavailableError,
+    ErrorCode.ERROR_CODE_SHUTTING_DOWN: ShuttingDownError,
+    ErrorCode.ERROR_CODE_RUNTIME_NOT_FOUND: RuntimeNotFoundError,
+    ErrorCode.ERROR_CODE_SESSION_NOT_FOUND: SessionNotFoundError,
+    ErrorCode.ERROR_CODE_ALREADY_EXISTS: AlreadyExistsError,
+    ErrorCode.ERROR_CODE_SESSION_MISMATCH: SessionMismatchError,
+    ErrorCode.ERROR_CODE_NOT_CONFIGURED: NotConfiguredError,
+    ErrorCode.ERROR_CODE_UNAUTHENTICATED: UnauthenticatedError,
+    ErrorCode.ERROR_CODE_ACCESS_DENIED: AccessDeniedError,
+    ErrorCode.ERROR_CODE_MESSAGE_TOO_LARGE: MessageTooLargeError,
+    ErrorCode.ERROR_CODE_LIMIT_EXCEEDED: LimitExceededError,
+}
+
+_PREFIX = "ERROR_CODE_"
+
+
+def reason_of(code: int) -> str:
+    """The ErrorInfo reason the server sends for an error code: the enum
+    value's name without its prefix ("RUNTIME_NOT_FOUND" for 16)."""
+    return ErrorCode.Name(code)[len(_PREFIX) :]
+
+
+# ErrorInfo reason -> class, the names taken from the generated enum.
 _BY_REASON: dict[str, type[GgufdError]] = {
-    "INVALID_ARGUMENT": InvalidArgumentError,
-    "MODEL_NOT_FOUND": ModelNotFoundError,
-    "INVALID_MODEL": InvalidModelError,
-    "UNSUPPORTED_MODEL": UnsupportedModelError,
-    "NO_MODEL": NoModelError,
-    "CONTEXT_OVERFLOW": ContextOverflowError,
-    "OUT_OF_MEMORY": OutOfMemoryError,
-    "CANCELLED": RequestCancelledError,
-    "DEADLINE_EXCEEDED": DeadlineExceededError,
-    "QUEUE_FULL": QueueFullError,
-    "PERMISSION_DENIED": PermissionDeniedError,
-    "INTERNAL": InternalError,
-    "GENERATION_FAILED": GenerationFailedError,
-    "UNAVAILABLE": UnavailableError,
-    "SHUTTING_DOWN": ShuttingDownError,
-    "RUNTIME_NOT_FOUND": RuntimeNotFoundError,
-    "SESSION_NOT_FOUND": SessionNotFoundError,
-    "ALREADY_EXISTS": AlreadyExistsError,
-    "SESSION_MISMATCH": SessionMismatchError,
-    "NOT_CONFIGURED": NotConfiguredError,
-    "UNAUTHENTICATED": UnauthenticatedError,
-    "ACCESS_DENIED": AccessDeniedError,
-    "MESSAGE_TOO_LARGE": MessageTooLargeError,
-    "LIMIT_EXCEEDED": LimitExceededError,
+    reason_of(code): cls for code, cls in _BY_CODE.items()
 }
 
 # For failures without an ErrorInfo: the transport's or the client's own,

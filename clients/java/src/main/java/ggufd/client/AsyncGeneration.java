@@ -1,6 +1,6 @@
 package ggufd.client;
 
-import ggufd.v1.InferenceOuterClass.GenerateRequest;
+import dev.ggufd.v1.GenerateRequest;
 import io.grpc.stub.ClientCallStreamObserver;
 
 /** A handle on an async Generate call, to cancel it (ClientCall.cancel underneath). */

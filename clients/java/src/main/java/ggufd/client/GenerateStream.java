@@ -1,6 +1,6 @@
 package ggufd.client;
 
-import ggufd.v1.InferenceOuterClass.GenerateEvent;
+import dev.ggufd.v1.GenerateEvent;
 import io.grpc.Context;
 import io.grpc.StatusRuntimeException;
 import java.util.Iterator;

@@ -1,9 +1,9 @@
 package ggufd.client;
 
-import ggufd.v1.InferenceOuterClass.Finished;
-import ggufd.v1.InferenceOuterClass.GenerateEvent;
-import ggufd.v1.InferenceOuterClass.Started;
-import ggufd.v1.InferenceOuterClass.Token;
+import dev.ggufd.v1.Finished;
+import dev.ggufd.v1.GenerateEvent;
+import dev.ggufd.v1.Started;
+import dev.ggufd.v1.Token;
 import java.util.ArrayList;
 import java.util.List;
 

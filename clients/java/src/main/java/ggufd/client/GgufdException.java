@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import com.google.rpc.RetryInfo;
+import dev.ggufd.v1.ErrorCode;
 import io.grpc.Status;
 import io.grpc.protobuf.StatusProto;
 import java.time.Duration;
@@ -121,11 +122,11 @@ public sealed class GgufdException extends RuntimeException {
 
     static Kind of(Status status, String reason) {
       if (!reason.isEmpty()) {
-        return switch (reason) {
-          case "UNAUTHENTICATED" -> UNAUTHENTICATED;
-          case "ACCESS_DENIED" -> ACCESS_DENIED;
-          case "MESSAGE_TOO_LARGE" -> MESSAGE_TOO_LARGE;
-          case "LIMIT_EXCEEDED" -> LIMIT_EXCEEDED;
+        return switch (codeOfReason(reason)) {
+          case ERROR_CODE_UNAUTHENTICATED -> UNAUTHENTICATED;
+          case ERROR_CODE_ACCESS_DENIED -> ACCESS_DENIED;
+          case ERROR_CODE_MESSAGE_TOO_LARGE -> MESSAGE_TOO_LARGE;
+          case ERROR_CODE_LIMIT_EXCEEDED -> LIMIT_EXCEEDED;
           // e.g. PERMISSION_DENIED (11), a model path outside the model directory: a status of
           // the same code, but not a refusal of the caller.
           default -> OTHER;
@@ -187,6 +188,38 @@ public sealed class GgufdException extends RuntimeException {
   public int errorCode() {
     return errorCode;
   }
+
+  /**
+   * ggufd's error code as the generated enum (proto/ggufd/v1/error_code.proto), named by the
+   * ErrorInfo reason; {@link ErrorCode#UNRECOGNIZED} when the server sent none or one this
+   * client's protos do not know.
+   */
+  public ErrorCode errorCodeEnum() {
+    return codeOfReason(reason);
+  }
+
+  /** The ErrorInfo reason the server sends for {@code code}: its name without the prefix. */
+  public static String reasonOf(ErrorCode code) {
+    if (code == ErrorCode.UNRECOGNIZED) {
+      return "";
+    }
+    return code.name().substring(ERROR_CODE_PREFIX.length());
+  }
+
+  /** The error code an ErrorInfo reason names; {@link ErrorCode#UNRECOGNIZED} for an unknown one. */
+  public static ErrorCode codeOfReason(String reason) {
+    if (reason == null || reason.isEmpty()) {
+      return ErrorCode.UNRECOGNIZED;
+    }
+    try {
+      return ErrorCode.valueOf(ERROR_CODE_PREFIX + reason);
+    } catch (IllegalArgumentException e) {
+      return ErrorCode.UNRECOGNIZED;
+    }
+  }
+
+  // The enum's value names are ERROR_CODE_<reason>.
+  private static final String ERROR_CODE_PREFIX = "ERROR_CODE_";
 
   /** How long the server asks the client to wait before retrying (RetryInfo), if it said. */
   public Optional<Duration> retryDelay() {

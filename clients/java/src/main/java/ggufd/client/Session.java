@@ -1,13 +1,13 @@
 package ggufd.client;
 
-import ggufd.v1.GenerationOptions.StoppingParams;
-import ggufd.v1.InferenceOuterClass.ChatMessage;
-import ggufd.v1.InferenceOuterClass.ChatPrompt;
-import ggufd.v1.InferenceOuterClass.GenerateRequest;
-import ggufd.v1.SessionsOuterClass.ForkSessionRequest;
-import ggufd.v1.SessionsOuterClass.SaveSessionRequest;
-import ggufd.v1.SessionsOuterClass.SaveSessionResponse;
-import ggufd.v1.SessionsOuterClass.SessionInfo;
+import dev.ggufd.v1.ChatMessage;
+import dev.ggufd.v1.ChatPrompt;
+import dev.ggufd.v1.ForkSessionRequest;
+import dev.ggufd.v1.GenerateRequest;
+import dev.ggufd.v1.SaveSessionRequest;
+import dev.ggufd.v1.SaveSessionResponse;
+import dev.ggufd.v1.SessionInfo;
+import dev.ggufd.v1.StoppingParams;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;

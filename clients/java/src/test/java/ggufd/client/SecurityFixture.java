@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import ggufd.v1.GenerationOptions.StoppingParams;
-import ggufd.v1.InferenceOuterClass.GenerateRequest;
+import dev.ggufd.v1.GenerateRequest;
+import dev.ggufd.v1.StoppingParams;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

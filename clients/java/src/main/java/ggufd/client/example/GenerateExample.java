@@ -1,12 +1,12 @@
 package ggufd.client.example;
 
+import dev.ggufd.v1.GenerateEvent;
+import dev.ggufd.v1.GenerateRequest;
+import dev.ggufd.v1.ModelInfo;
+import dev.ggufd.v1.SamplingParams;
+import dev.ggufd.v1.StoppingParams;
 import ggufd.client.GgufdClient;
 import ggufd.client.GgufdException;
-import ggufd.v1.GenerationOptions.SamplingParams;
-import ggufd.v1.GenerationOptions.StoppingParams;
-import ggufd.v1.InferenceOuterClass.GenerateEvent;
-import ggufd.v1.InferenceOuterClass.GenerateRequest;
-import ggufd.v1.RuntimeOuterClass.ModelInfo;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.time.Duration;
 import java.util.List;

@@ -1,17 +1,17 @@
 package ggufd.client.example;
 
+import dev.ggufd.v1.ChatPrompt;
+import dev.ggufd.v1.Finished;
+import dev.ggufd.v1.GenerateEvent;
+import dev.ggufd.v1.GenerateRequest;
+import dev.ggufd.v1.ModelInfo;
+import dev.ggufd.v1.SamplingParams;
+import dev.ggufd.v1.Started;
+import dev.ggufd.v1.StoppingParams;
 import ggufd.client.GenerateStream;
 import ggufd.client.GgufdClient;
 import ggufd.client.GgufdException;
 import ggufd.client.Session;
-import ggufd.v1.GenerationOptions.SamplingParams;
-import ggufd.v1.GenerationOptions.StoppingParams;
-import ggufd.v1.InferenceOuterClass.ChatPrompt;
-import ggufd.v1.InferenceOuterClass.Finished;
-import ggufd.v1.InferenceOuterClass.GenerateEvent;
-import ggufd.v1.InferenceOuterClass.GenerateRequest;
-import ggufd.v1.InferenceOuterClass.Started;
-import ggufd.v1.RuntimeOuterClass.ModelInfo;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.io.BufferedReader;
 import java.io.IOException;
