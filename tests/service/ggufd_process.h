@@ -22,6 +22,13 @@
 
 namespace ggufd::testing {
 
+// Runs `command` with sh, capturing stdout and stderr.
+struct ShellResult {
+  int exit_code = -1;
+  std::string output;
+};
+ShellResult RunShell(const std::string& command);
+
 // Paths of the binaries and models the tests use.
 std::string GgufdBinary();
 std::string GgufctlBinary();

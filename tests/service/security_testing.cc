@@ -47,20 +47,6 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-ShellResult RunShell(const std::string& command) {
-  ShellResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-    result.output.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 TestPki::TestPki(const std::string& name) {
   const ShellResult ca = RunShell(
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "

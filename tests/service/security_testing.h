@@ -52,13 +52,6 @@ class TestPki {
   TempDir dir_;
 };
 
-// Runs `command` with sh, capturing stdout and stderr.
-struct ShellResult {
-  int exit_code = -1;
-  std::string output;
-};
-ShellResult RunShell(const std::string& command);
-
 std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 // Writes then renames over `path`, so a reader sees the old or new file.

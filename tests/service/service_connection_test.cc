@@ -135,8 +135,12 @@ TEST(ServiceConnectionTest, AnAgedConnectionGoesAwayAndItsStreamFinishes) {
   ASSERT_TRUE(Eventually([&] { return recorder.ConnectionsLost() == 2; }));
   Resume(*server);
   client.join();
-  // In flight at GOAWAY, finished within the grace.
-  ASSERT_TRUE(streamed.status.ok()) << streamed.status.error_message();
+  // In flight at GOAWAY, finished within the grace. (Seen once, under TSan
+  // with the suite's other tests alongside: "Socket closed"; the server's log
+  // goes with the failure so the next one says why.)
+  ASSERT_TRUE(streamed.status.ok())
+      << streamed.status.error_message() << "\nserver log:\n"
+      << ::testing::PrintToString(server->LogLines());
   EXPECT_EQ(streamed.started, 1);
   EXPECT_EQ(streamed.finished, 1);
   EXPECT_EQ(streamed.last.usage().completion_tokens(), 16);
@@ -160,24 +164,9 @@ TEST(ServiceConnectionTest, AnIdleConnectionIsClosedAndTheNextCallReconnects) {
       << "states seen: " << ::testing::PrintToString(recorder.states());
 }
 
-struct ShellRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-ShellRun Shell(const std::string& command) {
-  ShellRun run;
-  // A flag that were accepted would start a server: `timeout` ends it.
-  FILE* pipe = popen(("timeout 30 " + command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-    run.out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+// A flag that were accepted would start a server: `timeout` ends it.
+ShellResult Shell(const std::string& command) {
+  return RunShell("timeout 30 " + command);
 }
 
 TEST(ServiceConnectionTest, NegativeLimitsAreRefusedByName) {
@@ -185,22 +174,23 @@ TEST(ServiceConnectionTest, NegativeLimitsAreRefusedByName) {
        {"--max-connection-age-ms", "--max-connection-age-grace-ms",
         "--max-connection-idle-ms", "--keepalive-min-ping-interval-ms",
         "--keepalive-max-ping-strikes"}) {
-    const ShellRun run = Shell(GgufdBinary() + " serve --listen 127.0.0.1:0 " +
-                               "--metrics-port -1 " + flag + " -1");
+    const ShellResult run =
+        Shell(GgufdBinary() + " serve --listen 127.0.0.1:0 " +
+              "--metrics-port -1 " + flag + " -1");
     EXPECT_NE(run.exit_code, 0) << flag;
-    EXPECT_THAT(run.out, HasSubstr(std::string(flag) + ": Value -1 not in "
-                                                       "range"));
+    EXPECT_THAT(run.output, HasSubstr(std::string(flag) + ": Value -1 not in "
+                                                          "range"));
   }
   // The environment variables are checked the same way.
-  const ShellRun env = Shell("env GGUFD_MAX_CONNECTION_AGE_GRACE_MS=-5 " +
-                             GgufdBinary() + " serve --listen 127.0.0.1:0");
+  const ShellResult env = Shell("env GGUFD_MAX_CONNECTION_AGE_GRACE_MS=-5 " +
+                                GgufdBinary() + " serve --listen 127.0.0.1:0");
   EXPECT_NE(env.exit_code, 0);
-  EXPECT_THAT(env.out, HasSubstr("--max-connection-age-grace-ms"));
+  EXPECT_THAT(env.output, HasSubstr("--max-connection-age-grace-ms"));
   // --help says what the limits are for.
-  const ShellRun help = Shell(GgufdBinary() + " serve --help");
+  const ShellResult help = Shell(GgufdBinary() + " serve --help");
   EXPECT_EQ(help.exit_code, 0);
-  EXPECT_THAT(help.out, HasSubstr("--max-connection-age-ms"));
-  EXPECT_THAT(help.out, HasSubstr("L4 balancer"));
+  EXPECT_THAT(help.output, HasSubstr("--max-connection-age-ms"));
+  EXPECT_THAT(help.output, HasSubstr("L4 balancer"));
 }
 
 }  // namespace

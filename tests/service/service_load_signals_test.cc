@@ -86,17 +86,10 @@ GrpcurlCall CallWithGrpcurl(GgufdProcess& server, const std::string& method,
     ADD_FAILURE() << "grpcurl is missing: run deploy/setup.sh";
     return call;
   }
-  const std::string command = grpcurl + " -plaintext -v -d '" + request + "' " +
-                              server.address() + " " + method + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return call;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-    call.out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  call.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const ShellResult run = RunShell(grpcurl + " -plaintext -v -d '" + request +
+                                   "' " + server.address() + " " + method);
+  call.exit_code = run.exit_code;
+  call.out = run.output;
   constexpr char kKey[] = "endpoint-load-metrics-bin: ";
   for (absl::string_view line : absl::StrSplit(call.out, '\n')) {
     if (!absl::ConsumePrefix(&line, kKey)) continue;

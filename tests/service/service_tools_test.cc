@@ -18,25 +18,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-struct ShellRun {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-// Runs a shell command line, capturing its output.
-ShellRun Shell(const std::string& command) {
-  ShellRun run;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-    run.out.append(buf.data(), n);
-  }
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
+// ggufctl's and grpcurl's output, stderr included.
+ShellResult Shell(const std::string& command) { return RunShell(command); }
 
 std::string Grpcurl() {
   return std::string(GGUFD_SOURCE_DIR) + "/tools/bin/grpcurl";
@@ -55,34 +38,35 @@ TEST_F(ServiceToolsTest, GrpcurlListsServicesAndGenerates) {
   ASSERT_TRUE(std::filesystem::exists(Grpcurl()))
       << "grpcurl is missing: run deploy/setup.sh";
   const std::string target = " -plaintext " + server_->address() + " ";
-  const ShellRun list = Shell(Grpcurl() + target + "list");
-  ASSERT_EQ(list.exit_code, 0) << list.out;
+  const ShellResult list = Shell(Grpcurl() + target + "list");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
   for (const char* service :
        {"ggufd.v1.Inference", "ggufd.v1.Runtime", "ggufd.v1.Diagnostics",
         "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
         "grpc.channelz.v1.Channelz"}) {
-    EXPECT_THAT(list.out, HasSubstr(service));
+    EXPECT_THAT(list.output, HasSubstr(service));
   }
-  const ShellRun generate =
+  const ShellResult generate =
       Shell(Grpcurl() +
             " -d '{\"text\": \"Once upon a time\", \"stopping\": "
             "{\"max_tokens\": 8}, \"request_id\": \"curl-1\"}'" +
             target + "ggufd.v1.Inference/Generate");
-  ASSERT_EQ(generate.exit_code, 0) << generate.out;
-  EXPECT_THAT(generate.out, HasSubstr("\"request_id\": \"curl-1\""));
-  EXPECT_THAT(generate.out, HasSubstr("\"chunk\""));
-  EXPECT_THAT(generate.out, HasSubstr("FINISH_REASON_MAX_TOKENS"));
-  const ShellRun health =
+  ASSERT_EQ(generate.exit_code, 0) << generate.output;
+  EXPECT_THAT(generate.output, HasSubstr("\"request_id\": \"curl-1\""));
+  EXPECT_THAT(generate.output, HasSubstr("\"chunk\""));
+  EXPECT_THAT(generate.output, HasSubstr("FINISH_REASON_MAX_TOKENS"));
+  const ShellResult health =
       Shell(Grpcurl() + " -d '{\"service\": \"ggufd.v1.Inference\"}'" + target +
             "grpc.health.v1.Health/Check");
-  EXPECT_EQ(health.exit_code, 0) << health.out;
-  EXPECT_THAT(health.out, HasSubstr("SERVING"));
+  EXPECT_EQ(health.exit_code, 0) << health.output;
+  EXPECT_THAT(health.output, HasSubstr("SERVING"));
   // Errors carry their details to grpcurl too.
-  const ShellRun escape = Shell(Grpcurl() + " -d '{\"path\": \"../x.gguf\"}'" +
-                                target + "ggufd.v1.Runtime/LoadModel");
+  const ShellResult escape =
+      Shell(Grpcurl() + " -d '{\"path\": \"../x.gguf\"}'" + target +
+            "ggufd.v1.Runtime/LoadModel");
   EXPECT_NE(escape.exit_code, 0);
-  EXPECT_THAT(escape.out, HasSubstr("PermissionDenied"));
-  EXPECT_THAT(escape.out, HasSubstr("\"error_code\": \"11\""));
+  EXPECT_THAT(escape.output, HasSubstr("PermissionDenied"));
+  EXPECT_THAT(escape.output, HasSubstr("\"error_code\": \"11\""));
 }
 
 TEST_F(ServiceToolsTest, MetricsEndpointServesValidExposition) {
@@ -120,37 +104,37 @@ TEST_F(ServiceToolsTest, MetricsEndpointServesValidExposition) {
 
 TEST_F(ServiceToolsTest, GgufctlWorksLikeAShellUserExpects) {
   const std::string ctl = GgufctlBinary() + " --server " + server_->address();
-  const ShellRun generate =
+  const ShellResult generate =
       Shell(ctl + " generate 'Once upon a time' -n 12 -t 0 --stats");
-  ASSERT_EQ(generate.exit_code, 0) << generate.out;
-  EXPECT_THAT(generate.out,
+  ASSERT_EQ(generate.exit_code, 0) << generate.output;
+  EXPECT_THAT(generate.output,
               HasSubstr("FINISH_REASON_MAX_TOKENS: 5 prompt + 12"));
-  const ShellRun tokens = Shell(ctl + " tokenize 'Once upon a time'");
-  EXPECT_EQ(tokens.exit_code, 0) << tokens.out;
-  EXPECT_THAT(tokens.out, ::testing::MatchesRegex("[0-9 ]+\n"));
-  const ShellRun status = Shell(ctl + " status");
+  const ShellResult tokens = Shell(ctl + " tokenize 'Once upon a time'");
+  EXPECT_EQ(tokens.exit_code, 0) << tokens.output;
+  EXPECT_THAT(tokens.output, ::testing::MatchesRegex("[0-9 ]+\n"));
+  const ShellResult status = Shell(ctl + " status");
   EXPECT_EQ(status.exit_code, 0);
-  EXPECT_THAT(status.out, HasSubstr("state:      READY"));
-  const ShellRun load = Shell(ctl + " load stories260K.gguf");
-  EXPECT_EQ(load.exit_code, 0) << load.out;
-  EXPECT_THAT(load.out, HasSubstr("llama"));
-  const ShellRun chat = Shell(ctl + " chat --template chatml 'Hi' -n 4");
-  EXPECT_EQ(chat.exit_code, 0) << chat.out;
+  EXPECT_THAT(status.output, HasSubstr("state:      READY"));
+  const ShellResult load = Shell(ctl + " load stories260K.gguf");
+  EXPECT_EQ(load.exit_code, 0) << load.output;
+  EXPECT_THAT(load.output, HasSubstr("llama"));
+  const ShellResult chat = Shell(ctl + " chat --template chatml 'Hi' -n 4");
+  EXPECT_EQ(chat.exit_code, 0) << chat.output;
   // Errors: a message on stderr and a non-zero exit.
-  const ShellRun escape = Shell(ctl + " load ../secret.gguf");
+  const ShellResult escape = Shell(ctl + " load ../secret.gguf");
   EXPECT_EQ(escape.exit_code, 1);
-  EXPECT_THAT(escape.out,
+  EXPECT_THAT(escape.output,
               HasSubstr("ggufctl: PERMISSION_DENIED: the model path leads "
                         "outside the model directory [PERMISSION_DENIED, "
                         "error_code 11]"));
-  const ShellRun missing = Shell(ctl + " --runtime nope status");
+  const ShellResult missing = Shell(ctl + " --runtime nope status");
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_THAT(missing.out, HasSubstr("NOT_FOUND"));
-  const ShellRun usage = Shell(ctl + " generate");
+  EXPECT_THAT(missing.output, HasSubstr("NOT_FOUND"));
+  const ShellResult usage = Shell(ctl + " generate");
   EXPECT_EQ(usage.exit_code, 2);
-  const ShellRun down =
+  const ShellResult down =
       Shell(GgufctlBinary() + " --server 127.0.0.1:1 --timeout 5 status");
-  EXPECT_EQ(down.exit_code, 3) << down.out;
+  EXPECT_EQ(down.exit_code, 3) << down.output;
 }
 
 TEST(ServiceToolsSessionsTest, GgufctlContinuesForksSavesAndRestoresSessions) {
@@ -164,51 +148,52 @@ TEST(ServiceToolsSessionsTest, GgufctlContinuesForksSavesAndRestoresSessions) {
   const std::string ctl = GgufctlBinary() + " --server " + server->address();
 
   // Two turns of one session: the second reuses the session's KV cache.
-  const ShellRun first = Shell(
+  const ShellResult first = Shell(
       ctl + " generate 'Once upon a time' -n 8 -t 0 --session s1 --stats");
-  ASSERT_EQ(first.exit_code, 0) << first.out;
-  EXPECT_THAT(first.out, HasSubstr("[session s1: SESSION_CACHE_NEW, 0 of "));
-  const ShellRun second =
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_THAT(first.output, HasSubstr("[session s1: SESSION_CACHE_NEW, 0 of "));
+  const ShellResult second =
       Shell(ctl + " generate ' there' -n 8 -t 0 --session s1 --stats");
-  ASSERT_EQ(second.exit_code, 0) << second.out;
-  EXPECT_THAT(second.out,
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_THAT(second.output,
               ::testing::ContainsRegex(
                   "session s1: SESSION_CACHE_HIT, [1-9][0-9]* of [0-9]+ "
                   "prompt tokens cached"));
-  const ShellRun list = Shell(ctl + " session list");
-  EXPECT_EQ(list.exit_code, 0) << list.out;
-  EXPECT_THAT(list.out, ::testing::ContainsRegex("\ns1 +[0-9]+ +[1-9]"));
-  EXPECT_THAT(list.out, HasSubstr("1 session, "));
+  const ShellResult list = Shell(ctl + " session list");
+  EXPECT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_THAT(list.output, ::testing::ContainsRegex("\ns1 +[0-9]+ +[1-9]"));
+  EXPECT_THAT(list.output, HasSubstr("1 session, "));
 
   // Fork, save, and a restored copy that continues like the original.
   EXPECT_EQ(Shell(ctl + " session fork s1 s2").exit_code, 0);
   EXPECT_EQ(Shell(ctl + " session fork s1 s2").exit_code, 1);  // exists
-  const ShellRun save = Shell(ctl + " session save s1");
-  EXPECT_EQ(save.exit_code, 0) << save.out;
-  EXPECT_THAT(save.out, HasSubstr("saved s1 to s1.session ("));
+  const ShellResult save = Shell(ctl + " session save s1");
+  EXPECT_EQ(save.exit_code, 0) << save.output;
+  EXPECT_THAT(save.output, HasSubstr("saved s1 to s1.session ("));
   EXPECT_TRUE(std::filesystem::exists(state / "s1.session"));
-  const ShellRun original =
+  const ShellResult original =
       Shell(ctl + " generate ' and' -n 8 -t 0 --session s1");
-  ASSERT_EQ(original.exit_code, 0) << original.out;
+  ASSERT_EQ(original.exit_code, 0) << original.output;
   EXPECT_EQ(Shell(ctl + " session restore s1.session --as s3").exit_code, 0);
-  const ShellRun restored =
+  const ShellResult restored =
       Shell(ctl + " generate ' and' -n 8 -t 0 --session s3");
-  EXPECT_EQ(restored.out, original.out);
-  const ShellRun exists = Shell(ctl + " session restore s1.session");
+  EXPECT_EQ(restored.output, original.output);
+  const ShellResult exists = Shell(ctl + " session restore s1.session");
   EXPECT_EQ(exists.exit_code, 1);
-  EXPECT_THAT(exists.out, HasSubstr("ALREADY_EXISTS"));
+  EXPECT_THAT(exists.output, HasSubstr("ALREADY_EXISTS"));
   EXPECT_EQ(Shell(ctl + " session restore s1.session --replace").exit_code, 0);
-  EXPECT_EQ(Shell(ctl + " generate ' and' -n 8 -t 0 --session s1").out,
-            original.out);
+  EXPECT_EQ(Shell(ctl + " generate ' and' -n 8 -t 0 --session s1").output,
+            original.output);
 
   // Delete, errors and usage.
-  EXPECT_THAT(Shell(ctl + " session delete s2").out, HasSubstr("deleted s2"));
-  const ShellRun gone = Shell(ctl + " session delete s2");
+  EXPECT_THAT(Shell(ctl + " session delete s2").output,
+              HasSubstr("deleted s2"));
+  const ShellResult gone = Shell(ctl + " session delete s2");
   EXPECT_EQ(gone.exit_code, 1);
-  EXPECT_THAT(gone.out, HasSubstr("no session s2"));
-  const ShellRun escape = Shell(ctl + " session save s1 ../outside.session");
+  EXPECT_THAT(gone.output, HasSubstr("no session s2"));
+  const ShellResult escape = Shell(ctl + " session save s1 ../outside.session");
   EXPECT_EQ(escape.exit_code, 1);
-  EXPECT_THAT(escape.out, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(escape.output, HasSubstr("PERMISSION_DENIED"));
   EXPECT_EQ(Shell(ctl + " session").exit_code, 2);
   server.reset();
   std::filesystem::remove_all(state);
