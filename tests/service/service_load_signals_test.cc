@@ -110,6 +110,19 @@ class LoadSignalsTest : public ::testing::Test {
                                    "2"});
     ASSERT_NE(server_, nullptr);
   }
+  // Stalls the worker and queues two generations (the capacity) behind it;
+  // they finish once the worker is resumed.
+  std::vector<std::thread> FillTheQueue() {
+    Stall(*server_, "default");
+    std::vector<std::thread> queued;
+    for (int i = 0; i < 2; ++i) {
+      queued.emplace_back([this] {
+        EXPECT_TRUE(
+            Generate(server_->inference(), TextRequest("Once", 2)).status.ok());
+      });
+    }
+    return queued;
+  }
   std::unique_ptr<GgufdProcess> server_;
 };
 
@@ -120,14 +133,7 @@ TEST_F(LoadSignalsTest, VllmGaugesFollowTheQueueAndTheRunningGeneration) {
   EXPECT_EQ(idle.kv, 0);
 
   // Two requests wait behind a busy worker.
-  Stall(*server_, "default");
-  std::vector<std::thread> queued;
-  for (int i = 0; i < 2; ++i) {
-    queued.emplace_back([&] {
-      EXPECT_TRUE(
-          Generate(server_->inference(), TextRequest("Once", 2)).status.ok());
-    });
-  }
+  std::vector<std::thread> queued = FillTheQueue();
   ASSERT_TRUE(Eventually([&] { return Gauges(*server_).waiting == 2; }));
   const VllmGauges stalled = Gauges(*server_);
   EXPECT_EQ(stalled.running, 1);
@@ -253,14 +259,7 @@ TEST_F(LoadSignalsTest, InferenceCallsCarryTheRuntimesLoadReport) {
 }
 
 TEST_F(LoadSignalsTest, ARefusalReportsTheFullQueue) {
-  Stall(*server_, "default");
-  std::vector<std::thread> queued;
-  for (int i = 0; i < 2; ++i) {
-    queued.emplace_back([&] {
-      EXPECT_TRUE(
-          Generate(server_->inference(), TextRequest("Once", 2)).status.ok());
-    });
-  }
+  std::vector<std::thread> queued = FillTheQueue();
   ASSERT_TRUE(Eventually(
       [&] { return Status(*server_, "default").queue_depth() == 2; }));
   const GrpcurlCall full = CallWithGrpcurl(
