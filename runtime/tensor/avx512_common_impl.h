@@ -23,6 +23,7 @@
 
 #include <cstdint>
 
+#include "runtime/tensor/byte_sums_impl.h"
 #include "runtime/tensor/type_traits.h"
 
 namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE {
@@ -43,18 +44,6 @@ inline __m512i AddDot4(__m512i acc, __m512i u, __m512i s) {
 #endif
 }
 
-inline int32_t Dword(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-// The sum of each 4 adjacent of the 32 bytes qs.
-inline __m256i GroupSumVector(const int8_t* qs) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), v),
-                           _mm256_set1_epi16(1));
-}
 inline void GroupSums(const int8_t* qs, int32_t (&out)[8]) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), GroupSumVector(qs));
 }

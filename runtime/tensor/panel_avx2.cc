@@ -10,7 +10,8 @@
 // bit.
 //
 // As in dot_avx2.cc, nothing here calls an inline function shared with other
-// translation units.
+// translation units (byte_sums_impl.h gives this one its own copies).
+#define GGUFD_SIMD_NAMESPACE avx2
 #include <immintrin.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <cstring>
 
 #include "runtime/tensor/blocks.h"
+#include "runtime/tensor/byte_sums_impl.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -39,16 +41,8 @@ struct Panel {
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
-inline int32_t Dword(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 inline int SumBytes(const int8_t* qs) {
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs));
-  const __m256i s = _mm256_madd_epi16(
-      _mm256_maddubs_epi16(_mm256_set1_epi8(1), v), _mm256_set1_epi16(1));
+  const __m256i s = GroupSumVector(qs);
   __m128i t =
       _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
