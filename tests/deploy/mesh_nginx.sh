@@ -12,10 +12,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/proxy_replicas.bash"
 nginx_bin=${NGINX_BIN:-/usr/sbin/nginx}
-if [[ ! -x $nginx_bin ]]; then
-  echo "SKIP mesh_nginx: no nginx at $nginx_bin (deploy/setup.sh installs Debian's)"
-  exit 0
-fi
+require_proxy mesh_nginx "$nginx_bin" "deploy/setup.sh installs Debian's"
 proxy_init mesh_nginx
 start_replicas
 

@@ -31,7 +31,7 @@ for need in "$ggufd_bin" "$model"; do
 done
 if [[ ! -x $control_plane || ! -x $mesh_client ]]; then
   command -v go >/dev/null ||
-    { echo "SKIP mesh_xds: no Go toolchain to build tests/mesh/xds"; exit 0; }
+    { echo "FAIL mesh_xds: no Go toolchain to build tests/mesh/xds (deploy/setup.sh installs it)"; exit 1; }
   (cd "$root" && deploy/setup.d/30-mesh-xds.sh)
 fi
 

@@ -3,6 +3,9 @@
 # process started, and the run of proxy_checks.py through a proxy.
 # (Not a *.sh file: tests/run_all.sh runs each tests/deploy/*.sh as a stage.)
 #
+# require_proxy NAME BIN HINT: fails the stage when BIN is not an executable
+#   (setup installs every proxy it can run here); HINT says where it comes
+#   from.
 # proxy_init NAME: checks what every proxy stage needs, makes $work and sets
 #   the EXIT trap that kills $pids, prints the logs on failure and the
 #   stage's wall time.
@@ -19,6 +22,13 @@ python=${PYTHON:-python3}
 stage_start=$SECONDS
 pids=()
 declare -A port metrics pid
+
+require_proxy() {
+  if [[ ! -x $2 ]]; then
+    echo "FAIL $1: no proxy at $2 ($3)"
+    exit 1
+  fi
+}
 
 proxy_init() {
   stage=$1
