@@ -16,7 +16,12 @@ void RuntimeLoadTracker::SetContextInUse(std::string_view runtime,
     }
     return;
   }
-  context_in_use_.insert_or_assign(std::string(runtime), positions);
+  // Called for every token: the runtime's entry is found, not rebuilt.
+  if (auto it = context_in_use_.find(runtime); it != context_in_use_.end()) {
+    it->second = positions;
+  } else {
+    context_in_use_.emplace(std::string(runtime), positions);
+  }
 }
 
 RuntimeLoad RuntimeLoadTracker::Sample(const WorkerSnapshot& snapshot,
