@@ -46,13 +46,8 @@ bool Ready(const WorkerSnapshot& s) {
 }
 
 std::string HostOf(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  std::string host =
-      colon == std::string::npos ? listen : listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host.empty() ? "0.0.0.0" : host;
+  const std::string_view host = security::ListenHost(listen);
+  return host.empty() ? "0.0.0.0" : std::string(host);
 }
 
 // Says loudly when the server can be reached beyond this machine without
@@ -398,7 +393,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     builder.RegisterService(service.get());
   }
   self->server = builder.BuildAndStart();
-  if (options.xds) self->port = FixedPortOf(options.listen);
+  // An xDS server binds its port only once a Listener arrives and reports
+  // none to the builder; --xds requires a fixed one, which is the port.
+  if (options.xds) self->port = security::ListenPort(options.listen);
   if (self->server == nullptr || self->port == 0) {
     return absl::UnavailableError(StrCat("cannot listen on ", options.listen));
   }

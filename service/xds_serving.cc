@@ -2,27 +2,15 @@
 
 #include <stdlib.h>
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 
 #include "grpc/grpc.h"
 #include "nlohmann/json.hpp"
 #include "runtime/common/str_cat.h"
+#include "service/security/listen_address.h"
 
 namespace ggufd {
-
-int FixedPortOf(const std::string& listen) {
-  if (listen.rfind("unix:", 0) == 0) return 0;
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return 0;
-  const std::string_view digits = std::string_view(listen).substr(colon + 1);
-  int port = 0;
-  const auto [end, error] =
-      std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (error != std::errc() || end != digits.data() + digits.size()) return 0;
-  return port;
-}
 
 namespace {
 
@@ -54,7 +42,7 @@ absl::StatusOr<std::string> ReadBootstrap(const std::string& bootstrap_file) {
 
 absl::Status PrepareXdsBootstrap(const std::string& bootstrap_file,
                                  const std::string& listen) {
-  if (FixedPortOf(listen) <= 0) {
+  if (security::ListenPort(listen) <= 0) {
     return absl::InvalidArgumentError(
         StrCat("--xds needs --listen with a fixed host:port (not ", listen,
                "): the control plane names the server's Listener after it"));

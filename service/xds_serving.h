@@ -31,11 +31,6 @@ namespace ggufd {
 absl::Status PrepareXdsBootstrap(const std::string& bootstrap_file,
                                  const std::string& listen);
 
-// The fixed port of a host:port listen address (0 when none). An xDS server
-// binds its port only once it has a Listener and reports none to the
-// builder, so this is the server's port.
-int FixedPortOf(const std::string& listen);
-
 // Logs each change of the xDS serving status of a listening address
 // (gRPC may repeat an update; repeats are not logged).
 class XdsServingStatusLog final

@@ -2,25 +2,52 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <string>
 
 #include "absl/strings/ascii.h"
 
 namespace ggufd::security {
 
-bool IsLoopbackListen(std::string_view listen) {
-  if (listen.starts_with("unix:") || listen.starts_with("unix-abstract:")) {
-    return true;
+namespace {
+
+bool IsUnix(std::string_view listen) {
+  return listen.starts_with("unix:") || listen.starts_with("unix-abstract:");
+}
+
+// The position of the colon before the port (npos when there is none).
+size_t PortColon(std::string_view listen) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos || listen.ends_with("]")) {
+    return std::string_view::npos;
   }
-  std::string_view host = listen;
-  if (const size_t colon = listen.rfind(':');
-      colon != std::string_view::npos && !listen.ends_with("]")) {
-    host = listen.substr(0, colon);
-  }
+  return colon;
+}
+
+}  // namespace
+
+std::string_view ListenHost(std::string_view listen) {
+  std::string_view host = listen.substr(0, PortColon(listen));
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  std::string h(host);
+  return host;
+}
+
+int ListenPort(std::string_view listen) {
+  const size_t colon = PortColon(listen);
+  if (IsUnix(listen) || colon == std::string_view::npos) return 0;
+  const std::string_view digits = listen.substr(colon + 1);
+  int port = 0;
+  const auto [end, error] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (error != std::errc() || end != digits.data() + digits.size()) return 0;
+  return port;
+}
+
+bool IsLoopbackListen(std::string_view listen) {
+  if (IsUnix(listen)) return true;
+  std::string h(ListenHost(listen));
   for (char& c : h) c = absl::ascii_tolower(static_cast<unsigned char>(c));
   if (h == "localhost") return true;
   in_addr v4{};

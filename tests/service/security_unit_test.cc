@@ -90,6 +90,19 @@ TEST(PrincipalTableTest, RefusesMalformedLinesNamingThem) {
   }
 }
 
+TEST(ListenAddressTest, HostAndPort) {
+  EXPECT_EQ(ListenHost("127.0.0.1:50051"), "127.0.0.1");
+  EXPECT_EQ(ListenHost("[::1]:50051"), "::1");
+  EXPECT_EQ(ListenHost("[::1]"), "::1");
+  EXPECT_EQ(ListenHost(":50051"), "");
+  EXPECT_EQ(ListenPort("127.0.0.1:50051"), 50051);
+  EXPECT_EQ(ListenPort("[::1]:8081"), 8081);
+  EXPECT_EQ(ListenPort("127.0.0.1:0"), 0);
+  EXPECT_EQ(ListenPort("[::1]"), 0);
+  EXPECT_EQ(ListenPort("127.0.0.1:5x"), 0);
+  EXPECT_EQ(ListenPort("unix:/tmp/ggufd.sock"), 0);
+}
+
 TEST(ListenAddressTest, LoopbackOrNot) {
   EXPECT_TRUE(IsLoopbackListen("127.0.0.1:50051"));
   EXPECT_TRUE(IsLoopbackListen("127.1.2.3:0"));
