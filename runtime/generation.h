@@ -64,6 +64,19 @@ enum class SessionCache {
   kRestored,  // evicted, and reloaded from the file it was saved to
 };
 
+// Restricts the output to a formal language (runtime/grammar): only tokens
+// that keep the text a prefix of a sentence are sampled, and generation
+// ends (kConstraintComplete) once nothing more can follow.
+struct Constraint {
+  enum class Kind {
+    kGrammar,     // llama.cpp's GBNF, starting at rule "root"
+    kJsonSchema,  // a JSON Schema document (JSON text)
+    kRegex,       // a regular expression the whole output matches
+  };
+  Kind kind = Kind::kGrammar;
+  std::string text;
+};
+
 struct GenerateRequest {
   // One of `chat`, `prompt_ids` (when non-empty) and `prompt` (text,
   // tokenized with the model's tokenizer) is used, in that order. An empty
@@ -93,15 +106,18 @@ struct GenerateRequest {
   // Most tokens this request may add (its prompt, after a session's
   // history); 0 = no limit beyond the context.
   int32_t max_prompt_tokens = 0;
+  // Restricts the output; nullopt = unconstrained.
+  std::optional<Constraint> constraint;
 };
 
 enum class FinishReason {
-  kEos,           // the model produced an end-of-generation token
-  kStopSequence,  // a stop string matched
-  kStopToken,     // a requested stop token id was produced
-  kMaxTokens,     // max_tokens reached
-  kContextFull,   // no room left in the context
-  kCancelled,     // the cancel token was set
+  kEos,                 // the model produced an end-of-generation token
+  kStopSequence,        // a stop string matched
+  kStopToken,           // a requested stop token id was produced
+  kMaxTokens,           // max_tokens reached
+  kContextFull,         // no room left in the context
+  kCancelled,           // the cancel token was set
+  kConstraintComplete,  // the constraint admits nothing more
 };
 
 std::string_view FinishReasonName(FinishReason reason);  // "eos", "stop"...

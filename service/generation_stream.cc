@@ -23,6 +23,8 @@ v1::FinishReason ToProto(FinishReason reason) {
       return v1::FINISH_REASON_CONTEXT_FULL;
     case FinishReason::kCancelled:
       return v1::FINISH_REASON_CANCELLED;
+    case FinishReason::kConstraintComplete:
+      return v1::FINISH_REASON_CONSTRAINT_COMPLETE;
   }
   return v1::FINISH_REASON_UNSPECIFIED;
 }
