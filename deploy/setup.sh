@@ -116,6 +116,13 @@ for lang in python go node java; do
   "clients/$lang/setup.sh"
 done
 
+# Third-party checkers and clients of the end-to-end tests (pinned).
+if ! python3 -c 'import jsonschema, lark, openai' 2>/dev/null; then
+  log "installing the end-to-end tests' Python packages"
+  pip3 install -q --disable-pip-version-check --root-user-action=ignore \
+    -r tests/e2e/requirements.txt
+fi
+
 # Deployment tools (container base image, manifest validators, mesh test
 # programs): one script each in deploy/setup.d/, run in name order; each
 # caches what it makes under the git-ignored tools/ so a re-run is quick.
