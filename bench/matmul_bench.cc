@@ -47,15 +47,16 @@ ScaleFields ScaleFieldsOf(TensorType type) {
 // group scales uniformly random.
 std::vector<uint8_t> RandomWeight(TensorType type, int64_t rows, int64_t cols) {
   const TypeTraits& traits = Traits(type);
-  const size_t n_blocks = static_cast<size_t>(rows * cols / traits.block_size);
-  std::vector<uint8_t> bytes(n_blocks * traits.type_size);
+  const size_t n_blocks =
+      static_cast<size_t>(rows * cols / traits.layout.block_size);
+  std::vector<uint8_t> bytes(n_blocks * traits.layout.type_size);
   std::mt19937 rng(42);
   for (uint8_t& b : bytes) b = static_cast<uint8_t>(rng());
   const uint16_t d = Fp32ToFp16(0.01f);
   const uint16_t m = Fp32ToFp16(-0.08f);
   const ScaleFields fields = ScaleFieldsOf(type);
   for (size_t i = 0; i < n_blocks; ++i) {
-    uint8_t* block = bytes.data() + i * traits.type_size;
+    uint8_t* block = bytes.data() + i * traits.layout.type_size;
     std::memcpy(block + fields.d, &d, 2);
     if (fields.m >= 0) std::memcpy(block + fields.m, &m, 2);
   }
@@ -117,8 +118,8 @@ const bool kRegistered = [] {
             const Isa isa = static_cast<Isa>(level);
             if (isa == Isa::kScalar && tokens > 1) continue;
             if (shape.rows > 4096 && tokens > 1) continue;
-            const std::string name = std::string(Traits(type).name) + "/" +
-                                     std::to_string(shape.cols) + "x" +
+            const std::string name = std::string(Traits(type).layout.name) +
+                                     "/" + std::to_string(shape.cols) + "x" +
                                      std::to_string(shape.rows) +
                                      "/tokens:" + std::to_string(tokens) +
                                      "/threads:" + std::to_string(threads) +

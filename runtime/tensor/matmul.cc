@@ -211,7 +211,8 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   if (n_tokens <= 0 || w.rows <= 0) return;
   const TypeTraits& traits = Traits(w.type);
   const TypeTraits& act = Traits(traits.vec_dot_type);
-  assert(w.cols % traits.block_size == 0 && w.cols % act.block_size == 0);
+  assert(w.cols % traits.layout.block_size == 0 &&
+         w.cols % act.layout.block_size == 0);
 
   const VecDotFn dot = ResolveVecDot(w.type, isa);
   const MatTileFn tile = ResolveMatTile(w.type, isa);
@@ -229,7 +230,8 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   size_t a_stride = static_cast<size_t>(w.cols) * sizeof(float);
   PanelActBlock* a_blocks = nullptr;
   if (traits.vec_dot_type != TensorType::kF32) {
-    a_stride = static_cast<size_t>(w.cols / act.block_size) * act.type_size;
+    a_stride = static_cast<size_t>(w.cols / act.layout.block_size) *
+               act.layout.type_size;
     // Only reached when the caller reserved too little; keeps us correct.
     scratch.Reserve(n_tokens, w.cols);
     uint8_t* buf = scratch.data();
@@ -247,7 +249,7 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
         offset != 0 ? static_cast<size_t>(n_tokens * nb) * 8 * sizeof(int32_t)
                     : 0;
     if ((panel != nullptr || panels != nullptr) &&
-        n_tokens >= kDescribeMinTokens && act.block_size == kQK &&
+        n_tokens >= kDescribeMinTokens && act.layout.block_size == kQK &&
         table_at + table_bytes + offset_bytes <= scratch.capacity()) {
       a_blocks = reinterpret_cast<PanelActBlock*>(buf + table_at);
     }

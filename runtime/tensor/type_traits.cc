@@ -37,43 +37,31 @@ constexpr std::array<RepackedOrder, kIsaCount> Repacked(RepackedOrder scalar,
   return {scalar, avx2, avx512, vnni};
 }
 
-// Indexed by GGUF type id; block sizes and bytes agree with tensor_type.cc
-// (checked by type_traits_test).
+// Indexed by GGUF type id; each entry with kernels takes its layout from
+// kTensorTypeTable afterwards.
 constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
   std::array<TypeTraits, kTensorTypeIdLimit> t{};
   auto at = [&t](T type) -> TypeTraits& {
     return t[static_cast<uint32_t>(type)];
   };
   // Float formats pair with activations of their own type, as in ggml.
-  at(T::kF32) = {.name = "f32",
-                 .block_size = 1,
-                 .type_size = 4,
-                 .dequantize_row = DequantizeRowF32,
+  at(T::kF32) = {.dequantize_row = DequantizeRowF32,
                  .from_float = FromFloatF32,
                  .vec_dot_type = T::kF32,
                  .vec_dot = Dots(DotF32, avx2::DotF32, avx512::DotF32),
                  .mat_tile = Tiles(avx2::TileF32, avx512::TileF32)};
-  at(T::kF16) = {.name = "f16",
-                 .block_size = 1,
-                 .type_size = 2,
-                 .dequantize_row = DequantizeRowF16,
+  at(T::kF16) = {.dequantize_row = DequantizeRowF16,
                  .from_float = FromFloatF16,
                  .vec_dot_type = T::kF16,
                  .vec_dot = Dots(DotF16, avx2::DotF16, avx512::DotF16),
                  .mat_tile = Tiles(avx2::TileF16, avx512::TileF16)};
-  at(T::kBF16) = {.name = "bf16",
-                  .block_size = 1,
-                  .type_size = 2,
-                  .dequantize_row = DequantizeRowBF16,
+  at(T::kBF16) = {.dequantize_row = DequantizeRowBF16,
                   .from_float = FromFloatBF16,
                   .vec_dot_type = T::kBF16,
                   .vec_dot = Dots(DotBF16, avx2::DotBF16, avx512::DotBF16),
                   .mat_tile = Tiles(avx2::TileBF16, avx512::TileBF16)};
   // 32-value blocks.
   at(T::kQ4_0) = {
-      .name = "q4_0",
-      .block_size = 32,
-      .type_size = 18,
       .dequantize_row = DequantizeRowQ4_0,
       .vec_dot_type = T::kQ8_0,
       .panel_offset = 8,
@@ -98,9 +86,6 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                             .panels = avx512vnni::PanelsQ4_0Q8_0Whole,
                             .decode = avx512vnni::DecodeQ4_0Q8_0Whole})};
   at(T::kQ4_1) = {
-      .name = "q4_1",
-      .block_size = 32,
-      .type_size = 20,
       .dequantize_row = DequantizeRowQ4_1,
       .vec_dot_type = T::kQ8_1,
       .vec_dot = Dots(DotQ4_1Q8_1, avx2::PanelDotQ4_1Q8_1,
@@ -111,10 +96,7 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
           Decoders(avx512::DecodeQ4_1Q8_1, avx512vnni::DecodeQ4_1Q8_1),
       .mat_panels = {nullptr, nullptr, avx512::PanelsQ4_1Q8_1,
                      avx512vnni::PanelsQ4_1Q8_1}};
-  at(T::kQ5_0) = {.name = "q5_0",
-                  .block_size = 32,
-                  .type_size = 22,
-                  .dequantize_row = DequantizeRowQ5_0,
+  at(T::kQ5_0) = {.dequantize_row = DequantizeRowQ5_0,
                   .vec_dot_type = T::kQ8_0,
                   .vec_dot = Dots(DotQ5_0Q8_0, avx2::DotQ5_0Q8_0,
                                   avx512::DotQ5_0Q8_0, avx512vnni::DotQ5_0Q8_0),
@@ -122,19 +104,13 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                                     avx512vnni::TileQ5_0Q8_0),
                   .mat_decode = Decoders(avx512::DecodeQ5_0Q8_0,
                                          avx512vnni::DecodeQ5_0Q8_0)};
-  at(T::kQ5_1) = {.name = "q5_1",
-                  .block_size = 32,
-                  .type_size = 24,
-                  .dequantize_row = DequantizeRowQ5_1,
+  at(T::kQ5_1) = {.dequantize_row = DequantizeRowQ5_1,
                   .vec_dot_type = T::kQ8_1,
                   .vec_dot = Dots(DotQ5_1Q8_1, avx2::DotQ5_1Q8_1,
                                   avx512::DotQ5_1Q8_1, avx512vnni::DotQ5_1Q8_1),
                   .mat_tile = Tiles(avx2::TileQ5_1Q8_1, avx512::TileQ5_1Q8_1,
                                     avx512vnni::TileQ5_1Q8_1)};
   at(T::kQ8_0) = {
-      .name = "q8_0",
-      .block_size = 32,
-      .type_size = 34,
       .dequantize_row = DequantizeRowQ8_0,
       .from_float = QuantizeActivationsQ8_0,
       .from_float_simd = {nullptr, nullptr, avx512::QuantizeActivationsQ8_0,
@@ -148,18 +124,12 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_decode = Decoders(nullptr, avx512vnni::DecodeQ8_0Q8_0),
       .mat_panels = {nullptr, nullptr, nullptr, avx512vnni::PanelsQ8_0Q8_0}};
   // An activation format only: no weight is stored as q8_1.
-  at(T::kQ8_1) = {.name = "q8_1",
-                  .block_size = 32,
-                  .type_size = 36,
-                  .dequantize_row = DequantizeRowQ8_1,
+  at(T::kQ8_1) = {.dequantize_row = DequantizeRowQ8_1,
                   .from_float = QuantizeActivationsQ8_1,
                   .from_float_simd = {nullptr, nullptr,
                                       avx512::QuantizeActivationsQ8_1, nullptr},
                   .vec_dot_type = T::kQ8_1};
   at(T::kIQ4_NL) = {
-      .name = "iq4_nl",
-      .block_size = 32,
-      .type_size = 18,
       .dequantize_row = DequantizeRowIQ4_NL,
       .vec_dot_type = T::kQ8_0,
       .vec_dot = Dots(DotIQ4_NLQ8_0, avx2::DotIQ4_NLQ8_0, avx512::DotIQ4_NLQ8_0,
@@ -167,28 +137,19 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
       .mat_tile = Tiles(avx2::TileIQ4_NLQ8_0, avx512::TileIQ4_NLQ8_0,
                         avx512vnni::TileIQ4_NLQ8_0)};
   // 256-value super-blocks.
-  at(T::kQ2_K) = {.name = "q2_K",
-                  .block_size = 256,
-                  .type_size = 84,
-                  .dequantize_row = DequantizeRowQ2_K,
+  at(T::kQ2_K) = {.dequantize_row = DequantizeRowQ2_K,
                   .vec_dot_type = T::kQ8_K,
                   .vec_dot = Dots(DotQ2_KQ8_K, avx2::DotQ2_KQ8_K,
                                   avx512::DotQ2_KQ8_K, avx512vnni::DotQ2_KQ8_K),
                   .mat_tile = Tiles(avx2::TileQ2_KQ8_K, avx512::TileQ2_KQ8_K,
                                     avx512vnni::TileQ2_KQ8_K)};
-  at(T::kQ3_K) = {.name = "q3_K",
-                  .block_size = 256,
-                  .type_size = 110,
-                  .dequantize_row = DequantizeRowQ3_K,
+  at(T::kQ3_K) = {.dequantize_row = DequantizeRowQ3_K,
                   .vec_dot_type = T::kQ8_K,
                   .vec_dot = Dots(DotQ3_KQ8_K, avx2::DotQ3_KQ8_K,
                                   avx512::DotQ3_KQ8_K, avx512vnni::DotQ3_KQ8_K),
                   .mat_tile = Tiles(avx2::TileQ3_KQ8_K, avx512::TileQ3_KQ8_K,
                                     avx512vnni::TileQ3_KQ8_K)};
   at(T::kQ4_K) = {
-      .name = "q4_K",
-      .block_size = 256,
-      .type_size = 144,
       .dequantize_row = DequantizeRowQ4_K,
       .vec_dot_type = T::kQ8_K,
       .vec_dot = Dots(DotQ4_KQ8_K, avx2::DotQ4_KQ8_K, avx512::DotQ4_KQ8_K,
@@ -211,42 +172,33 @@ constexpr std::array<TypeTraits, kTensorTypeIdLimit> kTraits = [] {
                             .tile_gemm = avx512vnni::TileQ4_KQ8_KGemm,
                             .decode = avx512vnni::DecodeQ4_KQ8_KGemv,
                             .decode_gemm = avx512vnni::DecodeQ4_KQ8_KGemm})};
-  at(T::kQ5_K) = {.name = "q5_K",
-                  .block_size = 256,
-                  .type_size = 176,
-                  .dequantize_row = DequantizeRowQ5_K,
+  at(T::kQ5_K) = {.dequantize_row = DequantizeRowQ5_K,
                   .vec_dot_type = T::kQ8_K,
                   .vec_dot = Dots(DotQ5_KQ8_K, avx2::DotQ5_KQ8_K,
                                   avx512::DotQ5_KQ8_K, avx512vnni::DotQ5_KQ8_K),
                   .mat_tile = Tiles(avx2::TileQ5_KQ8_K, avx512::TileQ5_KQ8_K,
                                     avx512vnni::TileQ5_KQ8_K)};
-  at(T::kQ6_K) = {.name = "q6_K",
-                  .block_size = 256,
-                  .type_size = 210,
-                  .dequantize_row = DequantizeRowQ6_K,
+  at(T::kQ6_K) = {.dequantize_row = DequantizeRowQ6_K,
                   .vec_dot_type = T::kQ8_K,
                   .vec_dot = Dots(DotQ6_KQ8_K, avx2::DotQ6_KQ8_K,
                                   avx512::DotQ6_KQ8_K, avx512vnni::DotQ6_KQ8_K),
                   .mat_tile = Tiles(avx2::TileQ6_KQ8_K, avx512::TileQ6_KQ8_K,
                                     avx512vnni::TileQ6_KQ8_K)};
   // An activation format only (GGUF files never store it).
-  at(T::kQ8_K) = {.name = "q8_K",
-                  .block_size = 256,
-                  .type_size = 292,
-                  .dequantize_row = DequantizeRowQ8_K,
+  at(T::kQ8_K) = {.dequantize_row = DequantizeRowQ8_K,
                   .from_float = QuantizeActivationsQ8_K,
                   .from_float_grouped = QuantizeActivationsQ8_KGrouped,
                   .vec_dot_type = T::kQ8_K};
   at(T::kIQ4_XS) = {
-      .name = "iq4_xs",
-      .block_size = 256,
-      .type_size = 136,
       .dequantize_row = DequantizeRowIQ4_XS,
       .vec_dot_type = T::kQ8_K,
       .vec_dot = Dots(DotIQ4_XSQ8_K, avx2::DotIQ4_XSQ8_K, avx512::DotIQ4_XSQ8_K,
                       avx512vnni::DotIQ4_XSQ8_K),
       .mat_tile = Tiles(avx2::TileIQ4_XSQ8_K, avx512::TileIQ4_XSQ8_K,
                         avx512vnni::TileIQ4_XSQ8_K)};
+  for (uint32_t id = 0; id < kTensorTypeIdLimit; ++id) {
+    if (t[id].dequantize_row != nullptr) t[id].layout = kTensorTypeTable[id];
+  }
   return t;
 }();
 static_assert(kTraits.size() == kTensorTypeIdLimit);

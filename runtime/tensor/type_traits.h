@@ -1,5 +1,6 @@
 // One table, indexed by GGUF type id, of everything the kernels need to know
-// about a tensor type: its block layout, how to dequantize a row, which
+// about a tensor type: its block layout (copied from tensor_type.h's table,
+// the only place it is written), how to dequantize a row, which
 // activation format it pairs with in a dot product, how to convert float
 // activations into that format, and the dot kernel for each instruction set
 // (ggml's type_traits, with the ISA dispatch folded in).
@@ -102,9 +103,9 @@ inline constexpr int64_t kRepackRowMultiple = 8;
 inline constexpr int64_t kRepackGroupTokens = 4;
 
 struct TypeTraits {
-  std::string_view name;   // ggml's name; empty for ids ggufd has no kernel for
-  int64_t block_size = 0;  // values per block
-  size_t type_size = 0;    // bytes per block
+  // The type's entry of kTensorTypeTable (name, values and bytes per block);
+  // all empty for ids ggufd has no kernels for.
+  TensorTypeInfo layout;
   DequantizeRowFn dequantize_row = nullptr;
   FromFloatFn from_float = nullptr;  // set for the activation formats
   // Faster conversions giving from_float's bits, per Isa (null: none).

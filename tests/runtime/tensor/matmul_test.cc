@@ -89,8 +89,8 @@ void ForEachOutputAtEveryIsa(const WeightView& w, const std::vector<float>& x,
                              int64_t n_tokens, ActivationBuffer& scratch,
                              ThreadPool& pool, Check check) {
   const TypeTraits& act = Traits(Traits(w.type).vec_dot_type);
-  const size_t a_stride =
-      static_cast<size_t>(w.cols / act.block_size) * act.type_size;
+  const size_t a_stride = static_cast<size_t>(w.cols / act.layout.block_size) *
+                          act.layout.type_size;
   for (int level = 0; level < kIsaCount; ++level) {
     const Isa isa = static_cast<Isa>(level);
     if (!IsaSupported(isa)) continue;
@@ -281,7 +281,7 @@ TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
   for (int j = 128; j < 160; ++j) x[j] = (j == 140) ? -3.0f : 0.0f;
   for (TensorType type : {TensorType::kQ8_0, TensorType::kQ8_1}) {
     const TypeTraits& traits = Traits(type);
-    const size_t bytes = kCols / 32 * traits.type_size;
+    const size_t bytes = kCols / 32 * traits.layout.type_size;
     std::vector<uint8_t> want(bytes), got(bytes);
     traits.from_float(x.data(), want.data(), kCols);
     for (int level = 0; level < kIsaCount; ++level) {
@@ -289,7 +289,7 @@ TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
       if (!IsaSupported(isa)) continue;
       std::fill(got.begin(), got.end(), 0xAB);
       ResolveFromFloat(type, isa)(x.data(), got.data(), kCols);
-      EXPECT_EQ(got, want) << traits.name << " at " << IsaName(isa);
+      EXPECT_EQ(got, want) << traits.layout.name << " at " << IsaName(isa);
     }
   }
 }

@@ -54,7 +54,7 @@ class ReferenceVectorsTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ReferenceVectorsTest, DequantizeMatchesGgmlWithinOneUlp) {
   const TypeTraits& traits = Traits(v_.weight.type);
-  EXPECT_EQ(traits.name, GetParam());
+  EXPECT_EQ(traits.layout.name, GetParam());
   std::vector<float> row(v_.weight.cols);
   int64_t max_ulp = 0;
   double max_abs = 0;
@@ -87,13 +87,14 @@ TEST_P(ReferenceVectorsTest, ActivationQuantizationMatchesGgmlBytes) {
   ASSERT_NE(act.from_float, nullptr);
   std::vector<uint8_t> mine(v_.x_quant->n_bytes);
   act.from_float(v_.x.data(), mine.data(), static_cast<int64_t>(v_.x.size()));
-  ASSERT_EQ(mine.size(), static_cast<size_t>(v_.weight.cols / act.block_size) *
-                             act.type_size);
+  ASSERT_EQ(mine.size(),
+            static_cast<size_t>(v_.weight.cols / act.layout.block_size) *
+                act.layout.type_size);
   int differing = 0;
   for (size_t i = 0; i < mine.size(); ++i) {
     differing += mine[i] != v_.x_quant->data[i];
   }
-  EXPECT_EQ(differing, 0) << act.name << ": " << differing << " of "
+  EXPECT_EQ(differing, 0) << act.layout.name << ": " << differing << " of "
                           << mine.size() << " bytes differ";
 }
 
@@ -236,23 +237,28 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, ReferenceVectorsTest,
                            return info.param;
                          });
 
-TEST(TypeTraitsTest, AgreesWithTensorTypeTable) {
+// The layout table marks a type supported exactly when it has kernels, and
+// every kernel entry carries that table's layout.
+TEST(TypeTraitsTest, KernelsCoverTheSupportedTypes) {
   for (uint32_t id = 0; id < kTensorTypeIdLimit; ++id) {
     const TypeTraits& traits = Traits(id);
-    if (traits.name.empty()) continue;
     const auto info = LookupTensorType(id);
-    ASSERT_TRUE(info.has_value()) << id;
-    EXPECT_EQ(traits.name, info->name) << id;
-    EXPECT_EQ(traits.block_size, info->block_size) << id;
-    EXPECT_EQ(traits.type_size, info->type_size) << id;
-    EXPECT_TRUE(info->supported) << id;
+    const bool supported = info.has_value() && info->supported;
+    EXPECT_EQ(traits.dequantize_row != nullptr, supported) << id;
+    if (!supported) {
+      EXPECT_TRUE(traits.layout.name.empty()) << id;
+      continue;
+    }
+    EXPECT_EQ(traits.layout.name, info->name) << id;
+    EXPECT_EQ(traits.layout.block_size, info->block_size) << id;
+    EXPECT_EQ(traits.layout.type_size, info->type_size) << id;
     if (traits.vec_dot[0] != nullptr) {
       const TypeTraits& act = Traits(traits.vec_dot_type);
       EXPECT_NE(act.from_float, nullptr) << id;
-      EXPECT_EQ(traits.block_size % act.block_size, 0) << id;
+      EXPECT_EQ(traits.layout.block_size % act.layout.block_size, 0) << id;
     }
   }
-  EXPECT_TRUE(Traits(kTensorTypeIdLimit).name.empty());
+  EXPECT_TRUE(Traits(kTensorTypeIdLimit).layout.name.empty());
   EXPECT_FALSE(HasKernels(TensorType::kIQ2_XXS));
 }
 
