@@ -171,8 +171,10 @@ absl::StatusOr<ModelWeights> LoadModelWeights(const gguf::GgufFile& file,
   // A matrix whose every product reads the panels lets its file pages go,
   // so the model is not held in memory twice (unless it is also the
   // embedding that lookups read).
+  // Then its kernels are looked up once, for the products to come.
   auto pack = [&w, &file](tensor::WeightView& view) {
     tensor::AlignedBytes panels = tensor::AttachDecodePanels(view);
+    tensor::ResolveKernels(view, tensor::BestIsa());
     if (panels == nullptr) return;
     w.decode_panels->push_back(std::move(panels));
     if (view.data != w.token_embd.data &&

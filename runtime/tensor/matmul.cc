@@ -126,17 +126,6 @@ int64_t GroupedTokens(const RepackedOrder* repacked, int64_t n_tokens) {
   return repacked != nullptr ? n_tokens - n_tokens % kRepackGroupTokens : 0;
 }
 
-// Which kernels compute a product; the first set one of decode, panels,
-// panel does (else the repacked order's or vec_dot's per-output kernels).
-struct Plan {
-  const RepackedOrder* repacked = nullptr;
-  int64_t n_grouped = 0;
-  MatDecodeFn decode = nullptr;       // from the decode panels
-  MatDecodeFn decode_gemm = nullptr;  // its tokens before n_grouped
-  MatPanelsFn panels = nullptr;       // from the decode panels
-  MatPanelFn panel = nullptr;         // from the file layout
-};
-
 }  // namespace
 
 MatDecodeFn DecodeKernel(const WeightView& w, Isa isa) {
@@ -146,11 +135,10 @@ MatDecodeFn DecodeKernel(const WeightView& w, Isa isa) {
 
 namespace {
 
-Plan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
-  Plan plan;
+ProductPlan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
+  ProductPlan plan;
   plan.repacked = RepackedOrderOf(w, isa);
   const RepackedOrder* repacked = plan.repacked;
-  plan.n_grouped = GroupedTokens(repacked, n_tokens);
   if (w.panels != nullptr) {
     plan.panels =
         repacked != nullptr ? repacked->panels : ResolveMatPanels(w.type, isa);
@@ -178,7 +166,24 @@ Plan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
   return plan;
 }
 
+WeightKernels KernelsFor(const WeightView& w, Isa isa) {
+  const TensorType act_type = Traits(w.type).vec_dot_type;
+  const TypeTraits& act = Traits(act_type);
+  WeightKernels k{.isa = isa,
+                  .panels = w.panels,
+                  .from_float = ResolveFromFloat(act_type, isa),
+                  .dot = ResolveVecDot(w.type, isa),
+                  .tile = ResolveMatTile(w.type, isa),
+                  .few = PlanFor(w, 1, isa),
+                  .many = PlanFor(w, kDecodeMaxTokens + 1, isa)};
+  k.grouped_from_float =
+      act.from_float_grouped != nullptr ? act.from_float_grouped : k.from_float;
+  return k;
+}
+
 }  // namespace
+
+void ResolveKernels(WeightView& w, Isa isa) { w.kernels = KernelsFor(w, isa); }
 
 OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
                                 int64_t t, Isa isa) {
@@ -214,11 +219,19 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
   assert(w.cols % traits.layout.block_size == 0 &&
          w.cols % act.layout.block_size == 0);
 
-  const VecDotFn dot = ResolveVecDot(w.type, isa);
-  const MatTileFn tile = ResolveMatTile(w.type, isa);
-  const Plan plan = PlanFor(w, n_tokens, isa);
+  // Resolved at load for the model's weights; tests and benchmarks pass
+  // views of their own, at every level.
+  std::optional<WeightKernels> local;
+  if (!w.kernels.has_value() || w.kernels->isa != isa ||
+      w.kernels->panels != w.panels) {
+    local = KernelsFor(w, isa);
+  }
+  const WeightKernels& k = local.has_value() ? *local : *w.kernels;
+  const VecDotFn dot = k.dot;
+  const MatTileFn tile = k.tile;
+  const ProductPlan& plan = n_tokens <= kDecodeMaxTokens ? k.few : k.many;
   const RepackedOrder* repacked = plan.repacked;
-  const int64_t n_grouped = plan.n_grouped;
+  const int64_t n_grouped = GroupedTokens(repacked, n_tokens);
   const MatDecodeFn decode = plan.decode;
   const MatDecodeFn decode_gemm = plan.decode_gemm;
   const MatPanelsFn panels = plan.panels;
@@ -257,9 +270,8 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
         a_blocks != nullptr && offset != 0
             ? reinterpret_cast<int32_t*>(buf + table_at + table_bytes)
             : nullptr;
-    const FromFloatFn from_float = ResolveFromFloat(traits.vec_dot_type, isa);
-    const FromFloatFn grouped_from_float =
-        act.from_float_grouped != nullptr ? act.from_float_grouped : from_float;
+    const FromFloatFn from_float = k.from_float;
+    const FromFloatFn grouped_from_float = k.grouped_from_float;
     auto convert = [&](int64_t begin, int64_t end, int) {
       for (int64_t t = begin; t < end; ++t) {
         (t < n_grouped ? grouped_from_float : from_float)(
@@ -344,7 +356,7 @@ void MatMul(const WeightView& w, const float* x, int64_t n_tokens, float* y,
 bool ReadsOnlyPanels(const WeightView& w, Isa isa) {
   if (w.panels == nullptr) return false;
   for (int64_t n_tokens : {int64_t{1}, kRepackGroupTokens + 1}) {
-    const Plan plan = PlanFor(w, n_tokens, isa);
+    const ProductPlan plan = PlanFor(w, n_tokens, isa);
     if (plan.decode == nullptr && plan.panels == nullptr) return false;
   }
   return true;

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "runtime/tensor/isa.h"
@@ -17,6 +18,30 @@
 #include "runtime/tensor/type_traits.h"
 
 namespace ggufd::tensor {
+
+// Which kernels compute a product; the first set one of decode, panels,
+// panel does (else the repacked order's or vec_dot's per-output kernels).
+struct ProductPlan {
+  const RepackedOrder* repacked = nullptr;  // type_traits.h
+  MatDecodeFn decode = nullptr;             // from the decode panels
+  MatDecodeFn decode_gemm = nullptr;  // its tokens before the grouped split
+  MatPanelsFn panels = nullptr;       // from the decode panels
+  MatPanelFn panel = nullptr;         // from the file layout
+};
+
+// Everything MatMul looks up in the type table for one weight at one
+// instruction-set level: resolved once, when the weight is loaded
+// (ResolveKernels), rather than on every product.
+struct WeightKernels {
+  Isa isa = Isa::kScalar;
+  const uint8_t* panels = nullptr;  // the WeightView::panels resolved for
+  FromFloatFn from_float = nullptr;
+  FromFloatFn grouped_from_float = nullptr;  // a repacked order's gemm rows
+  VecDotFn dot = nullptr;
+  MatTileFn tile = nullptr;
+  ProductPlan few;   // products of up to a couple of tokens (decoding)
+  ProductPlan many;  // longer products (prompts)
+};
 
 // A 2-D weight: `rows` rows of `cols` values each, row-major, rows
 // `row_bytes` apart (GGUF: cols = ne0, rows = ne1).
@@ -34,7 +59,14 @@ struct WeightView {
   // The same matrix packed into decode panels (decode_panels.h), or null.
   // Products of few tokens read it instead of `data`.
   const uint8_t* panels = nullptr;
+  // Set by ResolveKernels once the fields above are final; MatMul resolves
+  // on the spot when they are missing or for another level (or panels).
+  std::optional<WeightKernels> kernels;
 };
+
+// Resolves w's kernels at `isa` into w.kernels (call after the panels are
+// attached: which kernels apply depends on them).
+void ResolveKernels(WeightView& w, Isa isa);
 
 // Reusable storage for converted activations, sized once at load so the
 // forward pass never allocates.

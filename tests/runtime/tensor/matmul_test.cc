@@ -223,6 +223,44 @@ TEST_P(MatMulTest, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// A model's weights carry kernels resolved at load (ResolveKernels); they
+// must compute exactly what resolving on the spot computes, and a view whose
+// panels changed since must not use them.
+TEST_P(MatMulTest, KernelsResolvedAtLoadGiveTheSameBits) {
+  for (int64_t rows : {37, 40}) {
+    const BigWeight w = Cycle(v_.weight, rows);
+    ThreadPool pool(2);
+    ActivationBuffer scratch;
+    scratch.Reserve(9, w.view.cols);
+    for (int level = 0; level < kIsaCount; ++level) {
+      const Isa isa = static_cast<Isa>(level);
+      if (!IsaSupported(isa)) continue;
+      WeightView resolved = w.view;
+      ResolveKernels(resolved, isa);
+      ASSERT_TRUE(resolved.kernels.has_value());
+      // Resolved with panels that are then gone: following the stale plan
+      // would read through a null pointer.
+      WeightView stale = w.view;
+      ResolveKernels(stale, isa);
+      stale.panels = nullptr;
+      for (int64_t n_tokens : {1, 2, 5, 9}) {
+        const std::vector<float> x =
+            RandomActivations(n_tokens, w.view.cols, 5);
+        const size_t n = static_cast<size_t>(n_tokens * rows);
+        std::vector<float> want(n), got(n), got_stale(n);
+        MatMul(w.view, x.data(), n_tokens, want.data(), scratch, pool, isa);
+        MatMul(resolved, x.data(), n_tokens, got.data(), scratch, pool, isa);
+        MatMul(stale, x.data(), n_tokens, got_stale.data(), scratch, pool, isa);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(float)), 0)
+            << IsaName(isa) << " rows " << rows << " tokens " << n_tokens;
+        ASSERT_EQ(std::memcmp(got_stale.data(), want.data(), n * sizeof(float)),
+                  0)
+            << IsaName(isa) << " rows " << rows << " tokens " << n_tokens;
+      }
+    }
+  }
+}
+
 // The products above only test decode panels where weights carry them.
 TEST_P(MatMulTest, PacksDecodePanelsWhereAKernelExists) {
   for (int64_t rows : {37, 40}) {
