@@ -102,14 +102,33 @@ struct RepackedOrder {
 inline constexpr int64_t kRepackRowMultiple = 8;
 inline constexpr int64_t kRepackGroupTokens = 4;
 
+// The kernels of one type at one instruction-set level (kernel_registry.h);
+// null where the level has none of its own (the nearest lower level's is
+// used).
+struct IsaKernels {
+  VecDotFn vec_dot = nullptr;
+  MatTileFn mat_tile = nullptr;
+  // Where set, preferred over mat_tile.
+  MatPanelFn mat_panel = nullptr;
+  // Where set, used for products of few tokens with weights packed into
+  // decode panels.
+  MatDecodeFn mat_decode = nullptr;
+  // mat_panel reading the decode panels, for weights that have them.
+  MatPanelsFn mat_panels = nullptr;
+  // Where dot_gemv is set, used instead of all the above for weights ggml
+  // would repack (see RepackedOrder and ResolveRepackedOrder).
+  RepackedOrder repacked;
+  // Activation formats: a faster conversion giving TypeTraits::from_float's
+  // bits.
+  FromFloatFn from_float = nullptr;
+};
+
 struct TypeTraits {
   // The type's entry of kTensorTypeTable (name, values and bytes per block);
   // all empty for ids ggufd has no kernels for.
   TensorTypeInfo layout;
   DequantizeRowFn dequantize_row = nullptr;
   FromFloatFn from_float = nullptr;  // set for the activation formats
-  // Faster conversions giving from_float's bits, per Isa (null: none).
-  std::array<FromFloatFn, kIsaCount> from_float_simd = {};
   // Activation formats: the conversion of the rows a RepackedOrder's gemm
   // multiplies, where it differs from from_float.
   FromFloatFn from_float_grouped = nullptr;
@@ -117,20 +136,8 @@ struct TypeTraits {
   // What the panel kernels add to each quant to make it unsigned for
   // vpdpbusd (removed again through the activations' group sums), or 0.
   int32_t panel_offset = 0;
-  // Per Isa (indexed by its value); null where that level has no kernel of
-  // its own (the next lower level's is used).
-  std::array<VecDotFn, kIsaCount> vec_dot = {};
-  std::array<MatTileFn, kIsaCount> mat_tile = {};
-  // Where set, preferred over mat_tile at that level.
-  std::array<MatPanelFn, kIsaCount> mat_panel = {};
-  // Where set, used for products of few tokens with weights packed into
-  // decode panels.
-  std::array<MatDecodeFn, kIsaCount> mat_decode = {};
-  // mat_panel reading the decode panels, for weights that have them.
-  std::array<MatPanelsFn, kIsaCount> mat_panels = {};
-  // Where dot_gemv is set, used instead of all the above for weights ggml
-  // would repack (see RepackedOrder and ResolveRepackedOrder).
-  std::array<RepackedOrder, kIsaCount> repacked = {};
+  // Indexed by Isa's value.
+  std::array<IsaKernels, kIsaCount> isa = {};
 };
 
 // Traits of a type id; an entry with an empty name when ggufd has no kernels

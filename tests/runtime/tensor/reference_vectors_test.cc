@@ -109,7 +109,7 @@ TEST_P(ReferenceVectorsTest, DotMatchesGgmlKernelAtEveryIsa) {
     const Isa isa = static_cast<Isa>(level);
     if (!IsaSupported(isa)) continue;
     const VecDotFn dot = ResolveVecDot(v_.weight.type, isa);
-    const VecDotFn oracle = traits.vec_dot[0];
+    const VecDotFn oracle = traits.isa[0].vec_dot;
     double max_rel = 0, max_abs = 0, max_rel_oracle = 0;
     for (int64_t r = 0; r < v_.weight.rows; ++r) {
       const uint8_t* w = v_.weight.data + r * v_.weight.row_bytes;
@@ -140,12 +140,12 @@ TEST_P(ReferenceVectorsTest, DotMatchesGgmlKernelAtEveryIsa) {
 // numbers ggml's vec_dot computed.
 TEST_P(ReferenceVectorsTest, RepackedOrdersMatchScalarAndGgmlAtEveryIsa) {
   const TypeTraits& traits = Traits(v_.weight.type);
-  if (traits.repacked[0].dot_gemv == nullptr) {
+  if (traits.isa[0].repacked.dot_gemv == nullptr) {
     GTEST_SKIP() << "ggml does not repack " << GetParam();
   }
   ASSERT_NE(v_.x_quant, nullptr);
   const uint8_t* a = v_.x_quant->data;
-  const RepackedOrder& oracle = traits.repacked[0];
+  const RepackedOrder& oracle = traits.isa[0].repacked;
   for (int level = 0; level < kIsaCount; ++level) {
     const Isa isa = static_cast<Isa>(level);
     if (!IsaSupported(isa)) continue;
@@ -252,7 +252,7 @@ TEST(TypeTraitsTest, KernelsCoverTheSupportedTypes) {
     EXPECT_EQ(traits.layout.name, info->name) << id;
     EXPECT_EQ(traits.layout.block_size, info->block_size) << id;
     EXPECT_EQ(traits.layout.type_size, info->type_size) << id;
-    if (traits.vec_dot[0] != nullptr) {
+    if (traits.isa[0].vec_dot != nullptr) {
       const TypeTraits& act = Traits(traits.vec_dot_type);
       EXPECT_NE(act.from_float, nullptr) << id;
       EXPECT_EQ(traits.layout.block_size % act.layout.block_size, 0) << id;
