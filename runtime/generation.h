@@ -4,6 +4,7 @@
 #define GGUFD_RUNTIME_GENERATION_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,10 @@
 #include "runtime/sampling/sampling_params.h"
 
 namespace ggufd {
+
+namespace grammar {
+struct Grammar;  // runtime/grammar/grammar.h
+}  // namespace grammar
 
 using TokenId = int32_t;
 
@@ -108,6 +113,10 @@ struct GenerateRequest {
   int32_t max_prompt_tokens = 0;
   // Restricts the output; nullopt = unconstrained.
   std::optional<Constraint> constraint;
+  // `constraint` compiled already (grammar::CompileConstraint), so that a
+  // server compiles it once, at admission, off the runtime's thread; when
+  // null, the runtime compiles `constraint` itself.
+  std::shared_ptr<const grammar::Grammar> compiled_constraint;
 };
 
 enum class FinishReason {

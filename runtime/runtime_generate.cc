@@ -9,6 +9,8 @@
 
 #include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
+#include "runtime/grammar/constraint.h"
+#include "runtime/grammar/matcher.h"
 #include "runtime/model/forward.h"
 #include "runtime/prompt_tokens.h"
 #include "runtime/runtime.h"
@@ -16,6 +18,7 @@
 #include "runtime/sampling/logprobs.h"
 #include "runtime/sampling/sampler.h"
 #include "runtime/sampling/stop_matcher.h"
+#include "runtime/sampling/token_filter.h"
 #include "runtime/session/session_store.h"
 #include "runtime/tensor/op_profile.h"
 #include "runtime/tokenizer/streaming_decoder.h"
@@ -78,6 +81,21 @@ size_t ReusablePrefix(const std::vector<TokenId>& cached,
   return std::min(reused, prompt.size() - 1);
 }
 
+// The constraint's matcher as the sampler sees it.
+class ConstraintFilter : public sampling::TokenFilter {
+ public:
+  explicit ConstraintFilter(grammar::Matcher& matcher) : matcher_(matcher) {}
+  absl::StatusOr<bool> Allows(TokenId token) override {
+    return matcher_.Allows(token);
+  }
+  absl::Status Mask(absl::Span<float> logits) override {
+    return matcher_.MaskLogits(logits);
+  }
+
+ private:
+  grammar::Matcher& matcher_;
+};
+
 }  // namespace
 
 // One Generate call: what it was asked, what it decided, and what it carries
@@ -112,6 +130,8 @@ class Runtime::Turn {
   void CommitSession(FinishReason reason);
   absl::Status Fail(const absl::Status& cause);
   absl::Status Unsampleable(const absl::Status& cause);
+  absl::Status OpenConstraint();
+  std::shared_ptr<const grammar::TokenTrie> VocabTrie();
 
   Runtime& rt_;
   Loaded& loaded_;
@@ -127,6 +147,10 @@ class Runtime::Turn {
   StoppingParams stopping_;
   std::optional<sampling::Sampler> sampler_;
   std::optional<sampling::StopMatcher> matcher_;
+  // The request's constraint (null when none), and it as the sampler's
+  // filter.
+  std::unique_ptr<grammar::Matcher> constraint_;
+  std::optional<ConstraintFilter> filter_;
   std::vector<TokenId> prompt_;  // the history and what this turn adds
 
   SessionCache session_cache_ = SessionCache::kNone;
@@ -169,7 +193,62 @@ absl::Status Runtime::Turn::ReadParams() {
   auto matcher = sampling::StopMatcher::Create(stopping_.stop);
   if (!matcher.ok()) return Invalid(matcher.status());
   matcher_.emplace(std::move(*matcher));
+  return OpenConstraint();
+}
+
+// Compiles the request's constraint unless the service did, and starts
+// matching it over this model's vocabulary. Errors name the request field
+// ("constraint.grammar: ...").
+absl::Status Runtime::Turn::OpenConstraint() {
+  if (!request_.constraint.has_value() &&
+      request_.compiled_constraint == nullptr) {
+    return absl::OkStatus();
+  }
+  const std::string_view field =
+      request_.constraint.has_value()
+          ? grammar::ConstraintField(request_.constraint->kind)
+          : std::string_view("constraint");
+  auto invalid = [field](const absl::Status& s) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     StrCat(field, ": ", s.message()));
+  };
+  std::shared_ptr<const grammar::Grammar> compiled =
+      request_.compiled_constraint;
+  if (compiled == nullptr) {
+    auto made = grammar::CompileConstraint(*request_.constraint);
+    if (!made.ok()) return invalid(made.status());
+    compiled = *std::move(made);
+  }
+  auto ids = grammar::ResolveTokenRefs(
+      *compiled, config_.n_vocab,
+      [this](std::string_view text) -> absl::StatusOr<std::vector<int32_t>> {
+        return tok_.Encode(text, {.add_special = false, .parse_special = true});
+      });
+  if (!ids.ok()) return invalid(ids.status());
+  auto matcher = grammar::Matcher::Create(std::move(compiled), VocabTrie(),
+                                          *std::move(ids));
+  if (!matcher.ok()) return invalid(matcher.status());
+  constraint_ = *std::move(matcher);
+  filter_.emplace(*constraint_);
   return absl::OkStatus();
+}
+
+// The model's tokens as the grammar matcher reads them, built once per
+// loaded model: llama.cpp's pieces (special tokens as their text) for every
+// row of the logits.
+std::shared_ptr<const grammar::TokenTrie> Runtime::Turn::VocabTrie() {
+  if (loaded_.token_trie == nullptr) {
+    const int32_t n = config_.n_vocab;
+    std::vector<std::string> pieces(n);
+    std::vector<bool> eog(n, false);
+    for (int32_t id = 0; id < n && id < tok_.vocab_size(); ++id) {
+      pieces[id] = std::string(tok_.TokenToPiece(id, /*special=*/true));
+      eog[id] = tok_.IsEog(id);
+    }
+    loaded_.token_trie = std::make_shared<const grammar::TokenTrie>(
+        grammar::TokenTrie::Build(std::move(pieces), eog));
+  }
+  return loaded_.token_trie;
 }
 
 absl::Status Runtime::Turn::ReadPrompt() {
@@ -309,13 +388,24 @@ absl::Status Runtime::Turn::DecodeStep() {
     end_ = FinishReason::kCancelled;
     return absl::OkStatus();
   }
+  if (constraint_ != nullptr && constraint_->IsComplete()) {
+    // A grammar whose only sentence is empty: nothing to generate.
+    end_ = FinishReason::kConstraintComplete;
+    return absl::OkStatus();
+  }
   absl::StatusOr<TokenId> id = [&] {
     const tensor::OpTimer timer("sampling");
     return sampler_->Sample(loaded_.state->logits_row(0),
-                            request_.logprobs ? &logprobs_ : nullptr);
+                            request_.logprobs ? &logprobs_ : nullptr,
+                            filter_.has_value() ? &*filter_ : nullptr);
   }();
   if (!id.ok()) return Unsampleable(id.status());
   if (IsEndToken(*id)) return absl::OkStatus();
+  if (constraint_ != nullptr) {
+    if (absl::Status s = constraint_->Accept(*id); !s.ok()) {
+      return Unsampleable(s);
+    }
+  }
   Emit(*id);
   if (end_.has_value()) return absl::OkStatus();
   std::vector<TokenId>& cached = *cached_;
@@ -371,6 +461,8 @@ void Runtime::Turn::Emit(TokenId id) {
   sink_.OnToken(event);
   if (stopped) {
     end_ = FinishReason::kStopSequence;
+  } else if (constraint_ != nullptr && constraint_->IsComplete()) {
+    end_ = FinishReason::kConstraintComplete;
   } else if (stopping_.max_tokens > 0 &&
              static_cast<int64_t>(result_.ids.size()) >= stopping_.max_tokens) {
     end_ = FinishReason::kMaxTokens;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "runtime/grammar/token_trie.h"
 #include "runtime/model/model.h"
 #include "runtime/model/run_state.h"
 #include "runtime/runtime.h"
@@ -31,6 +32,9 @@ struct Runtime::Loaded {
   LoadOptions options;
   session::SessionStore sessions{{}};
   session::ModelIdentity identity;  // what saved sessions must match
+  // The vocabulary as constrained generation walks it (runtime/grammar),
+  // built on the first constrained request.
+  std::shared_ptr<const grammar::TokenTrie> token_trie;
 };
 
 // Every session of `store`, most recently used first.

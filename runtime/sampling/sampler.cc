@@ -73,7 +73,8 @@ Sampler::Sampler(const SamplingParams& params, int32_t vocab_size,
 }
 
 absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
-                                        TokenLogprobs* logprobs) {
+                                        TokenLogprobs* logprobs,
+                                        TokenFilter* filter) {
   if (logits.size() != static_cast<size_t>(vocab_size_)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("sampler got %d logits for a vocabulary of %d",
@@ -86,7 +87,29 @@ absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
           absl::StrFormat("logit of token %d is %g", i, logit));
     }
   }
-  if (greedy_only_ && logprobs == nullptr) {
+  ASSIGN_OR_RETURN(TokenId token, Pick(logits, logprobs != nullptr));
+  if (filter != nullptr) {
+    ASSIGN_OR_RETURN(const bool allowed, filter->Allows(token));
+    if (!allowed) {
+      // The pick broke the constraint: pick again with every token it
+      // rejects masked. The first pick's random draw stays drawn, as in
+      // llama.cpp, so seeded runs match its sequence.
+      masked_.assign(logits.begin(), logits.end());
+      RETURN_IF_ERROR(filter->Mask(absl::MakeSpan(masked_)));
+      ASSIGN_OR_RETURN(token, Pick(masked_, logprobs != nullptr));
+    }
+  }
+  if (logprobs != nullptr) {
+    ASSIGN_OR_RETURN(*logprobs,
+                     ComputeLogprobs(logits, token, params_.top_logprobs));
+  }
+  for (const auto& step : steps_) step->Accept(token);
+  return token;
+}
+
+absl::StatusOr<TokenId> Sampler::Pick(absl::Span<const float> logits,
+                                      bool fill) {
+  if (greedy_only_ && !fill) {
     // The chain's pick is the argmax (ties to the lower id, as HigherLogit
     // orders them): no pass to fill and filter the candidates.
     size_t best = 0;
@@ -98,7 +121,6 @@ absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
         std::any_of(params_.logit_bias.begin(), params_.logit_bias.end(),
                     [token](const LogitBias& b) { return b.token == token; });
     if (!banned && logits[best] != -std::numeric_limits<float>::infinity()) {
-      for (const auto& step : steps_) step->Accept(token);
       return token;
     }
   }
@@ -111,13 +133,7 @@ absl::StatusOr<TokenId> Sampler::Sample(absl::Span<const float> logits,
         "every candidate's logit is -inf (are all "
         "tokens banned by logit_bias?)");
   }
-  const TokenId token = candidates_[static_cast<size_t>(selected)].id;
-  if (logprobs != nullptr) {
-    ASSIGN_OR_RETURN(*logprobs,
-                     ComputeLogprobs(logits, token, params_.top_logprobs));
-  }
-  for (const auto& step : steps_) step->Accept(token);
-  return token;
+  return candidates_[static_cast<size_t>(selected)].id;
 }
 
 absl::Status Sampler::Accept(TokenId token) {

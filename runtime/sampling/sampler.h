@@ -2,7 +2,8 @@
 // llama.cpp's default order (common_sampler_init): logit bias, penalties,
 // top-k, typical, top-p, min-p, temperature, then a random pick (or a greedy
 // one when the temperature is <= 0). Everything is allocated by Create, so
-// Sample never allocates.
+// Sample never allocates (but for the first time a TokenFilter rejects a
+// pick: the masked copy of the logits is sized then, once).
 //
 // Usage, per generation:
 //   ASSIGN_OR_RETURN(Sampler sampler, Sampler::Create(params, vocab_size));
@@ -22,6 +23,7 @@
 #include "runtime/sampling/sampling_params.h"
 #include "runtime/sampling/sampling_step.h"
 #include "runtime/sampling/token_candidates.h"
+#include "runtime/sampling/token_filter.h"
 
 namespace ggufd::sampling {
 
@@ -40,8 +42,16 @@ class Sampler {
   // given, also fills it from the raw logits with params.top_logprobs
   // alternatives. Fails on a wrong logits size, a NaN or +inf logit, or when
   // no token can be chosen (every logit -inf, e.g. all banned by bias).
+  //
+  // With a `filter` (a grammar), as llama.cpp's common_sampler_sample: the
+  // chain picks from the raw logits first; only when the filter rejects
+  // that pick are the rejected tokens masked (-inf) on a copy of the logits
+  // and the chain run again. A greedy pick is the same as masking first, at
+  // the cost of one token check on most steps. Logprobs stay those of the
+  // raw logits.
   absl::StatusOr<TokenId> Sample(absl::Span<const float> logits,
-                                 TokenLogprobs* logprobs = nullptr);
+                                 TokenLogprobs* logprobs = nullptr,
+                                 TokenFilter* filter = nullptr);
 
   // Records a token that entered the context without being sampled here
   // (prompt tokens, forced tokens) so the penalties see it.
@@ -69,12 +79,18 @@ class Sampler {
  private:
   Sampler(const SamplingParams& params, int32_t vocab_size, uint64_t seed);
 
+  // Runs the chain over `logits` (checked already) and returns its pick,
+  // without accepting it; `fill` keeps the candidates even for a greedy
+  // chain (for logprobs and diagnostics).
+  absl::StatusOr<TokenId> Pick(absl::Span<const float> logits, bool fill);
+
   SamplingParams params_;
   int32_t vocab_size_;
   uint64_t seed_;
   TokenCandidates candidates_;
   std::vector<std::unique_ptr<SamplingStep>> steps_;
-  bool greedy_only_ = false;  // the pick is the logits' argmax
+  bool greedy_only_ = false;   // the pick is the logits' argmax
+  std::vector<float> masked_;  // the logits a filter masked (when it did)
 };
 
 }  // namespace ggufd::sampling

@@ -2,8 +2,12 @@
 // produced (or one JSON object at the end with --json).
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include "nlohmann/json.hpp"
@@ -29,7 +33,42 @@ struct RunArgs {
   bool ignore_eos = false;
   int32_t logprobs = -1;  // -1: off; N >= 0: chosen token + top N
   bool json = false;
+  // At most one constraint (runtime/grammar).
+  std::string grammar_file;
+  std::string json_schema;  // a file, or the schema itself
+  std::string regex;
 };
+
+// The request's constraint from the flags, or nullopt; an unreadable file
+// is an error.
+absl::StatusOr<std::optional<Constraint>> ConstraintOf(const RunArgs& args) {
+  auto read = [](const std::string& path) -> absl::StatusOr<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError("cannot read " + path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  if (!args.grammar_file.empty()) {
+    auto text = read(args.grammar_file);
+    if (!text.ok()) return text.status();
+    return Constraint{Constraint::Kind::kGrammar, *std::move(text)};
+  }
+  if (!args.json_schema.empty()) {
+    // A file when one of that name exists; else the schema's JSON text.
+    std::error_code error;
+    if (std::filesystem::is_regular_file(args.json_schema, error)) {
+      auto text = read(args.json_schema);
+      if (!text.ok()) return text.status();
+      return Constraint{Constraint::Kind::kJsonSchema, *std::move(text)};
+    }
+    return Constraint{Constraint::Kind::kJsonSchema, args.json_schema};
+  }
+  if (!args.regex.empty()) {
+    return Constraint{Constraint::Kind::kRegex, args.regex};
+  }
+  return std::nullopt;
+}
 
 // Prints each token's released text as soon as it arrives, and keeps the
 // per-token logprobs for the JSON output.
@@ -101,6 +140,13 @@ int Run(const RunArgs& args) {
     sampling.top_logprobs = args.logprobs;
   }
   request.sampling = sampling;
+  auto constraint = ConstraintOf(args);
+  if (!constraint.ok()) {
+    std::fprintf(stderr, "ggufd run: %s\n",
+                 std::string(constraint.status().message()).c_str());
+    return 1;
+  }
+  request.constraint = *std::move(constraint);
   request.stopping = StoppingParams{.max_tokens = args.n_predict,
                                     .stop = args.stop,
                                     .ignore_eos = args.ignore_eos};
@@ -183,6 +229,18 @@ void RegisterRunCommand(CLI::App& app) {
       "--logprobs", args->logprobs,
       "Report each token's logprob and its top N alternatives (JSON)");
   cmd->add_flag("--json", args->json, "Print one JSON object at the end");
+  auto* grammar = cmd->add_option(
+      "--grammar-file", args->grammar_file,
+      "Constrain the output to this GBNF grammar (llama.cpp's format)");
+  auto* schema = cmd->add_option(
+      "--json-schema", args->json_schema,
+      "Constrain the output to JSON valid for this schema (a file, or the "
+      "schema's JSON text)");
+  auto* regex = cmd->add_option(
+      "--regex", args->regex,
+      "Constrain the output to text matching this regular expression");
+  grammar->excludes(schema)->excludes(regex);
+  schema->excludes(regex);
   cmd->callback([args] { ExitCode() = Run(*args); });
 }
 

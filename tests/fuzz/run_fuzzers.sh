@@ -28,6 +28,9 @@ for fuzzer in "$build"/tests/fuzz/*_fuzzer; do
       printf '\0\0\0\0\0\0\0\0' | dd of="$scratch/seeds/meta.gguf" bs=1 seek=8 \
         conv=notrunc status=none
       seeds=("$scratch/seeds" "$data/kernels") max_len=65536 ;;
+    gbnf_fuzzer)
+      # llama.cpp's grammars (no text after them: the fuzzer adds it).
+      seeds=("$data/llama.cpp-grammars") max_len=8192 ;;
     *)
       seeds=("$data/kernels" "$data/nonconforming" "$data/legacy/gguf-v1")
       max_len=65536 ;;

@@ -9,17 +9,25 @@
 //                                                                stdin: ["prompt", ...] or [[ids], ...]
 //   bench-tokenize --model F --file TEXTFILE [--repeat R]
 //   bench-speed    --model F --threads T [--pp 512] [--tg 128] [--repeat R]
+//   greedy-grammar --model F --n N [--ctx C] [--threads T]      stdin: [{"prompt", "grammar"|"json_schema"}, ...]
+//   bench-grammar  --model F --threads T --n N [--repeat R]     stdin: {"prompt", "grammar"|"json_schema"}
+//   embed          --model F [--ctx C] [--threads T]            stdin: ["text", ...]
+//   bench-embed    --model F --threads T [--repeat R]           stdin: ["text", ...]
 
 import fs from "node:fs";
 import os from "node:os";
-import {getLlama, LlamaLogLevel} from "node-llama-cpp";
+import {getLlama, LlamaGrammarEvaluationState, LlamaLogLevel} from "node-llama-cpp";
 
 const USAGE = `usage: reference.mjs <subcommand> --model FILE [options]
   tokenize       [--no-bos] [--parse-special]            stdin: JSON array of strings
   greedy         --n N [--ctx C] [--threads T] [--top K] [--prompt-ids]
                                                          stdin: JSON array of prompts (or of id arrays)
   bench-tokenize --file TEXTFILE [--repeat R]
-  bench-speed    --threads T [--pp 512] [--tg 128] [--repeat R]`;
+  bench-speed    --threads T [--pp 512] [--tg 128] [--repeat R]
+  greedy-grammar --n N [--ctx C] [--threads T]          stdin: JSON array of {"prompt", "grammar" or "json_schema"}
+  bench-grammar  --threads T --n N [--repeat R]         stdin: one {"prompt", "grammar" or "json_schema"}
+  embed          [--ctx C] [--threads T]                 stdin: JSON array of strings
+  bench-embed    --threads T [--repeat R]                stdin: JSON array of strings`;
 
 // Options each subcommand accepts: name -> "flag" (no value) or "int"/"string".
 const SUBCOMMANDS = {
@@ -30,6 +38,10 @@ const SUBCOMMANDS = {
   },
   "bench-tokenize": {"model": "string", "file": "string", "repeat": "int"},
   "bench-speed": {"model": "string", "threads": "int", "pp": "int", "tg": "int", "repeat": "int"},
+  "greedy-grammar": {"model": "string", "n": "int", "ctx": "int", "threads": "int"},
+  "bench-grammar": {"model": "string", "threads": "int", "n": "int", "repeat": "int"},
+  "embed": {"model": "string", "ctx": "int", "threads": "int"},
+  "bench-embed": {"model": "string", "threads": "int", "repeat": "int"},
 };
 
 class UsageError extends Error {}
@@ -322,6 +334,166 @@ async function cmdBenchSpeed(llama, opts) {
   return {pp_tokens_per_s: pp / bestPp, tg_tokens_per_s: tg / bestTg, threads};
 }
 
+// node-llama-cpp's embedding context (LlamaEmbeddingContext) on `texts`: the
+// context size fits the longest text (it refuses inputs of contextSize
+// tokens or more), with the fixed attention path the other subcommands use.
+async function embeddingContextFor(llama, opts, texts) {
+  const model = await llama.loadModel({modelPath: opts.model, defaultContextFlashAttention: false});
+  const longest = Math.max(1, ...texts.map((t) => tokenizeLikeLlamaCpp(model, t, true, false).length));
+  const contextSize = opts.ctx ?? Math.min(model.trainContextSize, Math.max(2048, longest + 1));
+  const context = await model.createEmbeddingContext({contextSize, threads: opts.threads ?? 1});
+  return {model, context};
+}
+
+// One {"ids", "vector"} per text: the tokens the context evaluates (its own
+// rule: tokenize without special-token parsing, then BOS/EOS as the model's
+// add_bos/add_eos say) and the raw vector getEmbeddingFor returns (the
+// pooled or last final-norm hidden state; not normalized; [] for "").
+async function cmdEmbed(llama, opts) {
+  const texts = requireStringArray(await readStdinJson());
+  const {model, context} = await embeddingContextFor(llama, opts, texts);
+  const results = [];
+  for (const text of texts) {
+    const embedding = await context.getEmbeddingFor(text);
+    const ids = text === "" ? [] : tokenizeLikeLlamaCpp(model, text, true, false);
+    results.push({ids, vector: [...embedding.vector]});
+  }
+  return results;
+}
+
+// Embeddings per second over `texts`, one after another as the embedding
+// context evaluates them (it holds one sequence). One warm-up pass, then the
+// best of R (default 3).
+async function cmdBenchEmbed(llama, opts) {
+  const threads = requirePositive(opts, "threads");
+  const repeat = requirePositive(opts, "repeat", 3);
+  const texts = requireStringArray(await readStdinJson());
+  if (texts.length === 0) throw new Error("no texts to embed");
+  const {context} = await embeddingContextFor(llama, {...opts, threads}, texts);
+  const runAll = async () => {
+    const t0 = process.hrtime.bigint();
+    for (const text of texts) await context.getEmbeddingFor(text);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  };
+  await runAll();
+  let best = Infinity;
+  for (let r = 0; r < repeat; r++) best = Math.min(best, await runAll());
+  return {texts: texts.length, seconds: best, embeddings_per_s: texts.length / best, threads};
+}
+
+// A case's grammar: GBNF text through LlamaGrammar (llama.cpp's parser and
+// sampler), or a JSON Schema through LlamaJsonSchemaGrammar (node-llama-cpp's
+// own converter to GBNF).
+async function grammarOf(llama, c, i) {
+  if (typeof c?.grammar === "string") return llama.createGrammar({grammar: c.grammar});
+  if (c?.json_schema !== undefined) {
+    const schema = typeof c.json_schema === "string" ? JSON.parse(c.json_schema) : c.json_schema;
+    return llama.createGrammarForJsonSchema(schema);
+  }
+  throw new Error(`case ${i} has neither "grammar" nor "json_schema"`);
+}
+
+function requireCase(c, i) {
+  if (typeof c?.prompt !== "string") throw new Error(`case ${i} has no "prompt" string`);
+  return c;
+}
+
+// Greedy tokens under the grammar, as llama.cpp samples them: the grammar
+// sampler checks the chain's pick and masks only when it is refused
+// (common_sampler_sample's order; node-llama-cpp's AddonSampler::sample).
+// Stops after an end-of-generation token (included) or n tokens.
+async function greedyUnderGrammar(sequence, model, promptIds, grammarState, n) {
+  const ids = [];
+  const options = {...GREEDY, grammarEvaluationState: grammarState, yieldEogToken: true};
+  for await (const id of sequence.evaluate(promptIds, options)) {
+    ids.push(id);
+    if (model.isEogToken(id) || ids.length >= n) break;
+  }
+  return ids;
+}
+
+async function cmdGreedyGrammar(llama, opts) {
+  const n = requirePositive(opts, "n");
+  const input = await readStdinJson();
+  if (!Array.isArray(input)) throw new Error("stdin must be a JSON array");
+  const cases = input.map(requireCase);
+  const model = await llama.loadModel({modelPath: opts.model});
+  const prompts = cases.map((c) => tokenizeLikeLlamaCpp(model, c.prompt, true, true));
+  const longest = Math.max(1, ...prompts.map((p) => p.length));
+  const contextSize = opts.ctx ?? Math.min(model.trainContextSize, Math.max(2048, longest + n));
+  if (longest + n > contextSize) throw new Error(`a prompt of ${longest} tokens plus --n ${n} exceeds --ctx ${contextSize}`);
+  const context = await model.createContext({
+    contextSize, sequences: 1, threads: opts.threads ?? 1, flashAttention: false,
+  });
+  const sequence = context.getSequence();
+  const results = [];
+  for (let i = 0; i < cases.length; i++) {
+    await sequence.clearHistory();
+    const grammar = await grammarOf(llama, cases[i], i);
+    const state = new LlamaGrammarEvaluationState({model, grammar});
+    const ids = await greedyUnderGrammar(sequence, model, prompts[i], state, n);
+    const last = ids[ids.length - 1];
+    results.push({
+      prompt_ids: prompts[i],
+      ids,
+      end_eog: last !== undefined && model.isEogToken(last),
+      text: model.detokenize(ids.filter((t) => !model.isEogToken(t)), true),
+    });
+  }
+  return results;
+}
+
+// Decode speed with and without the grammar on the same prompt, greedy, n
+// tokens at most (a grammar may end earlier: its tokens/s counts what it
+// generated). Prompt evaluation is excluded from both. One warm-up, then
+// the best of R (default 3) of each.
+async function cmdBenchGrammar(llama, opts) {
+  const threads = requirePositive(opts, "threads");
+  const n = requirePositive(opts, "n");
+  const repeat = requirePositive(opts, "repeat", 3);
+  const c = requireCase(await readStdinJson(), 0);
+  const model = await llama.loadModel({modelPath: opts.model});
+  const promptIds = tokenizeLikeLlamaCpp(model, c.prompt, true, true);
+  const context = await model.createContext({
+    contextSize: Math.min(model.trainContextSize, Math.max(2048, promptIds.length + n + 1)),
+    sequences: 1, threads, flashAttention: false,
+  });
+  const sequence = context.getSequence();
+  const grammar = await grammarOf(llama, c, 0);
+  // Prompt evaluation, then timed generation from its last token: the
+  // prompt minus its last token is evaluated untimed first.
+  const run = async (withGrammar) => {
+    await sequence.clearHistory();
+    await sequence.controlledEvaluate(promptIds.slice(0, -1));
+    const state = withGrammar ? new LlamaGrammarEvaluationState({model, grammar}) : undefined;
+    const t0 = process.hrtime.bigint();
+    const ids = [];
+    const options = {...GREEDY, grammarEvaluationState: state, yieldEogToken: true};
+    for await (const id of sequence.evaluate(promptIds.slice(-1), options)) {
+      ids.push(id);
+      if ((withGrammar && model.isEogToken(id)) || ids.length >= n) break;
+    }
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return {tokens: ids.length, seconds};
+  };
+  const best = async (withGrammar) => {
+    await run(withGrammar);
+    let top = null;
+    for (let r = 0; r < repeat; r++) {
+      const res = await run(withGrammar);
+      if (top === null || res.tokens / res.seconds > top.tokens / top.seconds) top = res;
+    }
+    return top;
+  };
+  const free = await best(false);
+  const constrained = await best(true);
+  return {
+    threads,
+    unconstrained: {tokens: free.tokens, tokens_per_s: free.tokens / free.seconds},
+    constrained: {tokens: constrained.tokens, tokens_per_s: constrained.tokens / constrained.seconds},
+  };
+}
+
 async function main() {
   let parsed;
   try {
@@ -343,6 +515,10 @@ async function main() {
       "greedy": cmdGreedy,
       "bench-tokenize": cmdBenchTokenize,
       "bench-speed": cmdBenchSpeed,
+      "greedy-grammar": cmdGreedyGrammar,
+      "bench-grammar": cmdBenchGrammar,
+      "embed": cmdEmbed,
+      "bench-embed": cmdBenchEmbed,
     };
     const t0 = performance.now();
     const result = await handlers[sub](llama, opts);
