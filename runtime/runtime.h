@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/cancel_token.h"
+#include "runtime/embedding.h"
 #include "runtime/error_code.h"
 #include "runtime/generation.h"
 
@@ -156,6 +157,14 @@ class Runtime {
   absl::StatusOr<GenerationResult> Generate(const GenerateRequest& request,
                                             GenerationSink& sink,
                                             const CancelToken& cancel);
+
+  // One vector per text (runtime_embed.cc). Runs on a cache of its own, so
+  // the runtime's cached prefix and the sessions are as they were; being
+  // unable to harm them, its failures never poison. Cancellation is checked
+  // between batches of texts and between chunks of a long text (kCancelled).
+  // A field at fault is named at the start of the message ("texts[3]: ...").
+  absl::StatusOr<EmbedResult> Embed(const EmbedRequest& request,
+                                    const CancelToken& cancel);
 
   // Clears the KV cache and token vectors, reseeds the RNG, and clears a
   // poisoned state. The model and the sessions stay.

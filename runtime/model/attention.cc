@@ -57,7 +57,7 @@ void StoreKv(KvCache& cache, int layer, int64_t n_past, int n, int kv_dim,
 void Attention(const ModelConfig& c, const KvCache& cache, int layer,
                const float* q, int n, int64_t n_past, float* out,
                const AttentionScratch& scratch, const VecOps& ops,
-               tensor::ThreadPool& pool) {
+               tensor::ThreadPool& pool, const int32_t* seq_start) {
   const int head_dim = c.head_dim;
   const int group = c.n_head / c.n_kv_head;
   const bool prescale = c.traits->query_prescale;
@@ -86,10 +86,13 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     return out + static_cast<size_t>(t) * c.q_dim() +
            static_cast<size_t>(h) * head_dim;
   };
-  // The first position the query at `pos` attends to.
+  // The first position query token t attends to: its sequence's start,
+  // or later inside a sliding window.
   const bool swa = c.is_swa_layer(layer);
-  auto first_of = [&](int64_t pos) -> int64_t {
-    return swa ? std::max<int64_t>(0, pos - c.sliding_window + 1) : 0;
+  auto first_of = [&](int t) -> int64_t {
+    const int64_t start = seq_start != nullptr ? seq_start[t] : 0;
+    const int64_t pos = n_past + t;
+    return swa ? std::max<int64_t>(start, pos - c.sliding_window + 1) : start;
   };
   // The calling thread's scratch: kMaxQueries score rows and queries.
   auto thread_scores = [&](int thread) {
@@ -105,8 +108,8 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     const size_t kv_offset =
         static_cast<size_t>((h / group) * head_dim) * kv_bytes;
     AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
-                  prepare_query(h, t, thread_queries(thread)), first_of(pos),
-                  pos, batched, thread_scores(thread), out_row(h, t), ops);
+                  prepare_query(h, t, thread_queries(thread)), first_of(t), pos,
+                  batched, thread_scores(thread), out_row(h, t), ops);
   };
 
   // Several queries per pass over the cache rows: the queries of a run
@@ -150,9 +153,10 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
         const size_t kv_offset =
             static_cast<size_t>(kv_head * head_dim) * kv_bytes;
         const int64_t last = n_past + tokens[n_q - 1];
-        const int64_t start = first_of(n_past + tokens[0]);
-        if (first_of(last) != start) {
-          // The window moves within the run: one query at a time.
+        const int64_t start = first_of(tokens[0]);
+        if (first_of(tokens[n_q - 1]) != start) {
+          // The window moves (or a new sequence starts) within the run: one
+          // query at a time.
           for (int i = 0; i < n_q; ++i) attend_one(heads[i], tokens[i], thread);
           continue;
         }

@@ -28,10 +28,12 @@ void StoreKv(KvCache& cache, int layer, int64_t n_past, int n, int kv_dim,
 // token) is computed by one thread, so results do not depend on the pool.
 // With an F16 cache, q and the probabilities are rounded to F16 first, as
 // llama.cpp's matrix products against an F16 cache do.
+// With `seq_start` (one entry per query token) token t attends only from
+// position seq_start[t] on: independent sequences packed in one cache.
 void Attention(const ModelConfig& config, const KvCache& cache, int layer,
                const float* q, int n, int64_t n_past, float* out,
                const AttentionScratch& scratch, const VecOps& ops,
-               tensor::ThreadPool& pool);
+               tensor::ThreadPool& pool, const int32_t* seq_start = nullptr);
 
 }  // namespace ggufd::model
 

@@ -26,6 +26,9 @@ struct Pass {
   const VecOps& ops;
   int n;           // tokens in this chunk
   int64_t n_past;  // position of the chunk's first token
+  // Where each token's sequence starts (ForwardOptions::seq_start, from the
+  // chunk's first token); null: every sequence starts at 0.
+  const int32_t* seq_start = nullptr;
 };
 
 // Runs fn(t) for every token t < n, split over the pool; fn must only touch
@@ -103,7 +106,8 @@ void PositionQk(const Pass& p, const LayerWeights& w, int il) {
         RmsNorm(head, w.k_norm.data(), head, c.head_dim, c.rms_eps);
       }
     }
-    const size_t table_row = static_cast<size_t>(p.n_past + t) * half;
+    const int64_t start = p.seq_start != nullptr ? p.seq_start[t] : 0;
+    const size_t table_row = static_cast<size_t>(p.n_past + t - start) * half;
     const float* cos = cos_table + table_row;
     const float* sin = sin_table + table_row;
     ApplyRope(q, c.n_head, c.head_dim, c.n_rot, c.traits->rope, cos, sin);
@@ -147,7 +151,8 @@ void Attend(const Pass& p, int il) {
   RunState& s = p.s;
   StoreKv(s.kv, il, p.n_past, p.n, p.c.kv_dim(), s.k.data(), s.v.data(), p.ops);
   Attention(p.c, s.kv, il, s.q.data(), p.n, p.n_past, s.att_out.data(),
-            {.scores = s.att.data(), .q_head = s.q_head.data()}, p.ops, p.pool);
+            {.scores = s.att.data(), .q_head = s.q_head.data()}, p.ops, p.pool,
+            p.seq_start);
 }
 
 // One transformer block on the chunk's residual stream s.x.
@@ -213,6 +218,13 @@ void Logits(const Pass& p, const ModelWeights& w, int t0, int first_row) {
   }
 }
 
+// Hands the final-norm hidden states of the chunk's tokens to `hidden`.
+void Hidden(const Pass& p, const ModelWeights& w, int64_t first,
+            const ForwardOptions& options) {
+  NormRows(p, p.s.x, w.output_norm, p.s.xb, p.c.n_embd);
+  options.hidden(first, p.n, p.s.xb.data());
+}
+
 absl::Status Validate(const Model& model, const RunState& state,
                       const tensor::ThreadPool& pool,
                       absl::Span<const int32_t> tokens, int64_t n_past,
@@ -244,6 +256,22 @@ absl::Status Validate(const Model& model, const RunState& state,
                " tokens requested, but the run state "
                "holds ",
                state.options.max_logit_rows, " rows"));
+  }
+  if (!options.seq_start.empty()) {
+    if (options.seq_start.size() != tokens.size()) {
+      return absl::InvalidArgumentError(
+          StrCat("seq_start has ", options.seq_start.size(), " entries for ",
+                 tokens.size(), " tokens"));
+    }
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const int32_t start = options.seq_start[i];
+      const int32_t before = i > 0 ? options.seq_start[i - 1] : 0;
+      if (start < before || start > n_past + static_cast<int64_t>(i)) {
+        return absl::InvalidArgumentError(
+            StrCat("seq_start[", i, "] = ", start,
+                   " is not a sequence start for position ", n_past + i));
+      }
+    }
   }
   if (pool.size() > state.options.max_threads) {
     return absl::InvalidArgumentError(StrCat("thread pool of ", pool.size(),
@@ -278,19 +306,26 @@ absl::Status Forward(const Model& model, RunState& state,
                     .pool = pool,
                     .ops = ops,
                     .n = n,
-                    .n_past = n_past + done};
+                    .n_past = n_past + done,
+                    .seq_start = options.seq_start.empty()
+                                     ? nullptr
+                                     : options.seq_start.data() + done};
     Embed(pass, w, tokens.subspan(done, n));
     for (int il = 0; il < c.n_layer; ++il) Layer(pass, w.layers[il], il);
     state.kv.set_size(n_past + done + n);
     done += n;
-    if (options.want_all_logits) {
+    if (options.hidden) {
+      Hidden(pass, w, done - n, options);
+    } else if (options.want_all_logits) {
       Logits(pass, w, /*t0=*/0, /*first_row=*/static_cast<int>(done - n));
     } else if (done == total) {
       Logits(pass, w, /*t0=*/n - 1, /*first_row=*/0);
     }
     if (options.progress) options.progress(done, total);
   }
-  state.n_logit_rows = options.want_all_logits ? static_cast<int>(total) : 1;
+  state.n_logit_rows = options.hidden            ? 0
+                       : options.want_all_logits ? static_cast<int>(total)
+                                                 : 1;
   return absl::OkStatus();
 }
 
