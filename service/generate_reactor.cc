@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "runtime/chat/chat_template.h"
 #include "runtime/common/str_cat.h"
+#include "runtime/grammar/constraint.h"
 #include "runtime/runtime.h"
 #include "runtime/session/session.h"
 #include "service/orca_load_report.h"
@@ -64,15 +65,49 @@ std::optional<absl::Status> RunGenerate(Runtime& runtime,
   }
   auto result = runtime.Generate(request, stream, *stream.cancel_token());
   if (!result.ok()) {
-    // The runtime names the chat field at fault in its message.
+    // The runtime names the chat or constraint field at fault in its
+    // message.
     const absl::Status& s = result.status();
-    for (absl::string_view field : {"chat.template", "chat.messages"}) {
+    for (absl::string_view field :
+         {"chat.template", "chat.messages", "constraint.grammar",
+          "constraint.json_schema", "constraint.regex"}) {
       if (absl::StartsWith(s.message(), field)) {
         return WithFieldViolation(s, field, s.message());
       }
     }
     return s;
   }
+  return absl::OkStatus();
+}
+
+// The request's constraint, compiled here, at admission (off the runtime's
+// thread, and a bad one never queues); errors name its field.
+absl::Status ParseConstraint(const v1::Constraint& in, GenerateRequest& out) {
+  Constraint constraint;
+  switch (in.kind_case()) {
+    case v1::Constraint::kGrammar:
+      constraint = {Constraint::Kind::kGrammar, in.grammar()};
+      break;
+    case v1::Constraint::kJsonSchema:
+      constraint = {Constraint::Kind::kJsonSchema, in.json_schema()};
+      break;
+    case v1::Constraint::kRegex:
+      constraint = {Constraint::Kind::kRegex, in.regex()};
+      break;
+    case v1::Constraint::KIND_NOT_SET:
+      return InvalidField("constraint",
+                          "set one of grammar, json_schema or regex");
+  }
+  const std::string field(grammar::ConstraintField(constraint.kind));
+  if (constraint.text.size() > grammar::kMaxConstraintBytes) {
+    return InvalidField(
+        field, StrCat("has ", constraint.text.size(), " bytes; at most ",
+                      grammar::kMaxConstraintBytes));
+  }
+  auto compiled = grammar::CompileConstraint(constraint);
+  if (!compiled.ok()) return InvalidField(field, compiled.status().message());
+  out.constraint = std::move(constraint);
+  out.compiled_constraint = *std::move(compiled);
   return absl::OkStatus();
 }
 
@@ -153,26 +188,21 @@ absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
     }
     job.stopping = in.stopping();
   }
+  if (in.has_constraint()) {
+    if (absl::Status s = ParseConstraint(in.constraint(), out); !s.ok()) {
+      return s;
+    }
+  }
   return job;
 }
 
 }  // namespace
 
-GenerateReactor::GenerateReactor(ServiceState& state,
-                                 grpc::CallbackServerContext* context,
-                                 const v1::GenerateRequest& request)
-    : state_(state), context_(context) {
-  if (absl::Status admitted = Admit(request); !admitted.ok()) {
-    // Nothing was sent yet: the client sees a trailers-only response and may
-    // retry safely.
-    FinishWith(admitted);
-    return;
-  }
-  Pump();
-}
-
-absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
-  if (absl::Status s = state_.CheckAdmission(); !s.ok()) return s;
+absl::Status AdmitGenerate(ServiceState& state,
+                           const v1::GenerateRequest& request,
+                           const GenerateCallOptions& options,
+                           GenerateCall& call) {
+  if (absl::Status s = state.CheckAdmission(); !s.ok()) return s;
   if (!request.request_id().empty() &&
       !IsValidRequestId(request.request_id())) {
     return InvalidField("request_id",
@@ -180,56 +210,90 @@ absl::Status GenerateReactor::Admit(const v1::GenerateRequest& request) {
   }
   auto job = ParseJob(request);
   if (!job.ok()) return job.status();
-  job->max_new_tokens = state_.max_new_tokens;
-  job->request.max_prompt_tokens = state_.max_prompt_tokens;
-  auto worker = state_.registry->Find(request.runtime());
+  job->max_new_tokens = state.max_new_tokens;
+  job->request.max_prompt_tokens = state.max_prompt_tokens;
+  auto worker = state.registry->Find(request.runtime());
   if (!worker.ok()) return worker.status();
-  runtime_ = (*worker)->name();
+  call.runtime = (*worker)->name();
 
   const v1::OutputOptions& output = request.output();
-  stream_ = std::make_shared<GenerationStream>(GenerationStream::Options{
+  auto stream = std::make_shared<GenerationStream>(GenerationStream::Options{
       .request_id = request.request_id().empty()
                         ? ActiveRequests::NewRequestId()
                         : request.request_id(),
-      .runtime = runtime_,
+      .runtime = call.runtime,
       .session_id = request.session_id(),
       .token_ids = output.token_ids(),
       .token_bytes = output.token_bytes(),
       .logprobs = job->request.logprobs,
-      .metrics = state_.metrics});
-  if (absl::Status s =
-          state_.requests->Add(stream_, state_.CallerName(*context_));
-      !s.ok()) {
-    stream_.reset();
+      .metrics = state.metrics});
+  if (absl::Status s = state.requests->Add(stream, options.owner); !s.ok()) {
     return s;
   }
 
   Command command;
   command.operation = "generate";
-  command.request_id = stream_->request_id();
-  command.deadline = DeadlineOf(*context_);
-  command.cancel = stream_->cancel_token();
-  // The worker holds the stream, not the reactor: a reactor that is gone
+  command.request_id = stream->request_id();
+  command.deadline = options.deadline;
+  command.cancel = stream->cancel_token();
+  // The worker holds the stream, not the caller: a caller that is gone
   // only means nobody reads the events any more.
   auto ended = std::make_shared<std::optional<absl::Status>>();
-  command.run = [stream = stream_, job = std::move(*job), ended](
+  command.run = [stream, job = std::move(*job), ended](
                     Runtime& runtime, const CommandContext& ctx) mutable {
     *ended = RunGenerate(runtime, ctx, job, *stream);
   };
-  // The trailers wait for the snapshot, so a status read after the stream
+  // The end waits for the snapshot, so a status read after the stream
   // ends sees this generation in the counters.
-  command.after = [stream = stream_, ended] {
+  command.after = [stream, ended] {
     if (ended->has_value()) stream->Complete(**ended);
   };
-  command.drop = [stream = stream_](const absl::Status& why) {
-    stream->Complete(why);
-  };
+  command.drop = [stream](const absl::Status& why) { stream->Complete(why); };
   if (absl::Status posted = (*worker)->Post(command); !posted.ok()) {
-    state_.requests->Remove(*stream_);
-    stream_.reset();
+    state.requests->Remove(*stream);
     return posted;
   }
+  call.stream = std::move(stream);
   return absl::OkStatus();
+}
+
+void LogGenerateEnd(ServiceState& state, std::string_view method,
+                    const GenerateCall& call, const absl::Status& status,
+                    absl::Time start, nlohmann::json extra) {
+  const std::string code = GrpcCodeName(static_cast<int>(status.code()));
+  state.metrics->CountRequest(method, code);
+  nlohmann::json fields = {
+      {"method", method},
+      {"runtime", call.runtime},
+      {"code", code},
+      {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}};
+  if (call.stream) fields["request_id"] = call.stream->request_id();
+  if (!status.ok()) {
+    fields["error_code"] = static_cast<int>(GetErrorCode(status));
+    fields["error"] = TruncateMessage(status.message(), kMaxStatusMessageBytes);
+  }
+  if (extra.is_object()) fields.update(extra);
+  state.log->Info("rpc", std::move(fields));
+}
+
+GenerateReactor::GenerateReactor(ServiceState& state,
+                                 grpc::CallbackServerContext* context,
+                                 const v1::GenerateRequest& request)
+    : state_(state), context_(context) {
+  GenerateCall call;
+  absl::Status admitted = AdmitGenerate(state_, request,
+                                        {.owner = state_.CallerName(*context_),
+                                         .deadline = DeadlineOf(*context_)},
+                                        call);
+  stream_ = std::move(call.stream);
+  runtime_ = std::move(call.runtime);
+  if (!admitted.ok()) {
+    // Nothing was sent yet: the client sees a trailers-only response and may
+    // retry safely.
+    FinishWith(admitted);
+    return;
+  }
+  Pump();
 }
 
 void GenerateReactor::Pump() {
@@ -275,18 +339,8 @@ void GenerateReactor::FinishWith(const absl::Status& raw) {
                            : "the deadline passed while queued");
   }
   const grpc::Status grpc_status = ToGrpcStatus(status);
-  state_.metrics->CountRequest(kMethod, GrpcCodeName(grpc_status.error_code()));
-  nlohmann::json fields = {
-      {"method", kMethod},
-      {"runtime", runtime_},
-      {"code", GrpcCodeName(grpc_status.error_code())},
-      {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)}};
-  if (stream_) fields["request_id"] = stream_->request_id();
-  if (!status.ok()) {
-    fields["error_code"] = static_cast<int>(GetErrorCode(status));
-    fields["error"] = grpc_status.error_message();
-  }
-  state_.log->Info("rpc", std::move(fields));
+  LogGenerateEnd(state_, kMethod, {.stream = stream_, .runtime = runtime_},
+                 status, start_);
   if (!runtime_.empty()) {
     // Refusals carry one too: a full queue is news for the balancer.
     const std::optional<Usage> usage =

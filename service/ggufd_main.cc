@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   ggufd::cli::RegisterRunCommand(app);
   ggufd::cli::RegisterTokenizeCommand(app);
   ggufd::cli::RegisterDetokenizeCommand(app);
+  ggufd::cli::RegisterEmbedCommand(app);
   ggufd::cli::RegisterServeCommand(app);
   ggufd::cli::RegisterQuantizeCommand(app);
   ggufd::cli::RegisterBenchCommand(app);

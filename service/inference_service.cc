@@ -5,7 +5,9 @@
 
 #include "runtime/common/str_cat.h"
 #include "runtime/tokenizer/utf8.h"
+#include "service/embed_call.h"
 #include "service/generate_reactor.h"
+#include "service/orca_load_report.h"
 #include "service/proto_convert.h"
 #include "service/runtime_call.h"
 
@@ -15,6 +17,33 @@ namespace {
 // Longest text Tokenize accepts, and most ids Detokenize accepts.
 constexpr size_t kMaxTokenizeBytes = 1 << 20;
 constexpr int kMaxDetokenizeIds = 1 << 18;
+
+// Inference/Embed on gRPC: an EmbedCall whose client going away (cancel,
+// disconnect, deadline) cancels it, and whose outcome finishes the call
+// with the runtime's load report in the trailers.
+class EmbedReactor : public grpc::ServerUnaryReactor {
+ public:
+  EmbedReactor(ServiceState& state, grpc::CallbackServerContext* context,
+               const v1::EmbedRequest& request, v1::EmbedResponse* response) {
+    call_ = EmbedCall::Start(
+        state, request,
+        {.caller = state.CallerName(*context),
+         .deadline = DeadlineOf(*context)},
+        [this, &state, context, response](EmbedOutcome& outcome) {
+          if (!outcome.runtime.empty()) {
+            AddLoadReport(state, *context, outcome.runtime);
+          }
+          if (outcome.status.ok()) *response = std::move(outcome.response);
+          Finish(ToGrpcStatus(outcome.status));
+        });
+  }
+
+  void OnCancel() override { call_->Cancel(); }
+  void OnDone() override { delete this; }
+
+ private:
+  std::shared_ptr<EmbedCall> call_;
+};
 
 }  // namespace
 
@@ -69,6 +98,12 @@ grpc::ServerUnaryReactor* InferenceService::Detokenize(
         return absl::OkStatus();
       },
       /*load_report=*/true);
+}
+
+grpc::ServerUnaryReactor* InferenceService::Embed(
+    grpc::CallbackServerContext* context, const v1::EmbedRequest* request,
+    v1::EmbedResponse* response) {
+  return new EmbedReactor(state_, context, *request, response);
 }
 
 grpc::ServerUnaryReactor* InferenceService::Cancel(

@@ -24,6 +24,10 @@ class InferenceService final : public v1::Inference::CallbackService {
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
                                    const v1::CancelRequest* request,
                                    v1::CancelResponse* response) override;
+  // The call itself is service/embed_call.h's, shared with the HTTP door.
+  grpc::ServerUnaryReactor* Embed(grpc::CallbackServerContext* context,
+                                  const v1::EmbedRequest* request,
+                                  v1::EmbedResponse* response) override;
 
  private:
   ServiceState& state_;

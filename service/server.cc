@@ -17,6 +17,7 @@
 #include "runtime/common/str_cat.h"
 #include "service/active_requests.h"
 #include "service/diagnostics_service.h"
+#include "service/http/openai_http_door.h"
 #include "service/inference_service.h"
 #include "service/metrics/metrics_http_server.h"
 #include "service/model_path.h"
@@ -81,6 +82,47 @@ void WarnAboutExposure(const ServerOptions& options, JsonLog& log) {
   }
 }
 
+// Where the HTTP API listens: --http-listen, else --http-port on the gRPC
+// listen host (loopback for a unix socket); "" when it is off.
+std::string HttpAddress(const ServerOptions& options) {
+  if (!options.http_listen.empty()) return options.http_listen;
+  if (options.http_port < 0) return "";
+  std::string host(security::ListenHost(options.listen));
+  if (options.listen.starts_with("unix")) host = "127.0.0.1";
+  if (host.empty()) host = "0.0.0.0";
+  if (host.find(':') != std::string::npos) host = StrCat("[", host, "]");
+  return StrCat(host, ":", options.http_port);
+}
+
+// The HTTP API has no TLS and sees no client certificate: the same
+// warnings as the gRPC port, and no start where certificates are the only
+// authentication (HTTP callers would skip it).
+absl::Status CheckHttpExposure(const ServerOptions& options,
+                               const std::string& address, JsonLog& log) {
+  if (options.auth_file.empty() && options.tls.mutual()) {
+    return absl::FailedPreconditionError(
+        "the HTTP API cannot check client certificates: with "
+        "--tls-client-ca, give an --auth-file (HTTP callers send bearer "
+        "tokens) or leave --http-port off");
+  }
+  if (security::IsLoopbackListen(address)) return absl::OkStatus();
+  if (options.auth_file.empty()) {
+    log.Warn("SECURITY WARNING: no authentication on a non-loopback address",
+             {{"address", address},
+              {"risk", "anyone who can reach this port can use the runtimes"},
+              {"fix",
+               "--auth-file (bearer tokens), or --http-listen on "
+               "127.0.0.1"}});
+  } else {
+    log.Warn("SECURITY WARNING: bearer tokens travel in clear text",
+             {{"address", address},
+              {"fix",
+               "the HTTP API is plaintext: terminate TLS in a proxy "
+               "or mesh in front of it"}});
+  }
+  return absl::OkStatus();
+}
+
 // Drops gRPC's builder plugins whose name contains one of `names` (the
 // reflection and channelz plugins register themselves for every server).
 class WithoutPlugins final : public grpc::ServerBuilderOption {
@@ -108,6 +150,7 @@ struct Server::Impl {
   // A start that fails half-way destroys this with workers still running:
   // they publish a last snapshot into it, so they go first.
   ~Impl() {
+    http.reset();  // its calls use everything below
     StopSweeper();
     {
       std::lock_guard<std::mutex> lock(health_mu);
@@ -152,6 +195,7 @@ struct Server::Impl {
   std::unique_ptr<grpc::Server> health_server;
   int health_port = 0;
   std::unique_ptr<metrics::MetricsHttpServer> metrics_http;
+  std::unique_ptr<http::OpenAiHttpDoor> http;
   int port = 0;
 
   void OnSnapshot(const WorkerSnapshot& snapshot) {
@@ -227,6 +271,8 @@ int Server::metrics_port() const {
 }
 
 int Server::health_port() const { return impl_->health_port; }
+
+int Server::http_port() const { return impl_->http ? impl_->http->port() : -1; }
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     const ServerOptions& options, JsonLog& log) {
@@ -431,6 +477,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     }
   }
   WarnAboutExposure(options, log);
+  if (const std::string address = HttpAddress(options); !address.empty()) {
+    if (absl::Status s = CheckHttpExposure(options, address, log); !s.ok()) {
+      return s;
+    }
+    const int port = security::ListenPort(address);
+    const std::string_view host = security::ListenHost(address);
+    if (host.empty() || (port == 0 && !address.ends_with(":0"))) {
+      return absl::InvalidArgumentError(
+          StrCat("--http-listen must be host:port, not ", address));
+    }
+    const size_t limit = options.limits.max_receive_message_bytes;
+    auto door = http::OpenAiHttpDoor::Start(
+        {.host = std::string(host),
+         .port = port,
+         .limits = {.max_connections = options.http_max_connections,
+                    .max_body_bytes = limit == 0 ? size_t{4} << 20 : limit}},
+        self->state, *self->guards);
+    if (!door.ok()) return door.status();
+    self->http = std::move(*door);
+  }
 
   if (options.metrics_port >= 0) {
     auto http = metrics::MetricsHttpServer::Start(
@@ -454,6 +520,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
        {"port", self->port},
        {"metrics_port", self->metrics_http ? self->metrics_http->port() : -1},
        {"health_port", self->health_port},
+       {"http_port", self->http ? self->http->port() : -1},
        {"xds", options.xds},
        {"tls", options.tls.enabled()},
        {"mtls",
@@ -478,6 +545,7 @@ void Server::Drain(absl::Duration grace) {
     self.state.WakeSleepers();
     for (auto* h : self.health) h->SetServingStatus(false);
   }
+  if (self.http) self.http->BeginDrain();
   const bool idle = self.WaitIdle(start + grace);
   if (!idle) {
     self.log->Warn("grace period over: cancelling",
@@ -491,6 +559,8 @@ void Server::Drain(absl::Duration grace) {
   self.registry->StopAll();
   self.server->Shutdown(std::chrono::system_clock::now() +
                         std::chrono::seconds(5));
+  // The HTTP calls end as their generations did; then its port closes.
+  if (self.http) self.http->Stop(absl::Seconds(5));
   {
     std::lock_guard<std::mutex> lock(self.health_mu);
     self.health.clear();

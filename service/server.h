@@ -56,6 +56,11 @@ struct ServerOptions {
   bool xds = false;
   std::string xds_bootstrap;
   security::RequestLimits limits;
+  // The OpenAI-compatible HTTP API (service/http/): a port on the listen
+  // host (0 = any free port, -1 = off), or a host:port of its own.
+  int http_port = -1;
+  std::string http_listen;
+  size_t http_max_connections = 64;  // served at once, one thread each
 };
 
 class Server {
@@ -67,6 +72,7 @@ class Server {
   int port() const;
   int metrics_port() const;
   int health_port() const;  // 0 without --health-listen
+  int http_port() const;    // -1 without the HTTP API
 
   // Graceful shutdown (see above); returns once everything has stopped.
   void Drain(absl::Duration grace);

@@ -14,6 +14,7 @@ void RegisterInspectCommand(CLI::App& app);
 void RegisterRunCommand(CLI::App& app);
 void RegisterTokenizeCommand(CLI::App& app);
 void RegisterDetokenizeCommand(CLI::App& app);
+void RegisterEmbedCommand(CLI::App& app);
 void RegisterServeCommand(CLI::App& app);
 void RegisterQuantizeCommand(CLI::App& app);
 void RegisterBenchCommand(CLI::App& app);

@@ -173,6 +173,24 @@ void RegisterServeCommand(CLI::App& app) {
                   "Plaintext address serving only grpc.health.v1, for the "
                   "kubelet's gRPC probe (it does not do TLS)")
       ->envname("GGUFD_HEALTH_LISTEN");
+  // The OpenAI-compatible HTTP API (README "OpenAI-compatible HTTP").
+  auto* http_port =
+      cmd->add_option("--http-port", o.http_port,
+                      "OpenAI-compatible HTTP API on this port of the "
+                      "--listen host (0 = any free port, -1 = off)")
+          ->envname("GGUFD_HTTP_PORT")
+          ->check(CLI::Range(-1, 65535))
+          ->capture_default_str();
+  cmd->add_option("--http-listen", o.http_listen,
+                  "OpenAI-compatible HTTP API on this host:port instead")
+      ->envname("GGUFD_HTTP_LISTEN")
+      ->excludes(http_port);
+  cmd->add_option("--http-max-connections", o.http_max_connections,
+                  "HTTP connections served at once (a thread each); one "
+                  "more waits a second for a free one, then gets 503")
+      ->envname("GGUFD_HTTP_MAX_CONNECTIONS")
+      ->check(CLI::Range(size_t{1}, size_t{4096}))
+      ->capture_default_str();
   // Proxyless service mesh (README "Deploy").
   cmd->add_flag("--xds", o.xds,
                 "Serve through gRPC's xDS server: accept calls only while "

@@ -82,9 +82,22 @@ absl::StatusOr<Caller> AccessGuard::Identify(
 absl::StatusOr<Caller> AccessGuard::Admit(
     const grpc::ServerContextBase& context, std::string_view method,
     Role needed, const google::protobuf::Message& request) const {
-  absl::StatusOr<Caller> caller = Identify(context);
+  if (!enabled()) {
+    return Admit({}, nullptr, {}, method, needed, request);
+  }
+  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  return Admit(context.client_metadata(), auth.get(), context.peer(), method,
+               needed, request);
+}
+
+absl::StatusOr<Caller> AccessGuard::Admit(
+    const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+    const grpc::AuthContext* auth_context, std::string_view peer,
+    std::string_view method, Role needed,
+    const google::protobuf::Message& request) const {
+  absl::StatusOr<Caller> caller = Identify(metadata, auth_context);
   if (!caller.ok()) {
-    CountRefusal(method, caller.status(), context.peer());
+    CountRefusal(method, caller.status(), peer);
     return caller.status();
   }
   if (static_cast<int>(caller->role) < static_cast<int>(needed)) {

@@ -56,6 +56,14 @@ class AccessGuard {
   absl::StatusOr<Caller> Admit(const grpc::ServerContextBase& context,
                                std::string_view method, Role needed,
                                const google::protobuf::Message& request) const;
+  // The same for a call that did not come through gRPC (the HTTP door):
+  // its `authorization` headers as metadata, no certificate, and `peer` for
+  // the log.
+  absl::StatusOr<Caller> Admit(
+      const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
+      const grpc::AuthContext* auth_context, std::string_view peer,
+      std::string_view method, Role needed,
+      const google::protobuf::Message& request) const;
 
   // ACCESS_DENIED for `caller` on `method` (an ownership check the caller
   // made), logged and counted like Admit's refusals.

@@ -14,11 +14,7 @@ grpc::ServerWriteReactor<v1::GenerateEvent>* GuardedInference::Generate(
       guards_.access.Admit(*context, kMethod, Role::kInference, *request);
   absl::Status admitted = caller.status();
   if (admitted.ok()) {
-    admitted = CheckGenerateLimits(*request, guards_.limits, *state.metrics);
-  }
-  if (admitted.ok() && !request->session_id().empty()) {
-    admitted = guards_.UseSession(kMethod, *caller, request->runtime(),
-                                  request->session_id(), /*create=*/true);
+    admitted = guards_.CheckGenerate(kMethod, *caller, *request);
   }
   if (!admitted.ok()) {
     return RefuseStream<v1::GenerateEvent>(state, context, kMethod, admitted);
@@ -40,6 +36,14 @@ grpc::ServerUnaryReactor* GuardedInference::Detokenize(
   return AdmitUnary(
       guards_, context, "Inference/Detokenize", Role::kInference, *request,
       [&] { return inner_.Detokenize(context, request, response); });
+}
+
+grpc::ServerUnaryReactor* GuardedInference::Embed(
+    grpc::CallbackServerContext* context, const v1::EmbedRequest* request,
+    v1::EmbedResponse* response) {
+  return AdmitUnary(guards_, context, "Inference/Embed", Role::kInference,
+                    *request,
+                    [&] { return inner_.Embed(context, request, response); });
 }
 
 grpc::ServerUnaryReactor* GuardedInference::Cancel(

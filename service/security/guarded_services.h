@@ -45,6 +45,11 @@ struct Guards {
   // Whether `caller` owns session `id` of `runtime` (always for admins).
   bool Owns(const Caller& caller, std::string_view runtime,
             std::string_view id) const;
+  // The checks of a Generate once its caller is admitted, whichever door it
+  // came through (gRPC, or the HTTP door's converted request): the request
+  // limits, and the session's owner (a new id is claimed for `caller`).
+  absl::Status CheckGenerate(std::string_view method, const Caller& caller,
+                             const v1::GenerateRequest& request);
 };
 
 // Admits `request` to the unary `method` for callers with role `needed` and
@@ -79,6 +84,9 @@ class GuardedInference final : public v1::Inference::CallbackService {
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
                                    const v1::CancelRequest* request,
                                    v1::CancelResponse* response) override;
+  grpc::ServerUnaryReactor* Embed(grpc::CallbackServerContext* context,
+                                  const v1::EmbedRequest* request,
+                                  v1::EmbedResponse* response) override;
 
  private:
   v1::Inference::CallbackService& inner_;

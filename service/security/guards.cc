@@ -37,6 +37,18 @@ bool Guards::Owns(const Caller& caller, std::string_view runtime,
          SessionOwners::Access::kOwner;
 }
 
+absl::Status Guards::CheckGenerate(std::string_view method,
+                                   const Caller& caller,
+                                   const v1::GenerateRequest& request) {
+  if (absl::Status s = CheckGenerateLimits(request, limits, *state.metrics);
+      !s.ok()) {
+    return s;
+  }
+  if (request.session_id().empty()) return absl::OkStatus();
+  return UseSession(method, caller, request.runtime(), request.session_id(),
+                    /*create=*/true);
+}
+
 absl::Status Guards::UseSession(std::string_view method, const Caller& caller,
                                 std::string_view runtime_name,
                                 std::string_view id, bool create) {

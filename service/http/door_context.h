@@ -1,0 +1,49 @@
+// What the HTTP door's routes share: the service they front, the guards of
+// the gRPC services, and the count of calls in flight (the drain waits for
+// it to reach zero before it closes the port).
+#ifndef GGUFD_SERVICE_HTTP_DOOR_CONTEXT_H_
+#define GGUFD_SERVICE_HTTP_DOOR_CONTEXT_H_
+
+#include <httplib.h>
+
+#include <atomic>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "service/http/token_speller.h"
+#include "service/security/guarded_services.h"
+#include "service/service_state.h"
+
+namespace ggufd::http {
+
+struct DoorContext {
+  ServiceState& state;
+  security::Guards& guards;
+  TokenSpellers& spellers;
+  std::atomic<int> in_flight{0};
+};
+
+// Counts one call in flight for as long as it lives.
+class InFlight {
+ public:
+  explicit InFlight(DoorContext& door) : door_(door) { ++door_.in_flight; }
+  ~InFlight() { --door_.in_flight; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  DoorContext& door_;
+};
+
+// The caller of an HTTP request by its `Authorization: Bearer` header,
+// checked by the AccessGuard every gRPC call passes (the same tokens,
+// roles, refusal log lines and metrics); `method` names the route in them.
+// The body's size was bounded before it was read.
+absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
+                                           const httplib::Request& req,
+                                           std::string_view method,
+                                           security::Role needed);
+
+}  // namespace ggufd::http
+
+#endif  // GGUFD_SERVICE_HTTP_DOOR_CONTEXT_H_
