@@ -13,15 +13,6 @@
 namespace ggufctl {
 namespace {
 
-// The contents of `path` ("" for an empty path).
-std::string ReadFile(const std::string& path) {
-  if (path.empty()) return std::string();
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::string CodeName(grpc::StatusCode code) {
   // gRPC's codes and absl's are the same numbers with the same names.
   std::string name =
@@ -30,6 +21,14 @@ std::string CodeName(grpc::StatusCode code) {
 }
 
 }  // namespace
+
+std::string ReadFile(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 int Report(const grpc::Status& status) {
   if (status.ok()) return kExitOk;

@@ -18,6 +18,10 @@ inline constexpr int kExitUsage = 2;        // bad command line (CLI11's too)
 inline constexpr int kExitUnavailable = 3;  // no server / retry later
 inline constexpr int kExitInterrupted = 130;
 
+// The contents of `path` ("" for an empty path). Paths come from flags
+// checked to name existing files.
+std::string ReadFile(const std::string& path);
+
 // Prints `ggufctl: CODE: message [REASON, error_code N]` (plus the retry
 // delay when the server sent one) and returns the exit status for it.
 int Report(const grpc::Status& status);

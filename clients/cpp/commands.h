@@ -16,6 +16,8 @@ void AddChatCommand(CLI::App& app, std::shared_ptr<Connection> connection,
                     int& exit_code);
 void AddLoadCommand(CLI::App& app, std::shared_ptr<Connection> connection,
                     int& exit_code);
+void AddEmbedCommand(CLI::App& app, std::shared_ptr<Connection> connection,
+                     int& exit_code);
 void AddTokenizeCommand(CLI::App& app, std::shared_ptr<Connection> connection,
                         int& exit_code);
 void AddStatusCommand(CLI::App& app, std::shared_ptr<Connection> connection,

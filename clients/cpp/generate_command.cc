@@ -1,7 +1,8 @@
 // `ggufctl generate` and `ggufctl chat`: stream the answer to stdout as it
 // arrives. Ctrl-C cancels the call (the server stops within one token).
 // With --session ID the prompt (for chat: the new messages only) continues
-// that session on the server.
+// that session on the server. --grammar-file, --json-schema(-file) or
+// --regex constrain the output (one of them).
 #include <signal.h>
 
 #include <atomic>
@@ -9,7 +10,9 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "clients/cpp/commands.h"
 #include "ggufd/v1/inference.grpc.pb.h"
@@ -30,6 +33,11 @@ struct GenerateFlags {
   std::string request_id;
   std::string session_id;
   bool stats = false;
+  // The constraint: at most one is set (the flags exclude each other).
+  std::string grammar_file;
+  std::optional<std::string> json_schema;
+  std::string json_schema_file;
+  std::optional<std::string> regex;
 };
 
 // Cancels `context` on SIGINT until destroyed.
@@ -61,6 +69,20 @@ class InterruptGuard {
   std::thread thread_;
 };
 
+void ApplyConstraint(const GenerateFlags& flags,
+                     ggufd::v1::GenerateRequest& request) {
+  if (!flags.grammar_file.empty()) {
+    request.mutable_constraint()->set_grammar(ReadFile(flags.grammar_file));
+  } else if (flags.json_schema) {
+    request.mutable_constraint()->set_json_schema(*flags.json_schema);
+  } else if (!flags.json_schema_file.empty()) {
+    request.mutable_constraint()->set_json_schema(
+        ReadFile(flags.json_schema_file));
+  } else if (flags.regex) {
+    request.mutable_constraint()->set_regex(*flags.regex);
+  }
+}
+
 void Apply(const GenerateFlags& flags, ggufd::v1::GenerateRequest& request) {
   request.set_request_id(flags.request_id);
   request.set_session_id(flags.session_id);
@@ -73,6 +95,7 @@ void Apply(const GenerateFlags& flags, ggufd::v1::GenerateRequest& request) {
   if (flags.top_k) sampling->set_top_k(*flags.top_k);
   if (flags.top_p) sampling->set_top_p(*flags.top_p);
   if (flags.seed) sampling->set_seed(*flags.seed);
+  ApplyConstraint(flags, request);
 }
 
 int Stream(const Connection& connection,
@@ -128,6 +151,30 @@ int Stream(const Connection& connection,
              : kExitOk;
 }
 
+// The four ways to give a constraint; a second one is a usage error, not a
+// silent choice (the request's oneof holds one).
+void AddConstraintFlags(CLI::App* cmd, GenerateFlags& flags) {
+  std::vector<CLI::Option*> kinds = {
+      cmd->add_option("--grammar-file", flags.grammar_file,
+                      "Constrain the output to this GBNF grammar (llama.cpp's "
+                      "format, rule root)")
+          ->check(CLI::ExistingFile),
+      cmd->add_option("--json-schema", flags.json_schema,
+                      "Constrain the output to JSON valid under this JSON "
+                      "Schema (the schema's text)"),
+      cmd->add_option("--json-schema-file", flags.json_schema_file,
+                      "As --json-schema, reading the schema from a file")
+          ->check(CLI::ExistingFile),
+      cmd->add_option("--regex", flags.regex,
+                      "Constrain the whole output to match this regular "
+                      "expression"),
+  };
+  // CLI11 records an exclusion on both options.
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    for (size_t j = i + 1; j < kinds.size(); ++j) kinds[i]->excludes(kinds[j]);
+  }
+}
+
 void AddSamplingFlags(CLI::App* cmd, GenerateFlags& flags) {
   cmd->add_option("-n,--max-tokens", flags.max_tokens,
                   "Most tokens to generate (0 = until the context is full)")
@@ -144,6 +191,7 @@ void AddSamplingFlags(CLI::App* cmd, GenerateFlags& flags) {
                   "Continue this session (a new id starts one): the prompt "
                   "is appended to its history on the server");
   cmd->add_flag("--stats", flags.stats, "Print usage and speed to stderr");
+  AddConstraintFlags(cmd, flags);
 }
 
 // "-" reads the prompt from stdin.

@@ -2,6 +2,9 @@
 //   ggufctl [--server ADDR] [--runtime NAME] load PATH
 //   ggufctl generate "Once upon a time" --max-tokens 64
 //   ggufctl chat --system "Be brief." "Who are you?"
+//   ggufctl generate --regex '[0-9]{3}-[0-9]{4}' "Call me at "
+//     (or --json-schema JSON, --json-schema-file F, --grammar-file F.gbnf)
+//   ggufctl embed "a text" "another text"   (one vector per line; --json)
 //   ggufctl tokenize "Hello"        ggufctl status
 //   ggufctl chat --session conv-1 "Hi!"    (then only the next message)
 //   ggufctl session list|delete ID|fork ID NEW|save ID [PATH]|restore PATH
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
   ggufctl::AddLoadCommand(app, connection, exit_code);
   ggufctl::AddGenerateCommand(app, connection, exit_code);
   ggufctl::AddChatCommand(app, connection, exit_code);
+  ggufctl::AddEmbedCommand(app, connection, exit_code);
   ggufctl::AddTokenizeCommand(app, connection, exit_code);
   ggufctl::AddStatusCommand(app, connection, exit_code);
   ggufctl::AddSessionCommand(app, connection, exit_code);

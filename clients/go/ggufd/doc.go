@@ -3,7 +3,8 @@
 // It wraps the stubs generated from proto/ggufd/v1 (package ggufdv1) with the
 // few things every caller needs: a connection whose default service config
 // retries UNAVAILABLE and RESOURCE_EXHAUSTED, a streaming Generate with a
-// text helper, sessions (multi-turn conversations the server keeps, see
+// text helper, output constraints (Constraint, Grammar, JSONSchema, Regex),
+// Embed, sessions (multi-turn conversations the server keeps, see
 // Session), and errors that expose ggufd's ErrorInfo reason, numeric error
 // code and RetryInfo delay (see Error, and ErrUnauthenticated and the other
 // refusal kinds for errors.Is). WithTLS, WithToken and WithTokenSource are

@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 
 import { type CallOptions, grpcCallOptions, unaryCall } from './calls';
+import { type ConstraintParams, toConstraint } from './constraint';
+import { type EmbedParams, type Embeddings, embeddingsOf, embedRequest } from './embeddings';
 import type { CancelResponse__Output } from './generated/ggufd/v1/CancelResponse';
 import type { ChatMessage } from './generated/ggufd/v1/ChatMessage';
 import type { ConfigureRequest } from './generated/ggufd/v1/ConfigureRequest';
@@ -11,6 +13,7 @@ import type { ConfigureResponse__Output } from './generated/ggufd/v1/ConfigureRe
 import type { DeleteSessionResponse__Output } from './generated/ggufd/v1/DeleteSessionResponse';
 import type { DetokenizeResponse__Output } from './generated/ggufd/v1/DetokenizeResponse';
 import type { DiagnosticsClient } from './generated/ggufd/v1/Diagnostics';
+import type { EmbedResponse__Output } from './generated/ggufd/v1/EmbedResponse';
 import type { GenerateRequest } from './generated/ggufd/v1/GenerateRequest';
 import type { InferenceClient } from './generated/ggufd/v1/Inference';
 import type { ListRuntimesResponse__Output } from './generated/ggufd/v1/ListRuntimesResponse';
@@ -68,8 +71,14 @@ export interface ClientOptions {
   channelOptions?: grpc.ChannelOptions;
 }
 
+/**
+ * What generate() takes: a GenerateRequest whose `constraint` may give the
+ * JSON Schema as a value (see ConstraintParams; exactly one kind).
+ */
+export type GenerateParams = Omit<GenerateRequest, 'constraint'> & { constraint?: ConstraintParams | null };
+
 /** Generate fields other than the prompt, for chat(); `sessionId` continues a session with the new messages only. */
-export type ChatParams = Omit<GenerateRequest, 'text' | 'tokens' | 'chat'> & {
+export type ChatParams = Omit<GenerateParams, 'text' | 'tokens' | 'chat'> & {
   template?: string;
   addGenerationPrompt?: boolean;
 };
@@ -151,10 +160,16 @@ export class GgufdClient {
    * while it waits in the queue. With `sessionId` the prompt is appended to
    * that session's history on the server (send only the new turn); the
    * `started` event then reports `sessionCache`, `sessionTokens` and
-   * `cachedTokens`.
+   * `cachedTokens`. With `constraint` (one of `grammar`, `jsonSchema`,
+   * `regex`) the output keeps to it and the stream ends with
+   * `FINISH_REASON_CONSTRAINT_COMPLETE` once nothing more can follow; a
+   * constraint with more than one kind (or none) throws a TypeError here,
+   * before anything is sent.
    */
-  generate(prompt: string | GenerateRequest, options: CallOptions = {}): Generation {
-    const request: GenerateRequest = typeof prompt === 'string' ? { text: prompt } : { ...prompt };
+  generate(prompt: string | GenerateParams, options: CallOptions = {}): Generation {
+    const { constraint, ...fields } = typeof prompt === 'string' ? { text: prompt } : (prompt as GenerateParams);
+    const request: GenerateRequest = { ...fields };
+    if (constraint) request.constraint = toConstraint(constraint);
     request.runtime ||= this.runtime;
     request.requestId ||= randomUUID();
     const call = this.stubs.inference.generate(
@@ -169,6 +184,19 @@ export class GgufdClient {
   chat(messages: ChatMessage[], params: ChatParams = {}, options: CallOptions = {}): Generation {
     const { template, addGenerationPrompt, ...rest } = params;
     return this.generate({ ...rest, chat: { messages, template, addGenerationPrompt } }, options);
+  }
+
+  /**
+   * One embedding vector per text (at most 256), with the model's pooling
+   * and unit length unless `params` says otherwise. Queued like generate().
+   */
+  async embed(texts: string[], params: EmbedParams = {}, options: CallOptions = {}): Promise<Embeddings> {
+    const request = embedRequest(texts, params, this.runtime);
+    const response = await this.unary<EmbedResponse__Output>(
+      (md, o, cb) => this.stubs.inference.embed(request, md, o, cb),
+      options,
+    );
+    return embeddingsOf(response);
   }
 
   /** Cancels a queued or running generation by its request id. */

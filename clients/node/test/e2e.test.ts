@@ -10,15 +10,27 @@ import * as grpc from '@grpc/grpc-js';
 import {
   DEFAULT_RETRY_POLICY,
   ErrorCode,
+  FinishReason,
   GgufdClient,
   GgufdError,
   type GenerateRequest,
+  Pooling,
   type RuntimeStatus__Output,
+  toConstraint,
 } from '../src';
 import { GGUFCTL_BIN, MODEL_FILE, Server } from './server';
 import { testHooks } from './test_hooks';
 
 const TEST_TIMEOUT_MS = 60_000;
+const PHONE = '[0-9]{3}-[0-9]{4}';
+
+function norm(v: number[]): number {
+  return Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+}
+
+function cosine(a: number[], b: number[]): number {
+  return a.reduce((sum, x, i) => sum + x * b[i], 0) / (norm(a) * norm(b));
+}
 
 let server: Server;
 let client: GgufdClient;
@@ -295,5 +307,128 @@ describe('ggufd Node client', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
     await assertGgufdError(client.saveSession('node-nodir'), notConfigured);
     await assertGgufdError(client.restoreSession('node-nodir.session'), notConfigured);
     assert.deepEqual(await client.deleteSession('node-nodir'), { found: true });
+  });
+
+  it('refuses a constraint of more than one kind before sending it', () => {
+    assert.throws(() => client.generate({ text: 'Hi', constraint: { grammar: 'root ::= "a"', regex: 'a' } }), {
+      name: 'TypeError',
+      message: /exactly one of grammar, jsonSchema and regex; got grammar and regex/,
+    });
+    assert.throws(
+      () => client.chat([{ role: 'user', content: 'Hi' }], { constraint: { jsonSchema: {}, regex: 'a' } }),
+      {
+        message: /got jsonSchema and regex/,
+      },
+    );
+    assert.throws(() => client.generate({ text: 'Hi', constraint: {} }), { message: /got none/ });
+    assert.deepEqual(toConstraint({ jsonSchema: { type: 'integer' } }), { jsonSchema: '{"type":"integer"}' });
+  });
+
+  it('keeps a generation to a regex and ends it CONSTRAINT_COMPLETE', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const samplings = [{ temperature: 0 }, ...[1, 2, 3].map((seed) => ({ temperature: 1, seed }))];
+    for (const sampling of samplings) {
+      const generation = client.generate({
+        text: 'My phone number is ',
+        sampling,
+        stopping: { maxTokens: 48 },
+        constraint: { regex: PHONE },
+      });
+      const text = await generation.text();
+      assert.match(text, new RegExp(`^${PHONE}$`), JSON.stringify(sampling));
+      assert.equal(generation.finished?.reason, FinishReason.FINISH_REASON_CONSTRAINT_COMPLETE);
+      assert.ok((generation.finished?.usage?.completionTokens ?? 0) <= 8);
+    }
+  });
+
+  it(
+    'keeps a generation to a JSON Schema value and a chat to a GBNF grammar',
+    { timeout: TEST_TIMEOUT_MS },
+    async () => {
+      const schema = {
+        type: 'object',
+        properties: { answer: { enum: ['yes', 'no'] }, sure: { type: 'boolean' } },
+        required: ['answer', 'sure'],
+        additionalProperties: false,
+      };
+      const generation = client.generate({
+        text: 'Is the sky blue? Reply in JSON: ',
+        sampling: { temperature: 0 },
+        stopping: { maxTokens: 48 },
+        constraint: { jsonSchema: schema },
+      });
+      const value = JSON.parse(await generation.text()) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(value).sort(), ['answer', 'sure']);
+      assert.ok(value.answer === 'yes' || value.answer === 'no', JSON.stringify(value));
+      assert.equal(typeof value.sure, 'boolean');
+      // After the closing brace the grammar may still allow whitespace, which
+      // the model may end with EOS instead.
+      assert.ok(
+        ['FINISH_REASON_CONSTRAINT_COMPLETE', 'FINISH_REASON_EOS'].includes(generation.finished?.reason ?? ''),
+        generation.finished?.reason,
+      );
+
+      const chat = client.chat([{ role: 'user', content: 'Is water wet? Answer yes or no.' }], {
+        sampling: { temperature: 0 },
+        stopping: { maxTokens: 16 },
+        constraint: { grammar: 'root ::= ("yes" | "no") "."' },
+      });
+      assert.ok(['yes.', 'no.'].includes(await chat.text()));
+      assert.equal(chat.finished?.reason, 'FINISH_REASON_CONSTRAINT_COMPLETE');
+    },
+  );
+
+  it('gets INVALID_ARGUMENT for a constraint the server cannot use', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const invalid = [
+      { grammar: 'root ::= undefined-rule' },
+      { grammar: 'root ::= "unterminated' },
+      { regex: '[0-9' },
+      { jsonSchema: '{not json' },
+    ];
+    for (const constraint of invalid) {
+      await assertGgufdError(client.generate({ text: 'Hi', stopping: { maxTokens: 8 }, constraint }).text(), {
+        grpcCode: grpc.status.INVALID_ARGUMENT,
+        errorCode: ErrorCode.INVALID_ARGUMENT,
+      });
+    }
+    assert.ok((await client.generate({ text: 'Hello', stopping: { maxTokens: 2 } }).text()).length > 0);
+  });
+
+  it('embeds texts as unit vectors of the model dimension', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const info = await client.modelInfo();
+    const texts = ['The cat sat on the mat.', 'Stock markets fell sharply on Monday.', 'The cat sat on the mat.'];
+    const result = await client.embed(texts);
+    assert.equal(result.dimensions, info.embeddingLength);
+    assert.ok(result.dimensions > 0);
+    assert.equal(result.model, info.name);
+    assert.notEqual(result.pooling, 'POOLING_UNSPECIFIED');
+    assert.equal(result.vectors.length, 3);
+    for (const vector of result.vectors) {
+      assert.equal(vector.length, result.dimensions);
+      assert.ok(Math.abs(norm(vector) - 1) < 1e-4, `norm ${norm(vector)}`);
+    }
+    result.vectors[0].forEach((x, i) => assert.ok(Math.abs(x - result.vectors[2][i]) < 1e-6, `dimension ${i}`));
+    assert.ok(cosine(result.vectors[0], result.vectors[1]) < 0.999);
+    assert.deepEqual(result.truncated, [false, false, false]);
+    assert.equal(
+      result.tokens.reduce((a, b) => a + b, 0),
+      result.promptTokens,
+    );
+    assert.ok(result.tokens.every((n) => n > 0));
+
+    // Pooling and normalization reach the server.
+    const mean = await client.embed([texts[1]], { pooling: 'mean' });
+    const raw = await client.embed([texts[1]], { pooling: Pooling.POOLING_MEAN, normalize: false });
+    assert.equal(mean.pooling, 'POOLING_MEAN');
+    assert.equal(raw.pooling, 'POOLING_MEAN');
+    const length = norm(raw.vectors[0]);
+    assert.ok(Math.abs(length - 1) > 1e-3, 'normalize: false gave a unit vector');
+    raw.vectors[0].forEach((x, i) => assert.ok(Math.abs(x / length - mean.vectors[0][i]) < 1e-5, `dimension ${i}`));
+    const last = await client.embed([texts[1]], { pooling: 'last' });
+    assert.equal(last.pooling, 'POOLING_LAST');
+    assert.ok(cosine(last.vectors[0], mean.vectors[0]) < 0.9999);
+
+    // Mistakes the client catches itself.
+    await assert.rejects(client.embed('one text' as unknown as string[]), { name: 'TypeError' });
+    await assert.rejects(client.embed(['a'], { pooling: 'max' as 'mean' }), { message: /unknown pooling 'max'/ });
   });
 });

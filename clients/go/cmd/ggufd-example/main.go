@@ -2,8 +2,11 @@
 //
 //	ggufd-example [-server 127.0.0.1:50051] [-load FILE] [-chat] [-n 64]
 //	              [-t 0.8] [-seed 42] [-timeout 60s] [-tls-ca ca.pem]
-//	              [-tls-cert c.pem -tls-key c.key] [-token-file FILE] PROMPT
+//	              [-tls-cert c.pem -tls-key c.key] [-token-file FILE]
+//	              [-regex RE | -json-schema JSON | -grammar-file FILE | -embed] PROMPT
 //
+// -regex, -json-schema and -grammar-file constrain the output (one of
+// them); -embed prints the prompt's embedding vector instead of generating.
 // The connection flags are ggufctl's: -tls, -tls-ca, -tls-cert, -tls-key,
 // -tls-server-name, -token, -token-file.
 //
@@ -39,6 +42,10 @@ func run() int {
 	temperature := flag.Float64("t", -1, "sampling temperature (0 = greedy; negative = the server's default)")
 	seed := flag.Int64("seed", -1, "RNG seed (negative = the server's default)")
 	timeout := flag.Duration("timeout", 60*time.Second, "deadline for the whole run")
+	regex := flag.String("regex", "", "constrain the output to this regular expression")
+	jsonSchema := flag.String("json-schema", "", "constrain the output to JSON valid under this JSON Schema")
+	grammarFile := flag.String("grammar-file", "", "constrain the output to this GBNF grammar file")
+	embed := flag.Bool("embed", false, "print the prompt's embedding instead of generating")
 	conn := connflags.Register(flag.CommandLine)
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: %s [flags] PROMPT\n", os.Args[0])
@@ -52,6 +59,24 @@ func run() int {
 	}
 	if flag.NArg() != 1 {
 		flag.Usage()
+		return 2
+	}
+	constraint := ggufd.Constraint{Regex: *regex}
+	if *jsonSchema != "" {
+		constraint.JSONSchema = *jsonSchema
+	}
+	if *grammarFile != "" {
+		gbnf, err := os.ReadFile(*grammarFile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		constraint.Grammar = string(gbnf)
+	}
+	// More than one kind is refused here, before anything is sent.
+	constraintProto, err := constraint.Proto()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
 
@@ -77,9 +102,21 @@ func run() int {
 			info.GetName(), info.GetArchitecture(), info.GetLayers(), info.GetContextLength())
 	}
 
+	if *embed {
+		e, err := client.Embed(ctx, []string{flag.Arg(0)}, nil)
+		if err != nil {
+			return fail(err)
+		}
+		head := e.Vectors[0][:min(8, len(e.Vectors[0]))]
+		fmt.Printf("%v ... (%d dimensions, %d tokens, %s, %s)\n", head, e.Dimensions, e.Tokens[0],
+			strings.TrimPrefix(e.Pooling.String(), "POOLING_"), e.Model)
+		return 0
+	}
+
 	req := &ggufdv1.GenerateRequest{
-		Stopping: &ggufdv1.StoppingParams{MaxTokens: proto.Int32(int32(*maxTokens))},
-		Sampling: &ggufdv1.SamplingParams{},
+		Stopping:   &ggufdv1.StoppingParams{MaxTokens: proto.Int32(int32(*maxTokens))},
+		Sampling:   &ggufdv1.SamplingParams{},
+		Constraint: constraintProto,
 	}
 	if *temperature >= 0 {
 		req.Sampling.Temperature = proto.Float32(float32(*temperature))

@@ -9,6 +9,9 @@
         # A conversation the server keeps: each turn sends only what is new.
         chat = [{"role": "user", "content": "Hi!"}]
         print(client.chat(chat, session_id="conv-1", max_tokens=32))
+        # Output constrained to a regex, a JSON Schema or a GBNF grammar.
+        print(client.complete("Call me at ", regex="[0-9]{3}-[0-9]{4}"))
+        vectors = client.embed(["a text", "another"]).vectors
 
 Over TLS with a token: ggufd.Client("ggufd.example:443", tls_ca="ca.pem",
 token=TOKEN) (tls_cert/tls_key add a client certificate). The asyncio
@@ -26,7 +29,8 @@ from ggufd._common import (
     Progress,
     Started,
 )
-from ggufd._requests import GenerateOptions, Message, Prompt
+from ggufd._embeddings import Embeddings
+from ggufd._requests import GenerateOptions, JsonSchema, Message, PoolingChoice, Prompt
 from ggufd._security import PemSource, TokenSource
 from ggufd.aio import AsyncClient, AsyncGeneration
 from ggufd.client import Client, Generation
@@ -59,7 +63,7 @@ from ggufd.errors import (
     UnavailableError,
     UnsupportedModelError,
 )
-from ggufd.v1.inference_pb2 import ChatMessage, FinishReason, SessionCache, Usage
+from ggufd.v1.inference_pb2 import ChatMessage, FinishReason, Pooling, SessionCache, Usage
 from ggufd.v1.runtime_pb2 import ModelInfo
 from ggufd.v1.sessions_pb2 import ListSessionsResponse, SaveSessionResponse, SessionInfo
 
@@ -75,6 +79,7 @@ __all__ = [
     "ContextOverflowError",
     "DEFAULT",
     "DeadlineExceededError",
+    "Embeddings",
     "Event",
     "FieldViolation",
     "FinishReason",
@@ -88,6 +93,7 @@ __all__ = [
     "InternalError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "JsonSchema",
     "LimitExceededError",
     "ListSessionsResponse",
     "Message",
@@ -99,6 +105,8 @@ __all__ = [
     "OutOfMemoryError",
     "PemSource",
     "PermissionDeniedError",
+    "Pooling",
+    "PoolingChoice",
     "Progress",
     "Prompt",
     "QueueFullError",

@@ -3,9 +3,10 @@ and asyncio clients so both accept exactly the same parameters."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TypedDict, Union
+from typing import Any, TypedDict, Union, cast
 
 from ggufd.v1 import generation_options_pb2 as options_pb2
 from ggufd.v1 import inference_pb2
@@ -14,6 +15,12 @@ from ggufd.v1 import inference_pb2
 Message = Union[inference_pb2.ChatMessage, Mapping[str, str]]
 # A prompt: text, or token ids used as they are.
 Prompt = Union[str, Sequence[int]]
+# A JSON Schema: its JSON text, or the document itself (a dict, or a boolean
+# schema), which the client serializes.
+JsonSchema = Union[str, Mapping[str, Any], bool]
+# An embedding pooling: a ggufd.Pooling value or "mean", "last", "cls" (None
+# or "unspecified" = the model's own).
+PoolingChoice = Union[inference_pb2.Pooling, str, None]
 
 
 class GenerateOptions(TypedDict, total=False):
@@ -21,7 +28,10 @@ class GenerateOptions(TypedDict, total=False):
 
     Every sampling/stopping field left out keeps the runtime's default.
     With `session_id` the prompt (text, token ids, or only the new chat
-    messages) is appended to that session's history on the server.
+    messages) is appended to that session's history on the server. At most
+    one of `grammar` (GBNF), `json_schema` and `regex` constrains the output;
+    the stream then ends with FINISH_REASON_CONSTRAINT_COMPLETE once nothing
+    more can follow.
     """
 
     max_tokens: int
@@ -44,6 +54,14 @@ class GenerateOptions(TypedDict, total=False):
     request_id: str
     runtime: str
     session_id: str
+    grammar: str
+    json_schema: JsonSchema
+    regex: str
+
+
+# The GenerateOptions keys that set GenerateRequest.constraint, in the order
+# of the oneof.
+CONSTRAINT_KINDS = ("grammar", "json_schema", "regex")
 
 
 def new_request_id() -> str:
@@ -60,6 +78,27 @@ def chat_messages(messages: Iterable[Message]) -> list[inference_pb2.ChatMessage
         else:
             out.append(inference_pb2.ChatMessage(role=m["role"], content=m["content"]))
     return out
+
+
+def constraint(options: GenerateOptions) -> inference_pb2.Constraint | None:
+    """The Constraint the options ask for (None when they set none). More
+    than one kind is refused here: the oneof would keep only the last one."""
+    values: Mapping[str, object] = options
+    given = [kind for kind in CONSTRAINT_KINDS if values.get(kind) is not None]
+    if len(given) > 1:
+        raise ValueError(
+            "give at most one constraint of grammar, json_schema and regex; got " + " and ".join(given)
+        )
+    if not given:
+        return None
+    kind = given[0]
+    value = values[kind]
+    if kind == "json_schema" and not isinstance(value, str):
+        # Compact, and ASCII-safe whatever the schema's strings hold.
+        value = json.dumps(value, separators=(",", ":"))
+    if not isinstance(value, str):
+        raise TypeError(f"{kind} must be a str, not {type(value).__name__}")
+    return inference_pb2.Constraint(**{kind: value})
 
 
 def generate_request(
@@ -109,4 +148,48 @@ def generate_request(
     output.logprobs = o.get("logprobs", False)
     output.top_logprobs = o.get("top_logprobs", 0)
     output.progress_interval = o.get("progress_interval", 0)
+    constrained = constraint(o)
+    if constrained is not None:
+        request.constraint.CopyFrom(constrained)
+    return request
+
+
+def pooling_value(pooling: PoolingChoice) -> inference_pb2.Pooling:
+    if pooling is None:
+        return inference_pb2.POOLING_UNSPECIFIED
+    if isinstance(pooling, str):
+        name = pooling.upper()
+        if not name.startswith("POOLING_"):
+            name = "POOLING_" + name
+        try:
+            return cast(inference_pb2.Pooling, inference_pb2.Pooling.Value(name))
+        except ValueError:
+            raise ValueError(f"unknown pooling {pooling!r}: use mean, last or cls") from None
+    return pooling
+
+
+def embed_request(
+    texts: Iterable[str],
+    runtime: str,
+    *,
+    pooling: PoolingChoice,
+    normalize: bool,
+    truncate: bool,
+    add_special: bool | None,
+    request_id: str | None,
+) -> inference_pb2.EmbedRequest:
+    """The EmbedRequest for a batch of texts."""
+    if isinstance(texts, (str, bytes)):
+        # Iterating a str would embed each character on its own.
+        raise TypeError("texts must be a list of strings; wrap a single text in a list")
+    request = inference_pb2.EmbedRequest(
+        runtime=runtime,
+        request_id=request_id or "",
+        texts=list(texts),
+        pooling=pooling_value(pooling),
+        normalize=normalize,
+        truncate=truncate,
+    )
+    if add_special is not None:
+        request.add_special = add_special
     return request

@@ -27,7 +27,15 @@ from ggufd._common import (
     event_payload,
     resolve_timeout,
 )
-from ggufd._requests import GenerateOptions, Message, Prompt, generate_request
+from ggufd._embeddings import Embeddings, embeddings_from
+from ggufd._requests import (
+    GenerateOptions,
+    Message,
+    PoolingChoice,
+    Prompt,
+    embed_request,
+    generate_request,
+)
 from ggufd._security import PemSource, TokenSource, aio_bearer_interceptors, connection
 from ggufd.errors import from_rpc_error
 from ggufd.v1 import (
@@ -261,6 +269,30 @@ class AsyncClient:
     ) -> str:
         request = inference_pb2.DetokenizeRequest(runtime=self._rt(runtime), ids=list(ids))
         return str((await self._unary(self._inference.Detokenize, request, timeout)).text)
+
+    async def embed(
+        self,
+        texts: Iterable[str],
+        *,
+        pooling: PoolingChoice = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        add_special: bool | None = None,
+        request_id: str | None = None,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> Embeddings:
+        """One embedding vector per text (see Client.embed)."""
+        request = embed_request(
+            texts,
+            self._rt(runtime),
+            pooling=pooling,
+            normalize=normalize,
+            truncate=truncate,
+            add_special=add_special,
+            request_id=request_id,
+        )
+        return embeddings_from(await self._unary(self._inference.Embed, request, timeout))
 
     async def cancel(self, request_id: str, *, timeout: Timeout = DEFAULT) -> bool:
         request = inference_pb2.CancelRequest(request_id=request_id)

@@ -24,7 +24,15 @@ from ggufd._common import (
     event_payload,
     resolve_timeout,
 )
-from ggufd._requests import GenerateOptions, Message, Prompt, generate_request
+from ggufd._embeddings import Embeddings, embeddings_from
+from ggufd._requests import (
+    GenerateOptions,
+    Message,
+    PoolingChoice,
+    Prompt,
+    embed_request,
+    generate_request,
+)
 from ggufd._security import BearerInterceptor, PemSource, TokenSource, connection
 from ggufd.errors import from_rpc_error
 from ggufd.v1 import (
@@ -233,7 +241,12 @@ class Client:
         chat_template, request_id (a unique one is made when absent), runtime,
         session_id (continue that session: the prompt, or only the new chat
         messages, is appended to its history; Started reports session_cache,
-        session_tokens and cached_tokens).
+        session_tokens and cached_tokens), and at most one constraint:
+        grammar (llama.cpp GBNF text), json_schema (JSON text, or a dict
+        serialized here) or regex. A constrained stream ends with
+        FinishReason.FINISH_REASON_CONSTRAINT_COMPLETE once nothing more can
+        follow; a constraint the server cannot use is InvalidArgumentError,
+        and more than one kind is ValueError before anything is sent.
         """
         request = generate_request(prompt, messages, self.runtime, options)
         call = self._inference.Generate(
@@ -290,6 +303,36 @@ class Client:
     ) -> str:
         request = inference_pb2.DetokenizeRequest(runtime=self._rt(runtime), ids=list(ids))
         return str(self._unary(self._inference.Detokenize, request, timeout).text)
+
+    def embed(
+        self,
+        texts: Iterable[str],
+        *,
+        pooling: PoolingChoice = None,
+        normalize: bool = True,
+        truncate: bool = False,
+        add_special: bool | None = None,
+        request_id: str | None = None,
+        runtime: str | None = None,
+        timeout: Timeout = DEFAULT,
+    ) -> Embeddings:
+        """One embedding vector per text (a list of str; at most 256).
+
+        pooling: "mean", "last", "cls" or a ggufd.Pooling (None = the
+        model's own); normalize: scale each vector to unit L2 norm;
+        truncate: keep the first tokens of a text longer than the context
+        (and flag it in .truncated) instead of InvalidArgumentError.
+        """
+        request = embed_request(
+            texts,
+            self._rt(runtime),
+            pooling=pooling,
+            normalize=normalize,
+            truncate=truncate,
+            add_special=add_special,
+            request_id=request_id,
+        )
+        return embeddings_from(self._unary(self._inference.Embed, request, timeout))
 
     def cancel(self, request_id: str, *, timeout: Timeout = DEFAULT) -> bool:
         """Cancels a queued or running generation by id (any client's);

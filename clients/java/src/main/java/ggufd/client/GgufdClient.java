@@ -9,6 +9,7 @@ import dev.ggufd.v1.DeleteRuntimeRequest;
 import dev.ggufd.v1.DeleteSessionRequest;
 import dev.ggufd.v1.DetokenizeRequest;
 import dev.ggufd.v1.DiagnosticsGrpc;
+import dev.ggufd.v1.EmbedRequest;
 import dev.ggufd.v1.ForkSessionRequest;
 import dev.ggufd.v1.GenerateEvent;
 import dev.ggufd.v1.GenerateRequest;
@@ -19,6 +20,7 @@ import dev.ggufd.v1.ListSessionsResponse;
 import dev.ggufd.v1.LoadModelEvent;
 import dev.ggufd.v1.LoadModelRequest;
 import dev.ggufd.v1.ModelInfo;
+import dev.ggufd.v1.Pooling;
 import dev.ggufd.v1.ResetRequest;
 import dev.ggufd.v1.RestoreSessionRequest;
 import dev.ggufd.v1.RuntimeGrpc;
@@ -473,6 +475,35 @@ public final class GgufdClient implements AutoCloseable {
             inference()
                 .detokenize(DetokenizeRequest.newBuilder().addAllIds(ids).build())
                 .getText());
+  }
+
+  /** One unit-length embedding vector per text, with the model's own pooling. */
+  public Embeddings embed(List<String> texts) {
+    return embed(EmbedRequest.newBuilder().addAllTexts(texts).build());
+  }
+
+  /**
+   * One embedding vector per text: {@code pooling} ({@code POOLING_UNSPECIFIED} = the model's own),
+   * scaled to unit L2 norm when {@code normalize}, and a text longer than the context cut to its
+   * first tokens when {@code truncate} (INVALID_ARGUMENT otherwise).
+   */
+  public Embeddings embed(
+      List<String> texts, Pooling pooling, boolean normalize, boolean truncate) {
+    return embed(
+        EmbedRequest.newBuilder()
+            .addAllTexts(texts)
+            .setPooling(pooling)
+            .setNormalize(normalize)
+            .setTruncate(truncate)
+            .build());
+  }
+
+  /**
+   * Runs an Embed call (at most 256 texts; queued and admitted like Generate, so a full queue is
+   * RESOURCE_EXHAUSTED too).
+   */
+  public Embeddings embed(EmbedRequest request) {
+    return Embeddings.from(call(() -> inference().embed(request)));
   }
 
   /**

@@ -5,6 +5,9 @@ import dev.ggufd.v1.GenerateRequest;
 import dev.ggufd.v1.ModelInfo;
 import dev.ggufd.v1.SamplingParams;
 import dev.ggufd.v1.StoppingParams;
+import ggufd.client.Constraints;
+import ggufd.client.Embeddings;
+import ggufd.client.Generation;
 import ggufd.client.GgufdClient;
 import ggufd.client.GgufdException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -12,7 +15,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * Streams a generation to stdout, then asks one chat question.
+ * Streams a generation to stdout, asks one chat question, generates a phone number held to a
+ * regular expression, and embeds the prompt.
  *
  * <p>Usage: {@code GenerateExample [ADDRESS [PROMPT [MODEL]]]}; ADDRESS defaults to
  * 127.0.0.1:50051. When the server has no model yet, MODEL (a path in its model directory, default
@@ -57,6 +61,17 @@ public final class GenerateExample {
       String answer =
           client.chat(List.of(GgufdClient.message("user", "What is the capital of France?")), 32);
       System.out.println("chat: " + answer);
+      Generation phone =
+          client.complete(
+              GenerateRequest.newBuilder()
+                  .setText("My phone number is ")
+                  .setConstraint(Constraints.regex("[0-9]{3}-[0-9]{4}"))
+                  .build());
+      System.out.printf("constrained: %s (%s)%n", phone.text(), phone.finished().getReason());
+      Embeddings embedding = client.embed(List.of(prompt));
+      System.out.printf(
+          "embedding: %d dimensions, %s, %d tokens%n",
+          embedding.dimensions(), embedding.pooling(), embedding.tokens().get(0));
     } catch (GgufdException e) {
       System.err.printf(
           "ggufd: %s (gRPC %s, reason %s, code %d)%n",
