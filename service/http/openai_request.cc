@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "runtime/common/json_depth.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/sampling/sampling_params.h"
 #include "service/status_mapping.h"
@@ -324,35 +325,10 @@ absl::Status ToLogprobs(const json& body, Endpoint endpoint,
   return absl::OkStatus();
 }
 
-// The depth of the deepest array or object in `text`, which must be
-// syntactically JSON for the answer to matter (strings are skipped).
-int MaxDepth(std::string_view text) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 }  // namespace
 
 absl::StatusOr<json> ParseBody(std::string_view body) {
-  if (MaxDepth(body) > kMaxJsonDepth) {
+  if (JsonNestingDepth(body) > kMaxJsonDepth) {
     return MakeError(ErrorCode::kInvalidArgument,
                      StrCat("the request body nests deeper than ",
                             kMaxJsonDepth, " levels"));

@@ -6,15 +6,13 @@ sentences (a sample cut by max_tokens)."""
 
 import codecs
 import json
-import pathlib
 import subprocess
-import time
 
-import grpc
 import lark
 
 from conftest import TESTDATA_DIR
 from gbnf_lark import GbnfRecognizer, _Parser, _Translator
+from grpc_server import GrpcServer
 
 GRAMMARS_DIR = TESTDATA_DIR / "llama.cpp-grammars"
 
@@ -175,38 +173,9 @@ def ggufd_run(ggufd_bin, model, prompt, grammar_file, max_tokens, *extra):
     return json.loads(proc.stdout)
 
 
-class Server:
+class Server(GrpcServer):
     """A `ggufd serve` on a free loopback port with the model loaded, and
     an Inference stub (from the Python client's generated code)."""
-
-    def __init__(self, ggufd_bin, model, log_path, threads=2):
-        self._log = open(log_path, "w+b")
-        self.proc = subprocess.Popen(
-            [str(ggufd_bin), "serve", "--listen", "127.0.0.1:0", "--metrics-port", "-1",
-             "--model", str(model), "--threads", str(threads)],
-            stdout=subprocess.DEVNULL, stderr=self._log)
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline and self.proc.poll() is None:
-            for line in pathlib.Path(log_path).read_text(errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if entry.get("msg") == "listening":
-                    port = entry["port"]
-            time.sleep(0.05)
-        assert port is not None, pathlib.Path(log_path).read_text(errors="replace")
-        from ggufd.v1 import inference_pb2, inference_pb2_grpc
-        self.pb = inference_pb2
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self.inference = inference_pb2_grpc.InferenceStub(self.channel)
-
-    def close(self):
-        self.channel.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self._log.close()
 
     def sample(self, prompt, grammar, seed, max_tokens, temperature=None):
         """One seeded generation under `grammar`: {"ids", "bytes",

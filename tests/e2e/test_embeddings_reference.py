@@ -21,10 +21,11 @@ import json
 import math
 import pathlib
 import subprocess
-import time
 
 import grpc
 import pytest
+
+from grpc_server import GrpcServer
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -128,37 +129,8 @@ def test_empty_text_is_refused(ggufd_bin, default_model, reference):
 
 # --- through a real `ggufd serve` ---------------------------------------
 
-class Server:
-    """`ggufd serve` on 127.0.0.1 with a free port, and an Inference stub."""
-
-    def __init__(self, ggufd_bin, model, log_path):
-        self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
-            [str(ggufd_bin), "serve", "--model", str(model), "--listen", "127.0.0.1:0",
-             "--metrics-port", "-1", "--threads", str(THREADS)],
-            stdout=self._log, stderr=subprocess.STDOUT)
-        port = None
-        deadline = time.monotonic() + 60
-        while port is None and time.monotonic() < deadline and self.proc.poll() is None:
-            for line in pathlib.Path(log_path).read_text(errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if entry.get("msg") == "listening":
-                    port = entry["port"]
-            time.sleep(0.05)
-        assert port is not None, pathlib.Path(log_path).read_text(errors="replace")
-        from ggufd.v1 import inference_pb2, inference_pb2_grpc
-        self.pb = inference_pb2
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self.inference = inference_pb2_grpc.InferenceStub(self.channel)
-
-    def close(self):
-        self.channel.close()
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self._log.close()
+class Server(GrpcServer):
+    """A served model and its Embed calls."""
 
     def embed(self, texts, **fields):
         return self.inference.Embed(self.pb.EmbedRequest(texts=texts, **fields), timeout=300)
@@ -182,7 +154,8 @@ class Server:
 def server(ggufd_bin, default_model, tmp_path_factory):
     pytest.importorskip("ggufd.v1.inference_pb2_grpc",
                         reason="the Python client (clients/python) is not installed")
-    s = Server(ggufd_bin, default_model, tmp_path_factory.mktemp("embed") / "ggufd.log")
+    s = Server(ggufd_bin, default_model, tmp_path_factory.mktemp("embed") / "ggufd.log",
+               threads=THREADS)
     yield s
     s.close()
 

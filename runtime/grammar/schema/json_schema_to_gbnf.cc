@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/common/json_depth.h"
 #include "runtime/grammar/schema/json_schema_converter.h"
 #include "runtime/grammar/schema/json_string_chars.h"
 #include "runtime/grammar/schema/schema_all_of.h"
@@ -560,25 +561,7 @@ absl::StatusOr<std::string> JsonSchemaToGbnf(std::string_view schema_json) {
                      " bytes exceeds the limit of ", schema::kMaxInputBytes));
   }
   // Checked on the text, before any recursive code sees the document.
-  int nesting = 0, max_nesting = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < schema_json.size(); ++i) {
-    char c = schema_json[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      max_nesting = std::max(max_nesting, ++nesting);
-    } else if (c == ']' || c == '}') {
-      --nesting;
-    }
-  }
-  if (max_nesting > schema::kMaxJsonNesting) {
+  if (JsonNestingDepth(schema_json) > schema::kMaxJsonNesting) {
     return absl::InvalidArgumentError(
         absl::StrCat("schema JSON is nested deeper than ",
                      schema::kMaxJsonNesting, " levels"));
