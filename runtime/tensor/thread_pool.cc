@@ -72,19 +72,28 @@ struct ThreadPool::State {
   // Chunks of the current job that have finished.
   alignas(64) std::atomic<int64_t> done{0};
   alignas(64) std::atomic<bool> stop{false};
+  // (job << 32) | its chunk count. Tagged with the job because the next
+  // job's count is stored before its ticket: a thread holding the old
+  // job's spent ticket, (job, total), could otherwise read the new, larger
+  // count, claim chunk `total` of a finished job, run it with the new job's
+  // function and count it done twice (the caller then waited forever).
+  std::atomic<uint64_t> job_chunks{0};
   // The current job, published before its ticket (release) and read after
   // a claim of it, which keeps it alive until that chunk is done.
   std::atomic<int64_t> n{0};
-  std::atomic<int64_t> chunks{0};
   std::atomic<const Fn*> fn{nullptr};
 
   // Claims and runs chunks of `job` until none is left.
   void Work(uint32_t job, int thread) {
     uint64_t t = ticket.load(std::memory_order_acquire);
     for (;;) {
-      const int64_t total = chunks.load(std::memory_order_relaxed);
+      const uint64_t jc = job_chunks.load(std::memory_order_acquire);
+      const auto total = static_cast<int64_t>(jc & 0xffffffffu);
       const auto c = static_cast<int64_t>(t & 0xffffffffu);
-      if (static_cast<uint32_t>(t >> 32) != job || c >= total) return;
+      if (static_cast<uint32_t>(t >> 32) != job ||
+          static_cast<uint32_t>(jc >> 32) != job || c >= total) {
+        return;
+      }
       if (!ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
                                         std::memory_order_acquire)) {
         continue;
@@ -133,7 +142,8 @@ void ThreadPool::ParallelFor(
   const int64_t total = std::min<int64_t>(n, n_threads_ * kChunksPerThread);
   const uint32_t job = s.generation.load(std::memory_order_relaxed) + 1;
   s.n.store(n, std::memory_order_relaxed);
-  s.chunks.store(total, std::memory_order_relaxed);
+  s.job_chunks.store((uint64_t{job} << 32) | static_cast<uint64_t>(total),
+                     std::memory_order_relaxed);
   s.fn.store(&fn, std::memory_order_relaxed);
   s.done.store(0, std::memory_order_relaxed);
   s.ticket.store(uint64_t{job} << 32, std::memory_order_release);

@@ -105,6 +105,32 @@ TEST(ThreadPoolTest, RunsWorkOnSeveralThreadsAndManyRounds) {
 
 // Index 0 is the calling thread and only it, so per-thread scratch indexed
 // by `thread` is never shared.
+// Back-to-back jobs of different sizes, with more threads than cores so
+// that workers are descheduled mid-claim: every job must run each of its
+// indices once and only with its own function. (A worker holding a spent
+// ticket once read the next job's larger chunk count, ran a phantom chunk
+// with that job's function and counted it done twice, and the caller then
+// waited forever.)
+TEST(ThreadPoolTest, BackToBackJobsOfChangingSizesStayApart) {
+  ThreadPool pool(6);
+  constexpr int kJobs = 40000;
+  std::vector<int> counts(8);
+  for (int job = 0; job < kJobs; ++job) {
+    const int64_t n = job % 2 == 0 ? 3 : 8;  // 3 chunks, then 8
+    std::fill(counts.begin(), counts.end(), 0);
+    std::atomic<int> calls{0};
+    pool.ParallelFor(n, [&, n](int64_t begin, int64_t end, int) {
+      ASSERT_LE(end, n);
+      for (int64_t i = begin; i < end; ++i) ++counts[static_cast<size_t>(i)];
+      calls.fetch_add(1, std::memory_order_relaxed);
+    });
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(counts[static_cast<size_t>(i)], 1) << "job " << job;
+    }
+    ASSERT_EQ(calls.load(), static_cast<int>(n)) << "job " << job;
+  }
+}
+
 TEST(ThreadPoolTest, IndexZeroIsTheCaller) {
   ThreadPool pool(3);
   const std::thread::id caller = std::this_thread::get_id();
