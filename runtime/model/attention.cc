@@ -5,21 +5,38 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <limits>
 
 #include "runtime/model/ops.h"
 
 namespace ggufd::model {
 namespace {
 
-// One query head of one token against cache positions [first, last]: the
-// scores, their softmax, and the probability-weighted sum of V rows.
+// llama.cpp sums a softmax and its V products over the cache from cell 0,
+// in SIMD groups (16 values per partial sum of the softmax, 64 per step of
+// ggml_vec_dot_f16 on AVX-512), with masked cells weighing 0. Where a
+// sliding window starts mid-group, the sums here start at the group's
+// boundary below it, the positions before the window masked, so that every
+// term lands in the lane and step it has there: the same bits, not just the
+// same value up to rounding.
+constexpr int64_t kSumAlignment = 64;
+
+// Sets the scores of the n_masked positions before a window to -inf, which
+// the softmax turns into weights of exactly 0.
+void MaskScores(float* scores, int n_masked) {
+  std::fill(scores, scores + n_masked, -std::numeric_limits<float>::infinity());
+}
+
+// One query head of one token against cache positions [from, last], of
+// which those before `first` are masked: the scores, their softmax, and the
+// probability-weighted sum of V rows.
 void AttendOneHead(const KvCache& cache, int layer, size_t kv_offset,
-                   int head_dim, float scale, const float* q, int64_t first,
-                   int64_t last, bool batched, float* scores, float* out,
-                   const VecOps& ops) {
-  const int n_pos = static_cast<int>(last - first + 1);
-  const uint8_t* k_rows = cache.k_row(layer, first) + kv_offset;
-  const uint8_t* v_rows = cache.v_row(layer, first) + kv_offset;
+                   int head_dim, float scale, const float* q, int64_t from,
+                   int64_t first, int64_t last, bool batched, float* scores,
+                   float* out, const VecOps& ops) {
+  const int n_pos = static_cast<int>(last - from + 1);
+  const uint8_t* k_rows = cache.k_row(layer, from) + kv_offset;
+  const uint8_t* v_rows = cache.v_row(layer, from) + kv_offset;
   const size_t stride = cache.row_bytes();
   const bool f16 = cache.type() == KvType::kF16;
   // llama.cpp multiplies a batch of query tokens with a tiled matmul and a
@@ -29,6 +46,7 @@ void AttendOneHead(const KvCache& cache, int layer, size_t kv_offset,
       batched ? ops.weighted_sum_f16_batched : ops.weighted_sum_f16;
   (f16 ? dot_f16 : ops.dot_rows_f32)(q, k_rows, stride, n_pos, head_dim, scale,
                                      scores);
+  MaskScores(scores, static_cast<int>(first - from));
   ops.softmax(scores, n_pos);
   if (f16) ops.round_f16(scores, n_pos);
   (f16 ? sum_f16 : ops.weighted_sum_f32)(scores, v_rows, stride, n_pos,
@@ -94,6 +112,14 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     const int64_t pos = n_past + t;
     return swa ? std::max<int64_t>(start, pos - c.sliding_window + 1) : start;
   };
+  // Where its sums start: the same, or for a window that cuts into its
+  // sequence, the alignment boundary below the window (kSumAlignment).
+  auto from_of = [&](int t) -> int64_t {
+    const int64_t start = seq_start != nullptr ? seq_start[t] : 0;
+    const int64_t first = first_of(t);
+    if (first == start) return first;
+    return std::max(start, first / kSumAlignment * kSumAlignment);
+  };
   // The calling thread's scratch: kMaxQueries score rows and queries.
   auto thread_scores = [&](int thread) {
     return scratch.scores + static_cast<size_t>(thread) * kMaxQueries * c.n_ctx;
@@ -108,8 +134,9 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
     const size_t kv_offset =
         static_cast<size_t>((h / group) * head_dim) * kv_bytes;
     AttendOneHead(cache, layer, kv_offset, head_dim, score_scale,
-                  prepare_query(h, t, thread_queries(thread)), first_of(t), pos,
-                  batched, thread_scores(thread), out_row(h, t), ops);
+                  prepare_query(h, t, thread_queries(thread)), from_of(t),
+                  first_of(t), pos, batched, thread_scores(thread),
+                  out_row(h, t), ops);
   };
 
   // Several queries per pass over the cache rows: the queries of a run
@@ -153,10 +180,10 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
         const size_t kv_offset =
             static_cast<size_t>(kv_head * head_dim) * kv_bytes;
         const int64_t last = n_past + tokens[n_q - 1];
-        const int64_t start = first_of(tokens[0]);
-        if (first_of(tokens[n_q - 1]) != start) {
-          // The window moves (or a new sequence starts) within the run: one
-          // query at a time.
+        const int64_t start = from_of(tokens[0]);
+        if (from_of(tokens[n_q - 1]) != start) {
+          // The sums' start moves (a new sequence, or a window crossing an
+          // alignment boundary) within the run: one query at a time.
           for (int i = 0; i < n_q; ++i) attend_one(heads[i], tokens[i], thread);
           continue;
         }
@@ -179,6 +206,7 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
           // A query's own positions; the later ones of the run weigh 0,
           // which adds nothing to its sums.
           const int n_pos = static_cast<int>(n_past + tokens[i] - start + 1);
+          MaskScores(scores[i], static_cast<int>(first_of(tokens[i]) - start));
           ops.softmax(scores[i], n_pos);
           ops.round_f16(scores[i], n_pos);
           std::fill(scores[i] + n_pos, scores[i] + n_rows, 0.0f);

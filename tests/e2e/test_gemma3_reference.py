@@ -20,7 +20,7 @@ import pathlib
 
 import pytest
 
-from greedy_compare import check_last_position, count_full_matches, greedy_runs
+from greedy_compare import check_last_position, count_full_matches, ggufd_greedy, greedy_runs
 
 GEMMA3_MODEL = pathlib.Path(__file__).resolve().parents[2] / "models" / "gemma-3-270m-q4_k_m.gguf"
 N_TOKENS = 32
@@ -54,3 +54,22 @@ def test_last_position_distribution_agrees(runs):
 def test_greedy_tokens_match(runs):
     full = count_full_matches(*runs, N_TOKENS)
     assert full >= MIN_FULL_MATCHES
+
+
+# A prompt longer than Gemma 3's 512-token sliding window: the local layers'
+# window then starts mid-way through llama.cpp's SIMD groups, which the
+# attention must follow to keep the same bits (before it did, the last
+# position's logprobs moved by ~0.007 here).
+LONG_PROMPT = " ".join(
+    f"Sentence {i} of a long story: the fox ran {i % 7} miles to the river, "
+    "and the owl watched from the old oak tree." for i in range(40))
+
+
+def test_beyond_the_sliding_window(ggufd_bin, gemma3_model, reference):
+    theirs = reference("greedy", "--model", gemma3_model, "--n", 16, "--top", 20,
+                       "--threads", 2, stdin=[LONG_PROMPT])
+    ours = [ggufd_greedy(ggufd_bin, gemma3_model, LONG_PROMPT, 16, threads=2)]
+    assert len(theirs[0]["prompt_ids"]) > 600
+    prompts = [{"name": "long", "text": LONG_PROMPT}]
+    check_last_position(prompts, ours, theirs, MAX_LOGPROB_DIFF)
+    assert count_full_matches(prompts, ours, theirs, 16) == 1
