@@ -196,11 +196,22 @@ absl::StatusOr<std::unique_ptr<OpenAiHttpDoor>> OpenAiHttpDoor::Start(
                         "application/json");
         return httplib::Server::HandlerResponse::Handled;
       }));
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-        WriteError(res, ToHttpError(MakeError(ErrorCode::kInternal,
-                                              "the request failed")));
-      });
+  server.set_exception_handler([&door](const httplib::Request& req,
+                                       httplib::Response& res,
+                                       std::exception_ptr error) {
+    // The client gets a generic 500; the log keeps what was thrown.
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    door.state.log->Error("http handler threw",
+                          {{"path", req.path}, {"error", what}});
+    WriteError(res, ToHttpError(
+                        MakeError(ErrorCode::kInternal, "the request failed")));
+  });
   const int port =
       options.port == 0
           ? server.bind_to_any_port(options.host)
