@@ -151,11 +151,10 @@ class Server(GrpcServer):
 
 
 @pytest.fixture(scope="module")
-def server(ggufd_bin, default_model, tmp_path_factory):
+def server(ggufd_bin, default_model):
     pytest.importorskip("ggufd.v1.inference_pb2_grpc",
                         reason="the Python client (clients/python) is not installed")
-    s = Server(ggufd_bin, default_model, tmp_path_factory.mktemp("embed") / "ggufd.log",
-               threads=THREADS)
+    s = Server(ggufd_bin, default_model, threads=THREADS)
     yield s
     s.close()
 

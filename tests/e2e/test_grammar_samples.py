@@ -20,10 +20,10 @@ GRAMMARS = llama_grammars()
 
 
 @pytest.fixture(scope="module")
-def server(ggufd_bin, default_model, tmp_path_factory):
+def server(ggufd_bin, default_model):
     pytest.importorskip("ggufd.v1.inference_pb2_grpc",
                         reason="the Python client (clients/python) is not installed")
-    s = Server(ggufd_bin, default_model, tmp_path_factory.mktemp("grammar") / "ggufd.log")
+    s = Server(ggufd_bin, default_model)
     yield s
     s.close()
 

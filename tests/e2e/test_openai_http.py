@@ -26,6 +26,7 @@ import jsonschema
 import openai
 import pytest
 from ggufd.v1 import testing_pb2, testing_pb2_grpc
+from grpc_server import GrpcServer
 
 # SmolLM2's end-of-generation tokens (<|endoftext|>, <|im_end|>): banning
 # them makes a generation run to max_tokens.
@@ -48,43 +49,18 @@ def wait_for(what, fn, timeout=30.0):
         time.sleep(0.01)
 
 
-class Server:
+class Server(GrpcServer):
     """`ggufd serve` on 127.0.0.1 with the default model, the HTTP API on a
     free port, test hooks and metrics; the ports come from its "listening"
     log line."""
 
     def __init__(self, ggufd_bin, model, *extra, queue_capacity=4):
-        self.process = subprocess.Popen(
-            [str(ggufd_bin), "serve", "--listen", "127.0.0.1:0", "--metrics-port", "0",
-             "--http-port", "0", "--model", str(model), "--threads", "2",
-             "--queue-capacity", str(queue_capacity), "--enable-test-hooks", *extra],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        self.log: list[str] = []
-        self._listening: dict = {}
-        ready = threading.Event()
-
-        def read_log():
-            for line in self.process.stderr:
-                self.log.append(line)
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    continue
-                if entry.get("msg") == "listening":
-                    self._listening = entry
-                    ready.set()
-            ready.set()
-
-        self._reader = threading.Thread(target=read_log, daemon=True)
-        self._reader.start()
-        if not ready.wait(60) or not self._listening:
-            self.stop()
-            raise AssertionError("ggufd did not start:\n" + "".join(self.log))
-        self.port = int(self._listening["port"])
-        self.http_port = int(self._listening["http_port"])
-        self.metrics_port = int(self._listening["metrics_port"])
-        assert self.http_port > 0, self._listening
+        super().__init__(ggufd_bin, model, "--metrics-port", "0", "--http-port", "0",
+                         "--queue-capacity", str(queue_capacity), "--enable-test-hooks",
+                         *extra)
+        self.http_port = int(self.listening["http_port"])
+        self.metrics_port = int(self.listening["metrics_port"])
+        assert self.http_port > 0, self.listening
         self.base_url = f"http://127.0.0.1:{self.http_port}/v1"
         self.grpc = ggufd.Client(f"127.0.0.1:{self.port}", timeout=120)
 
@@ -143,18 +119,6 @@ class Server:
                     dict(_LABEL.findall(match.group("labels") or "")) == labels:
                 return float(match.group("value"))
         return 0.0
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(5)
-        return self.process.returncode
-
 
 @pytest.fixture(scope="module")
 def server(ggufd_bin, default_model):

@@ -100,10 +100,10 @@ REGEXES = {
 
 
 @pytest.fixture(scope="module")
-def server(ggufd_bin, default_model, tmp_path_factory):
+def server(ggufd_bin, default_model):
     pytest.importorskip("ggufd.v1.inference_pb2_grpc",
                         reason="the Python client (clients/python) is not installed")
-    s = GrpcServer(ggufd_bin, default_model, tmp_path_factory.mktemp("schema") / "ggufd.log")
+    s = GrpcServer(ggufd_bin, default_model)
     yield s
     s.close()
 
