@@ -7,7 +7,7 @@
 
 #include "runtime/common/str_cat.h"
 #include "runtime/error_code.h"
-#include "service/generate_reactor.h"
+#include "service/generate_call.h"
 #include "service/http/bounded_http_server.h"
 #include "service/http/http_errors.h"
 #include "service/http/openai_response.h"
