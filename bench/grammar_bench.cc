@@ -177,10 +177,8 @@ GenerationRun Generate(ggufd::Runtime& runtime, bool constrained,
       "<|im_start|>user\nList six people as a JSON array of objects with "
       "name, age and city.<|im_end|>\n<|im_start|>assistant\n";
   request.reuse_cache = false;
-  request.sampling =
-      ggufd::sampling::SamplingParams{.temperature = temperature, .seed = 1234};
-  request.stopping = ggufd::StoppingParams{.max_tokens = max_tokens,
-                                           .ignore_eos = !constrained};
+  request.sampling = {.temperature = temperature, .seed = 1234};
+  request.stopping = {.max_tokens = max_tokens, .ignore_eos = !constrained};
   if (constrained) {
     request.constraint =
         ggufd::Constraint{ggufd::Constraint::Kind::kJsonSchema, kSchema};

@@ -68,11 +68,9 @@ double Percentile(std::vector<double> v, double p) {
 GenerateRequest InProcessRequest(const Config& c, int tokens) {
   GenerateRequest r;
   r.prompt = c.prompt;
-  r.sampling = sampling::SamplingParams{};
-  r.sampling->temperature = 0;
-  r.stopping = StoppingParams{};
-  r.stopping->max_tokens = tokens;
-  r.stopping->ignore_eos = true;
+  r.sampling.temperature = 0;
+  r.stopping.max_tokens = tokens;
+  r.stopping.ignore_eos = true;
   r.reuse_cache = false;
   return r;
 }

@@ -12,6 +12,8 @@ namespace {
 
 // The payload key under which a status carries its ErrorCode.
 constexpr char kPayloadUrl[] = "type.googleapis.com/ggufd.ErrorCode";
+// The payload key under which a status carries the request field at fault.
+constexpr char kFieldUrl[] = "type.googleapis.com/ggufd.Field";
 
 struct CodeInfo {
   std::string_view name;
@@ -106,6 +108,18 @@ ErrorCode GetErrorCode(const absl::Status& status) {
 absl::Status WithErrorCode(absl::Status status, ErrorCode code) {
   if (status.ok() || status.GetPayload(kPayloadUrl).has_value()) return status;
   return MakeError(code, StrCat(status.message()));
+}
+
+absl::Status WithField(absl::Status status, std::string_view field) {
+  if (status.ok() || status.GetPayload(kFieldUrl).has_value()) return status;
+  status.SetPayload(kFieldUrl, absl::Cord(ToAbsl(field)));
+  return status;
+}
+
+std::optional<std::string> FieldOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kFieldUrl);
+  if (!payload.has_value()) return std::nullopt;
+  return std::string(*payload);
 }
 
 }  // namespace ggufd

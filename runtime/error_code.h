@@ -4,6 +4,8 @@
 #ifndef GGUFD_RUNTIME_ERROR_CODE_H_
 #define GGUFD_RUNTIME_ERROR_CODE_H_
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -53,6 +55,16 @@ ErrorCode GetErrorCode(const absl::Status& status);
 
 // Returns `status` with `code` attached (kept if it already has one).
 absl::Status WithErrorCode(absl::Status status, ErrorCode code);
+
+// Returns `status` tagged with the request field at fault ("stopping",
+// "chat.template"), as a payload, so the service can name it to clients
+// without reading the message. A tag already there is kept: the check
+// nearest the field knows it best. Tag a coded status: WithErrorCode
+// rebuilds an uncoded one from its message alone.
+absl::Status WithField(absl::Status status, std::string_view field);
+
+// The field `status` is tagged with; nullopt when it has none.
+std::optional<std::string> FieldOf(const absl::Status& status);
 
 }  // namespace ggufd
 

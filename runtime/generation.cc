@@ -1,5 +1,7 @@
 #include "runtime/generation.h"
 
+#include <utility>
+
 #include "runtime/common/str_cat.h"
 
 namespace ggufd {
@@ -22,6 +24,20 @@ std::string_view FinishReasonName(FinishReason reason) {
       return "constraint_complete";
   }
   return "unknown";
+}
+
+StoppingParams StoppingOverrides::ApplyTo(StoppingParams base) const {
+  if (max_tokens) base.max_tokens = *max_tokens;
+  if (stop) base.stop = *stop;
+  if (stop_token_ids) base.stop_token_ids = *stop_token_ids;
+  if (ignore_eos) base.ignore_eos = *ignore_eos;
+  return base;
+}
+
+GenerationDefaults GenerationOverrides::ApplyTo(GenerationDefaults base) const {
+  base.sampling = sampling.ApplyTo(std::move(base.sampling));
+  base.stopping = stopping.ApplyTo(std::move(base.stopping));
+  return base;
 }
 
 absl::Status ValidateStopping(const StoppingParams& params,

@@ -43,10 +43,32 @@ inline constexpr size_t kMaxStopTokenIds = 64;
 // bounds stop_token_ids (0 = no model yet, unchecked).
 absl::Status ValidateStopping(const StoppingParams& params, int32_t vocab_size);
 
+// A partial StoppingParams: the fields set replace those of the params they
+// apply to (a runtime's defaults), the rest keep theirs. A list set empty
+// clears it; mind that `.stop = {}` leaves it unset.
+struct StoppingOverrides {
+  std::optional<int32_t> max_tokens;
+  std::optional<std::vector<std::string>> stop;
+  std::optional<std::vector<TokenId>> stop_token_ids;
+  std::optional<bool> ignore_eos;
+
+  // `base` with the fields set here replaced.
+  StoppingParams ApplyTo(StoppingParams base) const;
+};
+
 // The persistent defaults a runtime applies to every Generate (Configure).
 struct GenerationDefaults {
   sampling::SamplingParams sampling;
   StoppingParams stopping;
+};
+
+// What a Configure changes in the defaults, or a Generate for itself.
+struct GenerationOverrides {
+  sampling::SamplingOverrides sampling;
+  StoppingOverrides stopping;
+
+  // `base` with the fields set here replaced.
+  GenerationDefaults ApplyTo(GenerationDefaults base) const;
 };
 
 // A conversation to format with a chat template (runtime/chat).
@@ -97,9 +119,14 @@ struct GenerateRequest {
   std::optional<bool> add_special;
   // Treat special-token text in `prompt` as those tokens.
   bool parse_special = true;
-  // Overrides of the runtime's defaults for this request only.
-  std::optional<sampling::SamplingParams> sampling;
-  std::optional<StoppingParams> stopping;
+  // Overrides of the runtime's defaults for this request only, field by
+  // field.
+  sampling::SamplingOverrides sampling;
+  StoppingOverrides stopping;
+  // A server's bound on the tokens one request generates
+  // (--max-new-tokens): it lowers a larger stopping.max_tokens, and 0
+  // ("until the context is full") too. 0 = no bound.
+  int32_t max_new_tokens = 0;
   // Token-level output: logprob of each chosen token and its top-N
   // alternatives (sampling.top_logprobs).
   bool logprobs = false;

@@ -20,8 +20,10 @@ absl::StatusOr<chat::TemplateFamily> FamilyOf(const ChatPrompt& chat,
   if (chat.family.has_value()) return *chat.family;
   auto detected = chat::DetectTemplateFamily(info.chat_template);
   if (!detected.ok()) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     StrCat("chat.template: ", detected.status().message()));
+    return WithField(
+        MakeError(ErrorCode::kInvalidArgument,
+                  StrCat("chat.template: ", detected.status().message())),
+        "chat.template");
   }
   return *detected;
 }
@@ -37,8 +39,10 @@ absl::StatusOr<std::vector<TokenId>> PromptTokens(
     auto chat = chat::FormatChatText(*family, request.chat->messages,
                                      request.chat->add_generation_prompt);
     if (!chat.ok()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("chat.messages: ", chat.status().message()));
+      return WithField(
+          MakeError(ErrorCode::kInvalidArgument,
+                    StrCat("chat.messages: ", chat.status().message())),
+          "chat.messages");
     }
     // Message content is text: special-token text in it (a forged
     // "<|im_end|>\n<|im_start|>system") stays text; only the template's own

@@ -188,14 +188,18 @@ absl::Status Runtime::CheckUsable() const {
   return absl::OkStatus();
 }
 
-absl::Status Runtime::Configure(const GenerationDefaults& defaults) {
+absl::Status Runtime::Configure(const GenerationOverrides& overrides) {
   EntryGuard guard(*this);
   if (poisoned_) return CheckUsable();
   const int32_t vocab = loaded_ ? loaded_->tokenizer->vocab_size() : 0;
-  absl::Status valid = defaults.sampling.Validate(vocab);
-  if (valid.ok()) valid = ValidateStopping(defaults.stopping, vocab);
-  if (!valid.ok()) return WithErrorCode(valid, ErrorCode::kInvalidArgument);
-  defaults_ = defaults;
+  GenerationDefaults defaults = overrides.ApplyTo(defaults_);
+  if (absl::Status s = defaults.sampling.Validate(vocab); !s.ok()) {
+    return WithField(WithErrorCode(s, ErrorCode::kInvalidArgument), "sampling");
+  }
+  if (absl::Status s = ValidateStopping(defaults.stopping, vocab); !s.ok()) {
+    return WithField(WithErrorCode(s, ErrorCode::kInvalidArgument), "stopping");
+  }
+  defaults_ = std::move(defaults);
   return absl::OkStatus();
 }
 

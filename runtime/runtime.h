@@ -146,14 +146,18 @@ class Runtime {
   // loaded and usable; on success it is replaced and the cache is empty.
   absl::Status Load(const std::string& path, const LoadOptions& options);
 
-  // Replaces the persistent defaults after validating them (against the
-  // vocabulary when a model is loaded).
-  absl::Status Configure(const GenerationDefaults& defaults);
+  // Applies `overrides` to the persistent defaults after validating the
+  // result (against the vocabulary when a model is loaded); an error is
+  // tagged with its field, "sampling" or "stopping" (WithField).
+  absl::Status Configure(const GenerationOverrides& overrides);
   const GenerationDefaults& defaults() const { return defaults_; }
 
   // Generates from `request`, streaming events to `sink`. Cancellation is
   // checked between prefill chunks and between tokens; a cancelled
   // generation still ends with OnFinished (reason kCancelled) and OK.
+  // An error caused by one request field is tagged with it (WithField):
+  // "sampling", "stopping", "session_id", "chat.template", "chat.messages",
+  // "constraint.grammar"...
   absl::StatusOr<GenerationResult> Generate(const GenerateRequest& request,
                                             GenerationSink& sink,
                                             const CancelToken& cancel);

@@ -41,6 +41,11 @@ absl::Status Invalid(const absl::Status& s) {
   return WithErrorCode(s, ErrorCode::kInvalidArgument);
 }
 
+// An invalid value of the request's `field`.
+absl::Status InvalidField(const absl::Status& s, std::string_view field) {
+  return WithField(Invalid(s), field);
+}
+
 // Swaps a session's cache into the run state for one turn, and back when
 // the turn returns; then drops it if the turn failed, and keeps the
 // sessions under their budget.
@@ -169,36 +174,44 @@ class Runtime::Turn {
 
 absl::Status Runtime::Turn::FindSession() {
   if (!with_session_) return absl::OkStatus();
-  RETURN_IF_ERROR(
-      Invalid(session::ValidateSessionId(request_.session_id, "session_id")));
+  RETURN_IF_ERROR(InvalidField(
+      session::ValidateSessionId(request_.session_id, "session_id"),
+      "session_id"));
   loaded_.sessions.Expire(session::SessionStore::Clock::now());
   session_ = loaded_.sessions.Find(request_.session_id);
   if (session_ != nullptr) history_before_ = session_->history.size();
   return absl::OkStatus();
 }
 
+// The request's overrides over the runtime's defaults, bounded by the
+// server's max_new_tokens, checked against this model's vocabulary.
 absl::Status Runtime::Turn::ReadParams() {
   const int32_t n_vocab = config_.n_vocab;
   sampling::SamplingParams params =
-      request_.sampling.value_or(rt_.defaults_.sampling);
-  stopping_ = request_.stopping.value_or(rt_.defaults_.stopping);
+      request_.sampling.ApplyTo(rt_.defaults_.sampling);
+  stopping_ = request_.stopping.ApplyTo(rt_.defaults_.stopping);
   if (!request_.logprobs) params.top_logprobs = 0;
+  const int32_t bound = request_.max_new_tokens;
+  if (bound > 0 &&
+      (stopping_.max_tokens <= 0 || stopping_.max_tokens > bound)) {
+    stopping_.max_tokens = bound;
+  }
   if (absl::Status s = ValidateStopping(stopping_, n_vocab); !s.ok()) {
-    return Invalid(s);
+    return InvalidField(s, "stopping");
   }
   if (stopping_.ignore_eos) sampling::AddIgnoreEosBias(tok_.eog_ids(), params);
   auto sampler = sampling::Sampler::Create(params, n_vocab);
-  if (!sampler.ok()) return Invalid(sampler.status());
+  if (!sampler.ok()) return InvalidField(sampler.status(), "sampling");
   sampler_.emplace(std::move(*sampler));
   auto matcher = sampling::StopMatcher::Create(stopping_.stop);
-  if (!matcher.ok()) return Invalid(matcher.status());
+  if (!matcher.ok()) return InvalidField(matcher.status(), "stopping");
   matcher_.emplace(std::move(*matcher));
   return OpenConstraint();
 }
 
 // Compiles the request's constraint unless the service did, and starts
-// matching it over this model's vocabulary. Errors name the request field
-// ("constraint.grammar: ...").
+// matching it over this model's vocabulary. Errors name the request field,
+// in the message ("constraint.grammar: ...") and as their tag.
 absl::Status Runtime::Turn::OpenConstraint() {
   if (!request_.constraint.has_value() &&
       request_.compiled_constraint == nullptr) {
@@ -209,8 +222,9 @@ absl::Status Runtime::Turn::OpenConstraint() {
           ? grammar::ConstraintField(request_.constraint->kind)
           : std::string_view("constraint");
   auto invalid = [field](const absl::Status& s) {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     StrCat(field, ": ", s.message()));
+    return WithField(MakeError(ErrorCode::kInvalidArgument,
+                               StrCat(field, ": ", s.message())),
+                     field);
   };
   std::shared_ptr<const grammar::Grammar> compiled =
       request_.compiled_constraint;

@@ -5,8 +5,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "runtime/chat/chat_template.h"
+#include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/grammar/constraint.h"
 #include "runtime/runtime.h"
@@ -20,61 +20,17 @@ namespace {
 constexpr int kMaxChatMessages = 1024;
 constexpr int32_t kMaxProgressInterval = 1 << 20;
 
-// Everything the worker needs, copied out of the proto before queueing.
-struct GenerateJob {
-  GenerateRequest request;  // prompt fields and flags
-  std::optional<v1::SamplingParams> sampling;
-  std::optional<v1::StoppingParams> stopping;
-  int32_t top_logprobs = 0;
-  int32_t max_new_tokens = 0;  // the server's limit (0 = none)
-};
-
 // Runs one generation on the worker thread; returns the status to end the
 // stream with (nullopt when the stream has ended already).
 std::optional<absl::Status> RunGenerate(Runtime& runtime,
                                         const CommandContext& context,
-                                        GenerateJob& job,
+                                        const GenerateRequest& request,
                                         GenerationStream& stream) {
   if (!stream.BeginRun(context.queue_wait)) {
     return std::nullopt;  // cancelled meanwhile
   }
-  GenerateRequest& request = job.request;
-  if (job.sampling.has_value() || job.top_logprobs > 0) {
-    sampling::SamplingParams params = runtime.defaults().sampling;
-    if (job.sampling.has_value()) ApplySampling(*job.sampling, params);
-    params.top_logprobs = job.top_logprobs;
-    request.sampling = std::move(params);
-  }
-  if (job.stopping.has_value()) {
-    StoppingParams params = runtime.defaults().stopping;
-    ApplyStopping(*job.stopping, params);
-    request.stopping = std::move(params);
-  }
-  if (job.max_new_tokens > 0) {
-    // --max-new-tokens bounds the runtime's defaults and 0 ("until the
-    // context is full") too; larger explicit values were refused.
-    StoppingParams& s =
-        request.stopping.has_value()
-            ? *request.stopping
-            : request.stopping.emplace(runtime.defaults().stopping);
-    if (s.max_tokens <= 0 || s.max_tokens > job.max_new_tokens) {
-      s.max_tokens = job.max_new_tokens;
-    }
-  }
   auto result = runtime.Generate(request, stream, *stream.cancel_token());
-  if (!result.ok()) {
-    // The runtime names the chat or constraint field at fault in its
-    // message.
-    const absl::Status& s = result.status();
-    for (absl::string_view field :
-         {"chat.template", "chat.messages", "constraint.grammar",
-          "constraint.json_schema", "constraint.regex"}) {
-      if (absl::StartsWith(s.message(), field)) {
-        return WithFieldViolation(s, field, s.message());
-      }
-    }
-    return s;
-  }
+  if (!result.ok()) return WithTaggedFieldViolation(result.status());
   return absl::OkStatus();
 }
 
@@ -109,9 +65,10 @@ absl::Status ParseConstraint(const v1::Constraint& in, GenerateRequest& out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
-  GenerateJob job;
-  GenerateRequest& out = job.request;
+// The runtime's whole request, converted once, at admission on the
+// caller's thread: the worker only runs it.
+absl::StatusOr<GenerateRequest> ParseJob(const v1::GenerateRequest& in) {
+  GenerateRequest out;
   switch (in.prompt_case()) {
     case v1::GenerateRequest::kText:
       out.prompt = in.text();
@@ -173,25 +130,19 @@ absl::StatusOr<GenerateJob> ParseJob(const v1::GenerateRequest& in) {
   }
   out.logprobs = output.logprobs() || output.top_logprobs() > 0;
   out.progress_interval = output.progress_interval();
-  job.top_logprobs = output.top_logprobs();
   if (in.has_sampling()) {
-    if (absl::Status s = CheckSampling(in.sampling(), "sampling"); !s.ok()) {
-      return s;
-    }
-    job.sampling = in.sampling();
+    ASSIGN_OR_RETURN(out.sampling, ParseSampling(in.sampling(), "sampling"));
   }
+  out.sampling.top_logprobs = output.top_logprobs();
   if (in.has_stopping()) {
-    if (absl::Status s = CheckStopping(in.stopping(), "stopping"); !s.ok()) {
-      return s;
-    }
-    job.stopping = in.stopping();
+    ASSIGN_OR_RETURN(out.stopping, ParseStopping(in.stopping(), "stopping"));
   }
   if (in.has_constraint()) {
     if (absl::Status s = ParseConstraint(in.constraint(), out); !s.ok()) {
       return s;
     }
   }
-  return job;
+  return out;
 }
 
 }  // namespace
@@ -209,7 +160,7 @@ absl::Status AdmitGenerate(ServiceState& state,
   auto job = ParseJob(request);
   if (!job.ok()) return job.status();
   job->max_new_tokens = state.max_new_tokens;
-  job->request.max_prompt_tokens = state.max_prompt_tokens;
+  job->max_prompt_tokens = state.max_prompt_tokens;
   auto worker = state.registry->Find(request.runtime());
   if (!worker.ok()) return worker.status();
   call.runtime = (*worker)->name();
@@ -223,7 +174,7 @@ absl::Status AdmitGenerate(ServiceState& state,
       .session_id = request.session_id(),
       .token_ids = output.token_ids(),
       .token_bytes = output.token_bytes(),
-      .logprobs = job->request.logprobs,
+      .logprobs = job->logprobs,
       .metrics = state.metrics});
   if (absl::Status s = state.requests->Add(stream, options.owner); !s.ok()) {
     return s;

@@ -1,6 +1,7 @@
 #include "service/proto_convert.h"
 
 #include <filesystem>
+#include <vector>
 
 #include "runtime/chat/chat_template.h"
 #include "runtime/common/str_cat.h"
@@ -14,36 +15,13 @@ constexpr int kMaxLogitBias = 4096;
 
 }  // namespace
 
-absl::Status CheckSampling(const v1::SamplingParams& in,
-                           std::string_view field) {
+absl::StatusOr<sampling::SamplingOverrides> ParseSampling(
+    const v1::SamplingParams& in, std::string_view field) {
   if (in.logit_bias().entries_size() > kMaxLogitBias) {
     return InvalidField(StrCat(field, ".logit_bias"),
                         StrCat("at most ", kMaxLogitBias, " entries"));
   }
-  sampling::SamplingParams params;
-  ApplySampling(in, params);
-  absl::Status valid = params.Validate(/*vocab_size=*/0);
-  if (!valid.ok()) return InvalidField(ToAbsl(field), valid.message());
-  return absl::OkStatus();
-}
-
-absl::Status CheckStopping(const v1::StoppingParams& in,
-                           std::string_view field) {
-  StoppingParams params;
-  // ValidateStopping bounds the lists; check their sizes before copying.
-  if (in.stop().values_size() > static_cast<int>(kMaxStopStrings) ||
-      in.stop_token_ids().ids_size() > static_cast<int>(kMaxStopTokenIds)) {
-    return InvalidField(ToAbsl(field),
-                        "too many stop strings or stop token ids");
-  }
-  ApplyStopping(in, params);
-  absl::Status valid = ValidateStopping(params, /*vocab_size=*/0);
-  if (!valid.ok()) return InvalidField(ToAbsl(field), valid.message());
-  return absl::OkStatus();
-}
-
-void ApplySampling(const v1::SamplingParams& in,
-                   sampling::SamplingParams& out) {
+  sampling::SamplingOverrides out;
   if (in.has_temperature()) out.temperature = in.temperature();
   if (in.has_top_k()) out.top_k = in.top_k();
   if (in.has_top_p()) out.top_p = in.top_p();
@@ -58,23 +36,39 @@ void ApplySampling(const v1::SamplingParams& in,
   }
   if (in.has_seed()) out.seed = in.seed();
   if (in.has_logit_bias()) {
-    out.logit_bias.clear();
+    std::vector<sampling::LogitBias>& bias = out.logit_bias.emplace();
     for (const v1::LogitBias& b : in.logit_bias().entries()) {
-      out.logit_bias.push_back({.token = b.token(), .bias = b.bias()});
+      bias.push_back({.token = b.token(), .bias = b.bias()});
     }
   }
+  // Over the built-in defaults, every value set is checked once here; the
+  // bounds that need the vocabulary wait for the runtime.
+  absl::Status valid = out.ApplyTo({}).Validate(/*vocab_size=*/0);
+  if (!valid.ok()) return InvalidField(ToAbsl(field), valid.message());
+  return out;
 }
 
-void ApplyStopping(const v1::StoppingParams& in, StoppingParams& out) {
+absl::StatusOr<StoppingOverrides> ParseStopping(const v1::StoppingParams& in,
+                                                std::string_view field) {
+  // ValidateStopping bounds the lists; check their sizes before copying.
+  if (in.stop().values_size() > static_cast<int>(kMaxStopStrings) ||
+      in.stop_token_ids().ids_size() > static_cast<int>(kMaxStopTokenIds)) {
+    return InvalidField(ToAbsl(field),
+                        "too many stop strings or stop token ids");
+  }
+  StoppingOverrides out;
   if (in.has_max_tokens()) out.max_tokens = in.max_tokens();
   if (in.has_stop()) {
-    out.stop.assign(in.stop().values().begin(), in.stop().values().end());
+    out.stop.emplace(in.stop().values().begin(), in.stop().values().end());
   }
   if (in.has_stop_token_ids()) {
-    out.stop_token_ids.assign(in.stop_token_ids().ids().begin(),
-                              in.stop_token_ids().ids().end());
+    out.stop_token_ids.emplace(in.stop_token_ids().ids().begin(),
+                               in.stop_token_ids().ids().end());
   }
   if (in.has_ignore_eos()) out.ignore_eos = in.ignore_eos();
+  absl::Status valid = ValidateStopping(out.ApplyTo({}), /*vocab_size=*/0);
+  if (!valid.ok()) return InvalidField(ToAbsl(field), valid.message());
+  return out;
 }
 
 void ToProto(const sampling::SamplingParams& in, v1::SamplingParams& out) {

@@ -1,12 +1,13 @@
 // Conversions between the public API messages (ggufd.v1) and the runtime's
-// structs. Partial messages (proto3 optional fields) apply onto a full
-// struct: set fields replace, unset fields keep.
+// structs. Partial messages (proto3 optional fields) become the runtime's
+// overrides, which it applies field by field over its defaults.
 #ifndef GGUFD_SERVICE_PROTO_CONVERT_H_
 #define GGUFD_SERVICE_PROTO_CONVERT_H_
 
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "ggufd/v1/diagnostics.pb.h"
 #include "ggufd/v1/generation_options.pb.h"
 #include "ggufd/v1/inference.pb.h"
@@ -19,16 +20,14 @@
 
 namespace ggufd {
 
-// Checks the sizes of client-supplied lists (so nothing unbounded is
-// copied) and the ranges that need no model, as INVALID_ARGUMENT with a
-// BadRequest violation under `field` ("sampling", "stopping").
-absl::Status CheckSampling(const v1::SamplingParams& in,
-                           std::string_view field);
-absl::Status CheckStopping(const v1::StoppingParams& in,
-                           std::string_view field);
-
-void ApplySampling(const v1::SamplingParams& in, sampling::SamplingParams& out);
-void ApplyStopping(const v1::StoppingParams& in, StoppingParams& out);
+// The fields set in `in` as overrides. Checks the sizes of client-supplied
+// lists first (so nothing unbounded is copied), then the ranges that need
+// no model, as INVALID_ARGUMENT with a BadRequest violation under `field`
+// ("sampling", "stopping").
+absl::StatusOr<sampling::SamplingOverrides> ParseSampling(
+    const v1::SamplingParams& in, std::string_view field);
+absl::StatusOr<StoppingOverrides> ParseStopping(const v1::StoppingParams& in,
+                                                std::string_view field);
 
 // Every field set.
 void ToProto(const sampling::SamplingParams& in, v1::SamplingParams& out);

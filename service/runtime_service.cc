@@ -1,8 +1,11 @@
 #include "service/runtime_service.h"
 
+#include <utility>
+
 #include "service/load_model_reactor.h"
 #include "service/proto_convert.h"
 #include "service/runtime_call.h"
+#include "service/status_mapping.h"
 
 namespace ggufd {
 
@@ -15,29 +18,24 @@ grpc::ServerUnaryReactor* RuntimeService::Configure(
     grpc::CallbackServerContext* context, const v1::ConfigureRequest* request,
     v1::ConfigureResponse* response) {
   constexpr char kMethod[] = "Runtime/Configure";
-  if (absl::Status s = CheckSampling(request->sampling(), "sampling");
-      !s.ok()) {
-    return FinishNow(state_, context, kMethod, s);
+  auto sampling = ParseSampling(request->sampling(), "sampling");
+  if (!sampling.ok()) {
+    return FinishNow(state_, context, kMethod, sampling.status());
   }
-  if (absl::Status s = CheckStopping(request->stopping(), "stopping");
-      !s.ok()) {
-    return FinishNow(state_, context, kMethod, s);
+  auto stopping = ParseStopping(request->stopping(), "stopping");
+  if (!stopping.ok()) {
+    return FinishNow(state_, context, kMethod, stopping.status());
   }
+  GenerationOverrides overrides{.sampling = *std::move(sampling),
+                                .stopping = *std::move(stopping)};
   return RunOnRuntime(
       state_, context, kMethod, request->runtime(), "configure",
-      [sampling = request->sampling(), stopping = request->stopping(),
-       response](Runtime& runtime, const CommandContext&) -> absl::Status {
-        GenerationDefaults defaults = runtime.defaults();
-        ApplySampling(sampling, defaults.sampling);
-        ApplyStopping(stopping, defaults.stopping);
-        absl::Status configured = runtime.Configure(defaults);
-        if (!configured.ok()) {
-          // Checks that need the vocabulary land here (a logit-bias or
-          // stop token outside it).
-          const bool stop =
-              configured.message().find("stop") != absl::string_view::npos;
-          return WithFieldViolation(configured, stop ? "stopping" : "sampling",
-                                    configured.message());
+      [overrides = std::move(overrides), response](
+          Runtime& runtime, const CommandContext&) -> absl::Status {
+        // Checks that need the vocabulary come back tagged with their field
+        // (a logit-bias or stop token outside it).
+        if (absl::Status s = runtime.Configure(overrides); !s.ok()) {
+          return WithTaggedFieldViolation(s);
         }
         ToProto(runtime.defaults().sampling, *response->mutable_sampling());
         ToProto(runtime.defaults().stopping, *response->mutable_stopping());

@@ -1,6 +1,8 @@
 #include "service/status_mapping.h"
 
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/cord.h"
 #include "google/protobuf/any.pb.h"
@@ -65,6 +67,13 @@ absl::Status WithFieldViolation(absl::Status status, absl::string_view field,
   status.SetPayload(kBadRequestUrl,
                     absl::Cord(bad_request.SerializeAsString()));
   return status;
+}
+
+absl::Status WithTaggedFieldViolation(absl::Status status) {
+  const std::optional<std::string> field = FieldOf(status);
+  if (!field.has_value()) return status;
+  const std::string message(status.message());
+  return WithFieldViolation(std::move(status), *field, message);
 }
 
 absl::Status InvalidField(absl::string_view field,

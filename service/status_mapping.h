@@ -35,6 +35,11 @@ absl::Status InvalidField(absl::string_view field,
 absl::Status WithFieldViolation(absl::Status status, absl::string_view field,
                                 absl::string_view description);
 
+// `status` with a BadRequest violation for the request field the runtime
+// tagged it with (FieldOf), described by its message; unchanged when it has
+// no tag.
+absl::Status WithTaggedFieldViolation(absl::Status status);
+
 // `status` with a RetryInfo delay.
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 

@@ -95,6 +95,23 @@ absl::Status SamplingParams::Validate(int32_t vocab_size) const {
   return absl::OkStatus();
 }
 
+SamplingParams SamplingOverrides::ApplyTo(SamplingParams base) const {
+  if (temperature) base.temperature = *temperature;
+  if (top_k) base.top_k = *top_k;
+  if (top_p) base.top_p = *top_p;
+  if (min_p) base.min_p = *min_p;
+  if (typical_p) base.typical_p = *typical_p;
+  if (min_keep) base.min_keep = *min_keep;
+  if (repeat_last_n) base.repeat_last_n = *repeat_last_n;
+  if (repeat_penalty) base.repeat_penalty = *repeat_penalty;
+  if (presence_penalty) base.presence_penalty = *presence_penalty;
+  if (frequency_penalty) base.frequency_penalty = *frequency_penalty;
+  if (seed) base.seed = *seed;
+  if (logit_bias) base.logit_bias = *logit_bias;
+  if (top_logprobs) base.top_logprobs = *top_logprobs;
+  return base;
+}
+
 void AddIgnoreEosBias(absl::Span<const TokenId> end_of_generation_tokens,
                       SamplingParams& params) {
   for (TokenId token : end_of_generation_tokens) {

@@ -4,6 +4,7 @@
 #define GGUFD_RUNTIME_SAMPLING_SAMPLING_PARAMS_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -69,6 +70,29 @@ struct SamplingParams {
   // min_keep; pass 0 when no model is loaded yet to skip those bounds.
   // Returns InvalidArgument naming the field and the allowed range.
   absl::Status Validate(int32_t vocab_size) const;
+};
+
+// A partial SamplingParams: the fields set replace those of the params they
+// apply to (a runtime's defaults), the rest keep theirs. A logit_bias set to
+// an empty list clears the biases; mind that `.logit_bias = {}` leaves it
+// unset.
+struct SamplingOverrides {
+  std::optional<float> temperature;
+  std::optional<int32_t> top_k;
+  std::optional<float> top_p;
+  std::optional<float> min_p;
+  std::optional<float> typical_p;
+  std::optional<int32_t> min_keep;
+  std::optional<int32_t> repeat_last_n;
+  std::optional<float> repeat_penalty;
+  std::optional<float> presence_penalty;
+  std::optional<float> frequency_penalty;
+  std::optional<uint64_t> seed;
+  std::optional<std::vector<LogitBias>> logit_bias;
+  std::optional<int32_t> top_logprobs;
+
+  // `base` with the fields set here replaced.
+  SamplingParams ApplyTo(SamplingParams base) const;
 };
 
 // Bans the end-of-generation tokens (ignore-EOS) by appending -inf biases.

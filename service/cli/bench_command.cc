@@ -61,9 +61,8 @@ absl::StatusOr<double> TimeGeneration(Runtime& runtime,
   GenerateRequest request;
   request.prompt_ids = prompt;
   request.reuse_cache = reuse_cache;
-  request.sampling = sampling::SamplingParams{.temperature = 0.0f};
-  request.stopping =
-      StoppingParams{.max_tokens = max_tokens, .ignore_eos = true};
+  request.sampling = {.temperature = 0.0f};
+  request.stopping = {.max_tokens = max_tokens, .ignore_eos = true};
   NullSink sink;
   CancelToken cancel;
   const auto start = std::chrono::steady_clock::now();

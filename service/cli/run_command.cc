@@ -128,18 +128,16 @@ int Run(const RunArgs& args) {
   GenerateRequest request;
   request.prompt = args.prompt;
   request.parse_special = true;
-  sampling::SamplingParams sampling;
-  sampling.temperature = args.temperature;
-  sampling.seed = args.seed;
-  sampling.top_k = args.top_k;
-  sampling.top_p = args.top_p;
-  sampling.min_p = args.min_p;
-  sampling.repeat_penalty = args.repeat_penalty;
+  request.sampling = {.temperature = args.temperature,
+                      .top_k = args.top_k,
+                      .top_p = args.top_p,
+                      .min_p = args.min_p,
+                      .repeat_penalty = args.repeat_penalty,
+                      .seed = args.seed};
   if (args.logprobs >= 0) {
     request.logprobs = true;
-    sampling.top_logprobs = args.logprobs;
+    request.sampling.top_logprobs = args.logprobs;
   }
-  request.sampling = sampling;
   auto constraint = ConstraintOf(args);
   if (!constraint.ok()) {
     std::fprintf(stderr, "ggufd run: %s\n",
@@ -147,9 +145,9 @@ int Run(const RunArgs& args) {
     return 1;
   }
   request.constraint = *std::move(constraint);
-  request.stopping = StoppingParams{.max_tokens = args.n_predict,
-                                    .stop = args.stop,
-                                    .ignore_eos = args.ignore_eos};
+  request.stopping = {.max_tokens = args.n_predict,
+                      .stop = args.stop,
+                      .ignore_eos = args.ignore_eos};
   CancelToken cancel;
   g_cancel = &cancel;
   std::signal(SIGINT, OnInterrupt);

@@ -119,6 +119,23 @@ TEST_F(ServiceRpcTest, InvalidArgumentsNameTheirField) {
   request.mutable_tokens()->add_ids(100000);  // outside the vocabulary
   r = Generate(server_->inference(), request);
   EXPECT_EQ(r.status.error_code(), grpc::INVALID_ARGUMENT);
+
+  // Checks only the model's vocabulary can answer name their field too.
+  request = TextRequest("x", 4);
+  request.mutable_stopping()->mutable_stop_token_ids()->add_ids(100000);
+  r = Generate(server_->inference(), request);
+  EXPECT_EQ(r.status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(HasFieldViolation(r.status, "stopping"))
+      << r.status.error_message();
+  EXPECT_EQ(r.events.size(), 0u);
+
+  request = TextRequest("x", 4);
+  auto* bias = request.mutable_sampling()->mutable_logit_bias()->add_entries();
+  bias->set_token(100000);
+  r = Generate(server_->inference(), request);
+  EXPECT_EQ(r.status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(HasFieldViolation(r.status, "sampling"))
+      << r.status.error_message();
 }
 
 TEST_F(ServiceRpcTest, UnknownRuntimeIsNotFound) {
@@ -217,8 +234,18 @@ TEST_F(ServiceRpcTest, ConfigureIsAPartialUpdateReturningEffectiveValues) {
   v1::ConfigureRequest bias;
   auto* entry = bias.mutable_sampling()->mutable_logit_bias()->add_entries();
   entry->set_token(100000);  // outside the vocabulary: needs the model
-  EXPECT_EQ(server_->runtime().Configure(&c4, bias, &effective).error_code(),
-            grpc::INVALID_ARGUMENT);
+  const grpc::Status bias_status =
+      server_->runtime().Configure(&c4, bias, &effective);
+  EXPECT_EQ(bias_status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(HasFieldViolation(bias_status, "sampling"));
+
+  grpc::ClientContext c5;
+  v1::ConfigureRequest stop;
+  stop.mutable_stopping()->mutable_stop_token_ids()->add_ids(100000);
+  const grpc::Status stop_status =
+      server_->runtime().Configure(&c5, stop, &effective);
+  EXPECT_EQ(stop_status.error_code(), grpc::INVALID_ARGUMENT);
+  EXPECT_TRUE(HasFieldViolation(stop_status, "stopping"));
 }
 
 TEST_F(ServiceRpcTest, ModelInfoReleaseNoModelAndReload) {

@@ -94,6 +94,25 @@ TEST(StatusMappingTest, FieldViolationsBecomeBadRequest) {
   EXPECT_EQ(bad.field_violations(1).field(), "output");
 }
 
+TEST(StatusMappingTest, TheRuntimesFieldTagBecomesAViolation) {
+  const absl::Status tagged = WithField(
+      MakeError(ErrorCode::kInvalidArgument, "stop_token_ids[0] = 900 is out"),
+      "stopping");
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(
+      Find(Details(ToGrpcStatus(WithTaggedFieldViolation(tagged))), bad));
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "stopping");
+  EXPECT_EQ(bad.field_violations(0).description(),
+            "stop_token_ids[0] = 900 is out");
+
+  // Untagged, nothing is named (and the status is unchanged).
+  const absl::Status plain = MakeError(ErrorCode::kInvalidArgument, "x");
+  EXPECT_EQ(WithTaggedFieldViolation(plain), plain);
+  google::rpc::BadRequest none;
+  EXPECT_FALSE(Find(Details(ToGrpcStatus(plain)), none));
+}
+
 TEST(StatusMappingTest, ExplicitRetryDelayWins) {
   const grpc::Status mapped = ToGrpcStatus(WithRetryDelay(
       MakeError(ErrorCode::kQueueFull, "full"), absl::Milliseconds(1500)));

@@ -54,12 +54,12 @@ class ConstrainedGenerationTest : public ::testing::Test {
     GenerateRequest request;
     request.prompt = kPrompt;
     request.parse_special = true;
-    request.sampling = sampling::SamplingParams{.temperature = temperature,
-                                                .top_k = 0,
-                                                .top_p = 1.0f,
-                                                .min_p = 0.0f,
-                                                .seed = seed};
-    request.stopping = StoppingParams{.max_tokens = max_tokens};
+    request.sampling = sampling::SamplingOverrides{.temperature = temperature,
+                                                   .top_k = 0,
+                                                   .top_p = 1.0f,
+                                                   .min_p = 0.0f,
+                                                   .seed = seed};
+    request.stopping = StoppingOverrides{.max_tokens = max_tokens};
     request.constraint =
         Constraint{Constraint::Kind::kGrammar, std::move(grammar)};
     return request;
@@ -120,7 +120,7 @@ TEST_F(ConstrainedGenerationTest, PrecompiledGivesWhatTheTextGives) {
 
 TEST_F(ConstrainedGenerationTest, StoppingRulesStillApply) {
   GenerateRequest stop = Request(kListGrammar, 0, 1);
-  stop.stopping->stop = {","};
+  stop.stopping.stop = {","};
   auto s = Run(stop);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->finished.reason, FinishReason::kStopSequence);
@@ -134,7 +134,7 @@ TEST_F(ConstrainedGenerationTest, StoppingRulesStillApply) {
   // The end token is allowed only where the grammar may end; ignore_eos
   // bans it there too, and completion still ends the turn.
   GenerateRequest eos = Request("root ::= [a-z]+ \".\"?", 0, 1, 40);
-  eos.stopping->ignore_eos = true;
+  eos.stopping.ignore_eos = true;
   auto e = Run(eos);
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_NE(e->finished.reason, FinishReason::kEos);

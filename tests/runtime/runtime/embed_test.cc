@@ -43,8 +43,8 @@ GenerateRequest Greedy(std::string prompt, int max_tokens,
   GenerateRequest r;
   r.prompt = std::move(prompt);
   r.session_id = std::move(session);
-  r.sampling = sampling::SamplingParams{.temperature = 0.0f};
-  r.stopping = StoppingParams{.max_tokens = max_tokens, .ignore_eos = true};
+  r.sampling = sampling::SamplingOverrides{.temperature = 0.0f};
+  r.stopping = StoppingOverrides{.max_tokens = max_tokens, .ignore_eos = true};
   return r;
 }
 

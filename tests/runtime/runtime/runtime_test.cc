@@ -4,7 +4,10 @@
 #include "runtime/runtime.h"
 
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -68,8 +71,8 @@ class RecordingSink : public GenerationSink {
 GenerateRequest Greedy(int max_tokens, std::string prompt = "") {
   GenerateRequest r;
   r.prompt = std::move(prompt);
-  r.sampling = sampling::SamplingParams{.temperature = 0.0f};
-  r.stopping = StoppingParams{.max_tokens = max_tokens};
+  r.sampling = sampling::SamplingOverrides{.temperature = 0.0f};
+  r.stopping = StoppingOverrides{.max_tokens = max_tokens};
   return r;
 }
 
@@ -104,7 +107,7 @@ TEST_F(RuntimeTest, GreedyFromBosMatchesTheGoldenIds) {
 
 TEST_F(RuntimeTest, SameSeedSameTokensAcrossRunsAndThreadCounts) {
   GenerateRequest r = Greedy(60, "Once upon a time");
-  r.sampling = sampling::SamplingParams{.temperature = 1.0f, .seed = 1234};
+  r.sampling = sampling::SamplingOverrides{.temperature = 1.0f, .seed = 1234};
   RecordingSink a, b;
   auto first = Run(r, a);
   auto second = Run(r, b);
@@ -120,7 +123,7 @@ TEST_F(RuntimeTest, SameSeedSameTokensAcrossRunsAndThreadCounts) {
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(first->ids, third->ids);
 
-  r.sampling->seed = 99;
+  r.sampling.seed = 99;
   RecordingSink d;
   auto other = Run(r, d);
   ASSERT_TRUE(other.ok());
@@ -196,12 +199,12 @@ TEST_F(RuntimeTest, InvalidRequestsFailCleanlyWithoutPoisoning) {
   EXPECT_EQ(GetErrorCode(Run(bad_ids, s1).status()),
             ErrorCode::kInvalidArgument);
   GenerateRequest bad_temp = Greedy(4);
-  bad_temp.sampling->temperature = std::nanf("");
+  bad_temp.sampling.temperature = std::nanf("");
   RecordingSink s2;
   EXPECT_EQ(GetErrorCode(Run(bad_temp, s2).status()),
             ErrorCode::kInvalidArgument);
   GenerateRequest bad_stop = Greedy(4);
-  bad_stop.stopping->max_tokens = -1;
+  bad_stop.stopping.max_tokens = -1;
   RecordingSink s3;
   EXPECT_EQ(GetErrorCode(Run(bad_stop, s3).status()),
             ErrorCode::kInvalidArgument);
@@ -242,7 +245,7 @@ TEST_F(RuntimeTest, StopStringEndsGenerationAndIsNotEmitted) {
   const size_t at = full->text.find("Lily");
   ASSERT_NE(at, std::string::npos) << full->text;
   GenerateRequest r = Greedy(40);
-  r.stopping->stop = {"Lily"};
+  r.stopping.stop = {"Lily"};
   RecordingSink sink;
   auto stopped = Run(r, sink);
   ASSERT_TRUE(stopped.ok());
@@ -255,7 +258,7 @@ TEST_F(RuntimeTest, StopStringEndsGenerationAndIsNotEmitted) {
 TEST_F(RuntimeTest, StopTokenIdEndsGeneration) {
   const auto golden = GoldenIds();
   GenerateRequest r = Greedy(40);
-  r.stopping->stop_token_ids = {golden[5]};
+  r.stopping.stop_token_ids = {golden[5]};
   RecordingSink sink;
   auto result = Run(r, sink);
   ASSERT_TRUE(result.ok());
@@ -311,7 +314,7 @@ TEST_F(RuntimeTest, SecondGenerationReusesTheCachedPrefix) {
 TEST_F(RuntimeTest, LogprobsDescribeTheChosenToken) {
   GenerateRequest r = Greedy(5);
   r.logprobs = true;
-  r.sampling->top_logprobs = 5;
+  r.sampling.top_logprobs = 5;
   RecordingSink sink;
   auto result = Run(r, sink);
   ASSERT_TRUE(result.ok());
@@ -339,11 +342,147 @@ TEST_F(RuntimeTest, ConfiguredDefaultsApplyAndRequestsOverrideThem) {
   EXPECT_THAT(result->ids,
               ElementsAreArray(golden.begin(), golden.begin() + 7));
   GenerateRequest override_stop;
-  override_stop.stopping = StoppingParams{.max_tokens = 2};
+  override_stop.stopping = StoppingOverrides{.max_tokens = 2};
   RecordingSink other;
   auto shorter = Run(override_stop, other);
   ASSERT_TRUE(shorter.ok());
   EXPECT_EQ(shorter->ids.size(), 2u);
+}
+
+TEST_F(RuntimeTest, OverridesApplyFieldByFieldOverTheDefaults) {
+  const auto golden = GoldenIds();
+  ASSERT_TRUE(runtime_
+                  .Configure({.sampling = {.temperature = 0.0f},
+                              .stopping = {.max_tokens = 7}})
+                  .ok());
+  // A second Configure changes only what it sets.
+  GenerationOverrides stop_ids;
+  stop_ids.stopping.stop_token_ids = std::vector<TokenId>{golden[3]};
+  ASSERT_TRUE(runtime_.Configure(stop_ids).ok());
+  EXPECT_EQ(runtime_.defaults().sampling.temperature, 0.0f);
+  EXPECT_EQ(runtime_.defaults().stopping.max_tokens, 7);
+  EXPECT_EQ(runtime_.defaults().sampling.top_k, 40);  // built in, untouched
+
+  RecordingSink a;
+  auto defaults_only = Run(GenerateRequest{}, a);
+  ASSERT_TRUE(defaults_only.ok()) << defaults_only.status();
+  EXPECT_EQ(defaults_only->finished.reason, FinishReason::kStopToken);
+  EXPECT_THAT(defaults_only->ids,
+              ElementsAreArray(golden.begin(), golden.begin() + 3));
+
+  // max_tokens alone: the configured stop token and temperature stay.
+  GenerateRequest longer;
+  longer.stopping.max_tokens = 20;
+  RecordingSink b;
+  auto kept = Run(longer, b);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->finished.reason, FinishReason::kStopToken);
+  EXPECT_EQ(kept->ids.size(), 3u);
+
+  // An empty list set clears the configured one.
+  GenerateRequest cleared;
+  cleared.stopping.stop_token_ids.emplace();
+  RecordingSink c;
+  auto all = Run(cleared, c);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->finished.reason, FinishReason::kMaxTokens);
+  EXPECT_THAT(all->ids, ElementsAreArray(golden.begin(), golden.begin() + 7));
+}
+
+TEST_F(RuntimeTest, AnEmptyLogitBiasClearsTheConfiguredOne) {
+  const auto golden = GoldenIds();
+  GenerationOverrides ban;
+  ban.sampling.temperature = 0.0f;
+  ban.sampling.logit_bias = std::vector<sampling::LogitBias>{
+      {golden[0], -std::numeric_limits<float>::infinity()}};
+  ASSERT_TRUE(runtime_.Configure(ban).ok());
+
+  GenerateRequest seeded;  // another sampling field: the ban stays
+  seeded.sampling.seed = 7;
+  seeded.stopping.max_tokens = 1;
+  RecordingSink a;
+  auto banned = Run(seeded, a);
+  ASSERT_TRUE(banned.ok()) << banned.status();
+  ASSERT_EQ(banned->ids.size(), 1u);
+  EXPECT_NE(banned->ids[0], golden[0]);
+
+  seeded.sampling.logit_bias.emplace();
+  RecordingSink b;
+  auto unbanned = Run(seeded, b);
+  ASSERT_TRUE(unbanned.ok()) << unbanned.status();
+  EXPECT_THAT(unbanned->ids, ElementsAreArray({golden[0]}));
+}
+
+TEST_F(RuntimeTest, MaxNewTokensBoundsTheDefaultZeroAndLargerValues) {
+  auto generated = [&](GenerateRequest r) -> size_t {
+    r.sampling.temperature = 0.0f;
+    r.stopping.ignore_eos = true;
+    r.max_new_tokens = 4;
+    RecordingSink sink;
+    auto result = Run(r, sink);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? result->ids.size() : 0;
+  };
+  EXPECT_EQ(generated(GenerateRequest{}), 4u);  // the default, 256
+  GenerateRequest zero;
+  zero.stopping.max_tokens = 0;  // until the context is full
+  EXPECT_EQ(generated(zero), 4u);
+  GenerateRequest larger;
+  larger.stopping.max_tokens = 50;
+  EXPECT_EQ(generated(larger), 4u);
+  GenerateRequest smaller;
+  smaller.stopping.max_tokens = 2;
+  EXPECT_EQ(generated(smaller), 2u);
+  ASSERT_TRUE(runtime_.Configure({.stopping = {.max_tokens = 0}}).ok());
+  EXPECT_EQ(generated(GenerateRequest{}), 4u);
+}
+
+TEST_F(RuntimeTest, ErrorsCarryTheFieldAtFault) {
+  auto field_of = [&](const GenerateRequest& r) {
+    RecordingSink sink;
+    auto result = Run(r, sink);
+    EXPECT_FALSE(result.ok());
+    EXPECT_EQ(GetErrorCode(result.status()), ErrorCode::kInvalidArgument);
+    EXPECT_TRUE(sink.order.empty()) << sink.order;
+    return std::pair(FieldOf(result.status()),
+                     std::string(result.status().message()));
+  };
+  // Checks only the vocabulary can answer: stories260K has 512 tokens.
+  GenerateRequest stop = Greedy(4);
+  stop.stopping.stop_token_ids = std::vector<TokenId>{5, 600};
+  auto [stop_field, stop_message] = field_of(stop);
+  EXPECT_EQ(stop_field, "stopping");
+  EXPECT_EQ(stop_message, "stop_token_ids[1] = 600 is outside the vocabulary");
+
+  GenerateRequest bias = Greedy(4);
+  bias.sampling.logit_bias = std::vector<sampling::LogitBias>{{512, 1.0f}};
+  EXPECT_EQ(field_of(bias).first, "sampling");
+
+  GenerateRequest chat = Greedy(4);  // the model has no chat template
+  chat.chat = ChatPrompt{.messages = {{.role = "user", .content = "hi"}}};
+  auto [chat_field, chat_message] = field_of(chat);
+  EXPECT_EQ(chat_field, "chat.template");
+  EXPECT_EQ(chat_message.rfind("chat.template: ", 0), 0u) << chat_message;
+
+  GenerateRequest grammar = Greedy(4);
+  grammar.constraint =
+      Constraint{Constraint::Kind::kGrammar, "root ::= <no-such-token> \"a\""};
+  EXPECT_EQ(field_of(grammar).first, "constraint.grammar");
+
+  GenerateRequest ids;  // a prompt token outside: no field named, as before
+  ids.prompt_ids = {1, 100000};
+  EXPECT_EQ(field_of(ids).first, std::nullopt);
+
+  // Configure tags the same checks, and keeps the defaults it had.
+  GenerationOverrides bad_stop;
+  bad_stop.stopping.stop_token_ids = std::vector<TokenId>{512};
+  EXPECT_EQ(FieldOf(runtime_.Configure(bad_stop)), "stopping");
+  GenerationOverrides bad_bias;
+  bad_bias.sampling.logit_bias = std::vector<sampling::LogitBias>{{1000, 1.0f}};
+  bad_bias.stopping.max_tokens = 3;
+  EXPECT_EQ(FieldOf(runtime_.Configure(bad_bias)), "sampling");
+  EXPECT_EQ(runtime_.defaults().stopping.max_tokens, 256);
+  EXPECT_TRUE(runtime_.defaults().stopping.stop_token_ids.empty());
 }
 
 TEST_F(RuntimeTest, ProgressIsReportedDuringPrefill) {

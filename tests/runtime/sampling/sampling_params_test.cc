@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -118,6 +119,45 @@ TEST(SamplingParamsTest, AddIgnoreEosBias) {
   EXPECT_EQ(params.logit_bias[1].bias, -kInf);
   EXPECT_EQ(params.logit_bias[2].token, 7);
   EXPECT_TRUE(params.Validate(8).ok());
+}
+
+TEST(SamplingOverridesTest, SetFieldsReplaceAndUnsetFieldsKeep) {
+  const SamplingParams base{.temperature = 0.3f,
+                            .top_k = 7,
+                            .seed = 5,
+                            .logit_bias = {{3, -1.0f}},
+                            .top_logprobs = 2};
+  const SamplingParams same = SamplingOverrides{}.ApplyTo(base);
+  EXPECT_EQ(same.temperature, 0.3f);
+  EXPECT_EQ(same.top_k, 7);
+  EXPECT_EQ(same.seed, 5u);
+  ASSERT_EQ(same.logit_bias.size(), 1u);
+  EXPECT_EQ(same.top_logprobs, 2);
+
+  const SamplingParams merged =
+      SamplingOverrides{.top_k = 0, .min_p = 0.5f, .top_logprobs = 0}.ApplyTo(
+          base);
+  EXPECT_EQ(merged.temperature, 0.3f);  // kept
+  EXPECT_EQ(merged.top_k, 0);           // a zero that is set still replaces
+  EXPECT_EQ(merged.min_p, 0.5f);
+  EXPECT_EQ(merged.top_p, base.top_p);
+  EXPECT_EQ(merged.seed, 5u);
+  EXPECT_EQ(merged.top_logprobs, 0);
+  ASSERT_EQ(merged.logit_bias.size(), 1u);
+  EXPECT_EQ(merged.logit_bias[0].token, 3);
+}
+
+TEST(SamplingOverridesTest, LogitBiasIsReplacedWholeAndAnEmptyListClearsIt) {
+  const SamplingParams base{.logit_bias = {{3, -1.0f}, {4, 2.0f}}};
+  SamplingOverrides replace;
+  replace.logit_bias = std::vector<LogitBias>{{9, -kInf}};
+  const SamplingParams replaced = replace.ApplyTo(base);
+  ASSERT_EQ(replaced.logit_bias.size(), 1u);
+  EXPECT_EQ(replaced.logit_bias[0].token, 9);
+
+  SamplingOverrides clear;
+  clear.logit_bias.emplace();
+  EXPECT_TRUE(clear.ApplyTo(base).logit_bias.empty());
 }
 
 }  // namespace
