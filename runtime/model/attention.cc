@@ -21,6 +21,12 @@ namespace {
 // same value up to rounding.
 constexpr int64_t kSumAlignment = 64;
 
+// Decoding splits the cache among threads by position and dimension from
+// this many cached rows on (below it, a pass per KV head costs less than
+// the two extra waits for the pool), kSplitRows rows of scores at a time.
+constexpr int64_t kSplitDecodeRows = 512;
+constexpr int kSplitRows = 64;
+
 // Sets the scores of the n_masked positions before a window to -inf, which
 // the softmax turns into weights of exactly 0.
 void MaskScores(float* scores, int n_masked) {
@@ -139,12 +145,97 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
                   out_row(h, t), ops);
   };
 
-  // Several queries per pass over the cache rows: the queries of a run
-  // that start at the same position (always, without a sliding window)
-  // share the rows up to the last one's position.
   const MultiQueryOps& multi = ops.multi;
   const bool use_multi = f16 && multi.max_dim > 0 && head_dim % 16 == 0 &&
                          head_dim <= multi.max_dim && (batched || group > 1);
+  if (use_multi && !batched && pool.size() > 1 &&
+      n_past + 1 - from_of(0) >= kSplitDecodeRows &&
+      c.n_head <= pool.size() * kMaxQueries) {
+    // One token over a long cache: each KV head's K rows are split by
+    // position and its V columns by dimension, so every byte of the cache
+    // is read once whatever the number of KV heads. Each score is one row's
+    // dot and each output one column's sum, computed whole by one thread:
+    // the same bits as one query head per thread.
+    const int64_t start = from_of(0);
+    const int n_rows = static_cast<int>(n_past - start + 1);
+    const int n_masked = static_cast<int>(first_of(0) - start);
+    // Head h's query at scratch.q_head + h * head_dim, scores at
+    // scratch.scores + h * n_ctx (the scratch holds pool size * kMaxQueries
+    // of each).
+    auto head_scores = [&](int h) {
+      return scratch.scores + static_cast<size_t>(h) * c.n_ctx;
+    };
+    // With an F16 cache the query is always prepared into its slot.
+    for (int h = 0; h < c.n_head; ++h) {
+      prepare_query(h, 0, scratch.q_head + static_cast<size_t>(h) * head_dim);
+    }
+    const size_t stride = cache.row_bytes();
+    const int row_chunks = (n_rows + kSplitRows - 1) / kSplitRows;
+    // A row chunk's item covers every KV head, so that each cache row is
+    // read whole, once.
+    auto scores_work = [&](int64_t begin, int64_t end, int) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int r0 = static_cast<int>(item) * kSplitRows;
+        const int nr = std::min(kSplitRows, n_rows - r0);
+        for (int kv = 0; kv < c.n_kv_head; ++kv) {
+          const uint8_t* k_rows = cache.k_row(layer, start + r0) +
+                                  static_cast<size_t>(kv * head_dim) * kv_bytes;
+          for (int i0 = 0; i0 < group; i0 += kMaxQueries) {
+            const int n_q = std::min(kMaxQueries, group - i0);
+            const float* q_run[kMaxQueries];
+            float* out_run[kMaxQueries];
+            for (int i = 0; i < n_q; ++i) {
+              const int h = kv * group + i0 + i;
+              q_run[i] = scratch.q_head + static_cast<size_t>(h) * head_dim;
+              out_run[i] = head_scores(h) + r0;
+            }
+            multi.dot_rows_f16(n_q, q_run, k_rows, stride, nr, head_dim,
+                               score_scale, out_run);
+          }
+        }
+      }
+    };
+    pool.ParallelFor(row_chunks, std::ref(scores_work));
+    auto softmax_work = [&](int64_t begin, int64_t end, int) {
+      for (int64_t h = begin; h < end; ++h) {
+        float* s = head_scores(static_cast<int>(h));
+        MaskScores(s, n_masked);
+        ops.softmax(s, n_rows);
+        ops.round_f16(s, n_rows);
+      }
+    };
+    pool.ParallelFor(c.n_head, std::ref(softmax_work));
+    const int cols = head_dim % 32 == 0 ? 32 : 16;
+    const int col_chunks = head_dim / cols;
+    auto sums_work = [&](int64_t begin, int64_t end, int) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int kv = static_cast<int>(item / col_chunks);
+        const int d0 = static_cast<int>(item % col_chunks) * cols;
+        const uint8_t* v_rows =
+            cache.v_row(layer, start) +
+            static_cast<size_t>(kv * head_dim + d0) * kv_bytes;
+        for (int i0 = 0; i0 < group; i0 += kMaxQueries) {
+          const int n_q = std::min(kMaxQueries, group - i0);
+          const float* w_run[kMaxQueries];
+          float* out_run[kMaxQueries];
+          for (int i = 0; i < n_q; ++i) {
+            const int h = kv * group + i0 + i;
+            w_run[i] = head_scores(h);
+            out_run[i] = out_row(h, 0) + d0;
+          }
+          multi.weighted_sum_f16(n_q, w_run, v_rows, stride, n_rows, cols,
+                                 out_run);
+        }
+      }
+    };
+    pool.ParallelFor(static_cast<int64_t>(c.n_kv_head) * col_chunks,
+                     std::ref(sums_work));
+    return;
+  }
+
+  // Several queries per pass over the cache rows: the queries of a run
+  // that start at the same position (always, without a sliding window)
+  // share the rows up to the last one's position.
   if (use_multi) {
     // A prompt batch gives each work item a run of kMaxQueries tokens of
     // one head; decoding gives it query heads of one KV head, fewer than

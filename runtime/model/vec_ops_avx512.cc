@@ -95,59 +95,86 @@ void DotRowsQ(const float* const* q, const uint8_t* rows, size_t stride,
 // (16 * kClasses) as WeightedSumF16Lanes<kClasses> of vec_ops_avx2.cc splits
 // them: each class summed in order; the classes of lane l folded (0 + 2) +
 // (1 + 3) when there are 4; then the 16 lanes reduced per dim.
+//
+// Walking one class at a time would jump kPeriod rows per load, which no
+// prefetcher follows over a long cache; instead the rows go in blocks of
+// kBlockPeriods * kPeriod, each block's classes in turn (kBlockPeriods rows
+// each), with the class sums kept in memory between blocks and the next
+// block prefetched a slice per class: the same additions in the same order.
 template <int Q, int kClasses>
 void WeightedSumQ(const float* const* w, const uint8_t* rows, size_t stride,
                   int n_rows, int dim, float* const* out) {
   constexpr int kPeriod = 16 * kClasses;
-  for (int d0 = 0; d0 < dim; d0 += kChunk) {
-    const int nv = (dim - d0 >= kChunk ? kChunk : dim - d0) / 16;
-    // lanes[i][l]: lane l's folded sums of query i over this chunk.
-    alignas(64) float lanes[Q][16][kChunk];
+  constexpr int kBlockPeriods = 8;
+  constexpr int kBlock = kBlockPeriods * kPeriod;
+  constexpr int kPassDims = 32;  // the class sums of Q queries fit in L1
+  constexpr int kNv = kPassDims / 16;
+  for (int d0 = 0; d0 < dim; d0 += kPassDims) {
+    const int nv = (dim - d0 >= kPassDims ? kPassDims : dim - d0) / 16;
+    const size_t row_bytes = static_cast<size_t>(nv) * 32;
+    alignas(64) __m512 sums[16][kClasses][Q][kNv];
     for (int l = 0; l < 16; ++l) {
-      __m512 cls[kClasses][Q][kChunk / 16];
       for (int c = 0; c < kClasses; ++c) {
-        __m512 acc[Q][kChunk / 16];
         for (int i = 0; i < Q; ++i) {
-          for (int v = 0; v < kChunk / 16; ++v) acc[i][v] = _mm512_setzero_ps();
-        }
-        for (int p = l + 16 * c; p < n_rows; p += kPeriod) {
-          const uint16_t* row =
-              reinterpret_cast<const uint16_t*>(rows + p * stride) + d0;
-          __m512 wp[Q];
-          for (int i = 0; i < Q; ++i) wp[i] = _mm512_set1_ps(w[i][p]);
-#pragma GCC unroll 4
-          for (int v = 0; v < kChunk / 16; ++v) {
-            if (v >= nv) break;
-            const __m512 x = Load16(row + 16 * v);
-#pragma GCC unroll 4
-            for (int i = 0; i < Q; ++i) {
-              acc[i][v] = _mm512_fmadd_ps(wp[i], x, acc[i][v]);
-            }
-          }
-        }
-        for (int i = 0; i < Q; ++i) {
-          for (int v = 0; v < kChunk / 16; ++v) cls[c][i][v] = acc[i][v];
-        }
-      }
-      for (int i = 0; i < Q; ++i) {
-        for (int v = 0; v < nv; ++v) {
-          __m512 f = cls[0][i][v];
-          if constexpr (kClasses == 4) {
-            f = _mm512_add_ps(_mm512_add_ps(cls[0][i][v], cls[2][i][v]),
-                              _mm512_add_ps(cls[1][i][v], cls[3][i][v]));
-          }
-          _mm512_store_ps(lanes[i][l] + 16 * v, f);
+          for (int v = 0; v < kNv; ++v) sums[l][c][i][v] = _mm512_setzero_ps();
         }
       }
     }
-    // The 16 lanes per dim: (l + l+8), then as Reduce's tree.
+    for (int b0 = 0; b0 < n_rows; b0 += kBlock) {
+      const int b_end = n_rows - b0 < kBlock ? n_rows : b0 + kBlock;
+      const uint8_t* next = rows + static_cast<size_t>(b0 + kBlock) * stride +
+                            static_cast<size_t>(d0) * 2;
+      const int n_next = n_rows - (b0 + kBlock);
+      for (int l = 0; l < 16; ++l) {
+        for (int c = 0; c < kClasses; ++c) {
+          // Prefetch this class's share of the next block's rows.
+          const int slice = (l * kClasses + c) * kBlockPeriods;
+          for (int r = slice; r < slice + kBlockPeriods && r < n_next; ++r) {
+            const char* line = reinterpret_cast<const char*>(next + r * stride);
+            for (size_t o = 0; o < row_bytes; o += 64) {
+              _mm_prefetch(line + o, _MM_HINT_T0);
+            }
+          }
+          __m512 acc[Q][kNv];
+          for (int i = 0; i < Q; ++i) {
+            for (int v = 0; v < kNv; ++v) acc[i][v] = sums[l][c][i][v];
+          }
+          for (int p = b0 + l + 16 * c; p < b_end; p += kPeriod) {
+            const uint16_t* row =
+                reinterpret_cast<const uint16_t*>(rows + p * stride) + d0;
+            __m512 wp[Q];
+            for (int i = 0; i < Q; ++i) wp[i] = _mm512_set1_ps(w[i][p]);
+#pragma GCC unroll 2
+            for (int v = 0; v < kNv; ++v) {
+              if (v >= nv) break;
+              const __m512 x = Load16(row + 16 * v);
+#pragma GCC unroll 4
+              for (int i = 0; i < Q; ++i) {
+                acc[i][v] = _mm512_fmadd_ps(wp[i], x, acc[i][v]);
+              }
+            }
+          }
+          for (int i = 0; i < Q; ++i) {
+            for (int v = 0; v < kNv; ++v) sums[l][c][i][v] = acc[i][v];
+          }
+        }
+      }
+    }
+    // Per query and dim vector: fold each lane's classes, then the 16
+    // lanes: (l + l+8), then as Reduce's tree.
     for (int i = 0; i < Q; ++i) {
       for (int v = 0; v < nv; ++v) {
-        __m512 a[8];
-        for (int l = 0; l < 8; ++l) {
-          a[l] = _mm512_add_ps(_mm512_load_ps(lanes[i][l] + 16 * v),
-                               _mm512_load_ps(lanes[i][l + 8] + 16 * v));
+        __m512 f[16];
+        for (int l = 0; l < 16; ++l) {
+          f[l] = sums[l][0][i][v];
+          if constexpr (kClasses == 4) {
+            f[l] = _mm512_add_ps(
+                _mm512_add_ps(sums[l][0][i][v], sums[l][2][i][v]),
+                _mm512_add_ps(sums[l][1][i][v], sums[l][3][i][v]));
+          }
         }
+        __m512 a[8];
+        for (int l = 0; l < 8; ++l) a[l] = _mm512_add_ps(f[l], f[l + 8]);
         const __m512 r = _mm512_add_ps(
             _mm512_add_ps(_mm512_add_ps(a[0], a[4]), _mm512_add_ps(a[2], a[6])),
             _mm512_add_ps(_mm512_add_ps(a[1], a[5]),

@@ -159,7 +159,7 @@ TEST(VecOpsTest, MultiQueryKernelsEqualTheOneQueryKernelsBitForBit) {
   const VecOps& ops = GetVecOps(tensor::BestIsa());
   if (ops.multi.max_dim == 0) GTEST_SKIP() << "no multi-query kernels here";
   for (int dim : {16, 64, 80, 128, 256}) {
-    for (int n : {1, 15, 16, 17, 64, 65, 200}) {
+    for (int n : {1, 15, 16, 17, 64, 65, 200, 1100}) {
       SCOPED_TRACE(testing::Message() << "dim " << dim << " n " << n);
       const int pad = 5;
       const Rows rows = MakeRows(n, dim, pad);
