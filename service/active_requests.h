@@ -1,7 +1,7 @@
-// The Generate requests in flight (queued or running), by request id, so
-// Cancel(request_id) can reach them on any runtime. Each remembers who made
-// it (the principal's name, "" without authentication), so callers limited
-// to their own requests cannot cancel anyone else's.
+// The Generate and Embed requests in flight (queued or running), by
+// request id, so Cancel(request_id) can reach them on any runtime. Each
+// remembers who made it (the principal's name, "" without authentication), so
+// callers limited to their own requests cannot cancel anyone else's.
 #ifndef GGUFD_SERVICE_ACTIVE_REQUESTS_H_
 #define GGUFD_SERVICE_ACTIVE_REQUESTS_H_
 

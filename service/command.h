@@ -29,8 +29,9 @@ struct Command {
   std::string request_id;
   // A command still queued at its deadline is dropped without running.
   absl::Time deadline = absl::InfiniteFuture();
-  // Set by the request's owner; a command cancelled while queued is dropped,
-  // a running one is expected to poll it. May be null.
+  // Set by the request's owner; a command cancelled while queued is dropped
+  // (at once when the owner withdraws it: RuntimeWorker::Withdraw), a
+  // running one is expected to poll it. May be null.
   std::shared_ptr<CancelToken> cancel;
   // Runs on the worker's thread with its runtime.
   absl::AnyInvocable<void(Runtime&, const CommandContext&)> run;
@@ -47,8 +48,9 @@ struct Command {
 };
 
 // Why a queued `command` can no longer run at `now` (cancelled, or past its
-// deadline), or OK. The worker asks before running a command, and the
-// channel when it needs room.
+// deadline), or OK: the one place that decides, and words, "cancelled while
+// queued". The worker asks before running a command, the channel when one
+// arrives, when its owner withdraws it and when the queue needs room.
 absl::Status WhyDeadWhileQueued(const Command& command, absl::Time now);
 
 }  // namespace ggufd

@@ -1,5 +1,6 @@
 #include "service/command_channel.h"
 
+#include <algorithm>
 #include <cassert>
 #include <utility>
 
@@ -13,33 +14,61 @@ CommandChannel::CommandChannel(size_t capacity) : capacity_(capacity) {}
 absl::Status CommandChannel::Push(Command& command) {
   std::vector<Command> dead;
   absl::Status accepted;
+  bool queued = false;
+  const absl::Time now = absl::Now();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) {
       return MakeError(ErrorCode::kUnavailable, "the runtime is stopped");
     }
-    if (waiting_ >= capacity_) PurgeDeadLocked(dead);
-    if (waiting_ >= capacity_) {
-      accepted = MakeError(ErrorCode::kQueueFull,
-                           StrCat("the runtime's queue is full (", capacity_,
-                                  " requests waiting)"));
+    if (!WhyDeadWhileQueued(command, now).ok()) {
+      // Cancelled between admission and here: its owner found nothing to
+      // withdraw, so it ends now rather than behind the queue.
+      dead.push_back(std::move(command));
+      ++purged_;
     } else {
-      command.enqueued_at = absl::Now();
-      queue_.push_back(std::move(command));
-      ++waiting_;
+      if (waiting_ >= capacity_) PurgeDeadLocked(now, dead);
+      if (waiting_ >= capacity_) {
+        accepted = MakeError(ErrorCode::kQueueFull,
+                             StrCat("the runtime's queue is full (", capacity_,
+                                    " requests waiting)"));
+      } else {
+        command.enqueued_at = now;
+        queue_.push_back(std::move(command));
+        ++waiting_;
+        queued = true;
+      }
     }
   }
   // Their owners hear it outside the lock (drop callbacks may post).
-  const absl::Time now = absl::Now();
   for (Command& c : dead) {
     if (c.drop) c.drop(WhyDeadWhileQueued(c, now));
   }
-  if (accepted.ok()) ready_.notify_one();
+  if (queued) ready_.notify_one();
   return accepted;
 }
 
-void CommandChannel::PurgeDeadLocked(std::vector<Command>& dead) {
+bool CommandChannel::Withdraw(const CancelToken& token) {
+  Command withdrawn;
   const absl::Time now = absl::Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = std::find_if(queue_.begin(), queue_.end(), [&](const Command& c) {
+      return c.cancel.get() == &token;
+    });
+    if (it == queue_.end() || WhyDeadWhileQueued(*it, now).ok()) return false;
+    withdrawn = std::move(*it);
+    queue_.erase(it);
+    --waiting_;
+    ++purged_;
+  }
+  // Outside the lock: the drop ends the request (taking its own locks).
+  if (withdrawn.drop) withdrawn.drop(WhyDeadWhileQueued(withdrawn, now));
+  return true;
+}
+
+void CommandChannel::PurgeDeadLocked(absl::Time now,
+                                     std::vector<Command>& dead) {
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (!WhyDeadWhileQueued(*it, now).ok()) {
       dead.push_back(std::move(*it));

@@ -1,8 +1,9 @@
 // The bounded command queue in front of one runtime worker: many producers
 // (gRPC handlers), one consumer (the worker) that takes one command at a
 // time and runs it unlocked. Only live commands count against the capacity:
-// when it is reached, commands cancelled or past their deadline while
-// queued are dropped on the spot to make room.
+// a command that can no longer run (WhyDeadWhileQueued) is dropped as it
+// arrives, when its owner withdraws it, or, once the capacity is reached,
+// on the spot to make room.
 #ifndef GGUFD_SERVICE_COMMAND_CHANNEL_H_
 #define GGUFD_SERVICE_COMMAND_CHANNEL_H_
 
@@ -26,8 +27,16 @@ class CommandChannel {
   CommandChannel& operator=(const CommandChannel&) = delete;
 
   // Accepts `command`, or refuses it at once: QUEUE_FULL (with the command
-  // left untouched in the caller's hands) or UNAVAILABLE once closed.
+  // left untouched in the caller's hands) or UNAVAILABLE once closed. A
+  // command that can no longer run (cancelled before it was posted) is
+  // accepted and dropped at once, on this thread.
   absl::Status Push(Command& command);
+
+  // Drops the queued command whose cancel token is `token`, if it can no
+  // longer run (the token is set), on this thread: its drop gets why, and
+  // its place is free at once. False when no such command is queued (not
+  // posted yet, taken by the consumer, or over).
+  bool Withdraw(const CancelToken& token);
 
   // Blocks until a command is queued or the channel is closed, then moves
   // the oldest one into `out` (which must be empty). Returns false once the
@@ -44,12 +53,14 @@ class CommandChannel {
 
   size_t waiting() const;
   size_t capacity() const { return capacity_; }
-  // Commands dropped while queued to make room (cancelled or expired).
+  // Commands dropped while queued (cancelled or expired): withdrawn, dead
+  // on arrival, or purged to make room. The consumer counts those it finds
+  // dead as it takes them.
   uint64_t purged() const;
 
  private:
   // Moves the commands that can no longer run out of the queue.
-  void PurgeDeadLocked(std::vector<Command>& dead);
+  void PurgeDeadLocked(absl::Time now, std::vector<Command>& dead);
 
   const size_t capacity_;
   mutable std::mutex mu_;

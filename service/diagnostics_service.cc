@@ -7,6 +7,7 @@
 
 #include "service/proto_convert.h"
 #include "service/reactor_timer.h"
+#include "service/rpc_log.h"
 #include "service/runtime_call.h"
 
 namespace ggufd {
@@ -26,7 +27,7 @@ class WatchStatusReactor : public grpc::ServerWriteReactor<v1::RuntimeStatus> {
       : state_(state), runtime_(request.runtime()) {
     int32_t interval = request.interval_ms();
     if (interval < 0) {
-      Finish(ToGrpcStatus(InvalidField("interval_ms", "must be >= 0")));
+      End(InvalidField("interval_ms", "must be >= 0"));
       return;
     }
     if (interval == 0) interval = kDefaultWatchIntervalMs;
@@ -38,14 +39,12 @@ class WatchStatusReactor : public grpc::ServerWriteReactor<v1::RuntimeStatus> {
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
-      Finish(ToGrpcStatus(
-          MakeError(ErrorCode::kCancelled, "the stream was cancelled")));
+      End(MakeError(ErrorCode::kCancelled, "the stream was cancelled"));
       return;
     }
     timer_.Schedule(absl::Now() + interval_, [this](bool fired) {
       if (!fired && !state_.draining.load()) {
-        Finish(ToGrpcStatus(
-            MakeError(ErrorCode::kCancelled, "the stream was cancelled")));
+        End(MakeError(ErrorCode::kCancelled, "the stream was cancelled"));
         return;
       }
       WriteStatus();  // ends the stream when draining
@@ -67,21 +66,28 @@ class WatchStatusReactor : public grpc::ServerWriteReactor<v1::RuntimeStatus> {
  private:
   void WriteStatus() {
     if (state_.draining.load()) {
-      Finish(grpc::Status::OK);
+      End(absl::OkStatus());
       return;
     }
     auto worker = state_.registry->Find(runtime_);
     if (!worker.ok()) {
-      Finish(ToGrpcStatus(worker.status()));
+      End(worker.status());
       return;
     }
+    rpc_.runtime = (*worker)->name();
     status_.Clear();
     ToRuntimeStatus((*worker)->Snapshot(), status_);
     StartWrite(&status_);
   }
 
+  void End(const absl::Status& status) {
+    LogRpc(state_, rpc_, status);
+    Finish(ToGrpcStatus(status));
+  }
+
   ServiceState& state_;
   const std::string runtime_;
+  RpcCall rpc_{.method = "Diagnostics/WatchStatus"};
   absl::Duration interval_;
   v1::RuntimeStatus status_;
   ReactorTimer timer_;
@@ -98,7 +104,9 @@ grpc::ServerUnaryReactor* DiagnosticsService::GetStatus(
   if (!worker.ok()) return FinishNow(state_, context, kMethod, worker.status());
   if (!request->fresh()) {
     ToRuntimeStatus((*worker)->Snapshot(), *response);
-    return FinishNow(state_, context, kMethod, absl::OkStatus());
+    return FinishNow(state_, context,
+                     RpcCall{.method = kMethod, .runtime = (*worker)->name()},
+                     absl::OkStatus());
   }
   return RunOnRuntime(
       state_, context, kMethod, request->runtime(), "diagnostics",

@@ -5,11 +5,11 @@
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "nlohmann/json.hpp"
 #include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/runtime.h"
 #include "service/active_requests.h"
+#include "service/rpc_log.h"
 #include "service/service_metrics.h"
 #include "service/status_mapping.h"
 
@@ -132,14 +132,6 @@ absl::Status EmbedCall::Admit(const v1::EmbedRequest& request,
                                 .runtime = outcome_.runtime,
                                 .metrics = state_.metrics});
   RETURN_IF_ERROR(state_.requests->Add(handle_, info_.caller));
-  // Cancelling a queued call wakes this (under the handle's lock; Finish
-  // never touches the handle): it answers at once, and the worker drops the
-  // command when it comes to it. Nothing else ever wakes it.
-  handle_->TakeOrWait([weak = std::weak_ptr<EmbedCall>(self)] {
-    if (auto call = weak.lock()) {
-      call->Finish(MakeError(ErrorCode::kCancelled, "cancelled while queued"));
-    }
-  });
 
   Command command;
   command.operation = "embed";
@@ -154,7 +146,9 @@ absl::Status EmbedCall::Admit(const v1::EmbedRequest& request,
   command.after = [self] {
     self->Finish(self->run_status_, &self->run_response_);
   };
+  // A call cancelled while queued ends here, on the cancelling thread.
   command.drop = [self](const absl::Status& why) { self->Finish(why); };
+  handle_->SetWorker(*worker);
   if (absl::Status posted = (*worker)->Post(command); !posted.ok()) {
     state_.requests->Remove(*handle_);
     return posted;
@@ -164,11 +158,7 @@ absl::Status EmbedCall::Admit(const v1::EmbedRequest& request,
 
 void EmbedCall::Run(Runtime& runtime, const CommandContext& context,
                     const EmbedRequest& request) {
-  if (!handle_->BeginRun(context.queue_wait)) {
-    // Cancelled while queued: answered already.
-    run_status_ = MakeError(ErrorCode::kCancelled, "cancelled while queued");
-    return;
-  }
+  handle_->BeginRun(context.queue_wait);  // now Cancel finds it running
   auto result = runtime.Embed(request, *handle_->cancel_token());
   if (!result.ok()) {
     run_status_ = result.status();
@@ -189,32 +179,26 @@ void EmbedCall::Finish(absl::Status status, v1::EmbedResponse* response) {
     finished_ = true;
     done = std::move(done_);
   }
-  if (handle_ != nullptr) state_.requests->Remove(*handle_);
+  if (handle_ != nullptr) {
+    state_.requests->Remove(*handle_);
+    handle_->Complete(status);  // a later Cancel finds nothing to do
+  }
   if (GetErrorCode(status) == ErrorCode::kCancelled &&
       absl::Now() + absl::Milliseconds(100) >= info_.deadline) {
     status = MakeError(ErrorCode::kDeadlineExceeded,
                        "the deadline passed before the texts were embedded");
   }
   status = NameTheField(status);
-  const std::string code = GrpcCodeName(static_cast<int>(status.code()));
-  state_.metrics->CountRequest(info_.method, code);
-  nlohmann::json fields = {
-      {"method", info_.method},
-      {"runtime", outcome_.runtime},
-      {"code", code},
-      {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start_)}};
-  if (!outcome_.request_id.empty()) {
-    fields["request_id"] = outcome_.request_id;
-  }
+  RpcCall rpc{.method = info_.method,
+              .runtime = outcome_.runtime,
+              .request_id = outcome_.request_id,
+              .start = start_};
   if (status.ok() && response != nullptr) {
-    fields["texts"] = response->embeddings_size();
-    fields["prompt_tokens"] = response->prompt_tokens();
+    rpc.extra = {{"texts", response->embeddings_size()},
+                 {"prompt_tokens", response->prompt_tokens()}};
     outcome_.response = std::move(*response);
-  } else if (!status.ok()) {
-    fields["error_code"] = static_cast<int>(GetErrorCode(status));
-    fields["error"] = TruncateMessage(status.message(), kMaxStatusMessageBytes);
   }
-  state_.log->Info("rpc", std::move(fields));
+  LogRpc(state_, rpc, status);
   outcome_.status = std::move(status);
   done(outcome_);
 }

@@ -49,8 +49,9 @@ struct EmbedOutcome {
 
 class EmbedCall {
  public:
-  // Called exactly once: inside Start for a refusal, else on the worker's
-  // thread, or on the thread that cancels a queued call. Must not block.
+  // Called exactly once: inside Start for a refusal (or a call cancelled
+  // by id before it was queued), else on the worker's thread, or on the
+  // thread that cancels a queued call. Must not block.
   using Done = absl::AnyInvocable<void(EmbedOutcome&)>;
 
   // Validates and queues `request`; `done` gets the outcome. The returned
@@ -82,8 +83,8 @@ class EmbedCall {
   const EmbedCallInfo info_;
   const absl::Time start_ = absl::Now();
   // Registered in ActiveRequests, so Cancel(request_id) and CancelAll reach
-  // this call: a stream that carries no events, only its cancel token and
-  // its queued/running state.
+  // this call: a stream that carries no events, only its cancel token, its
+  // worker (to withdraw the command from) and its queued/running state.
   std::shared_ptr<GenerationStream> handle_;
   EmbedOutcome outcome_;  // runtime and request id as soon as known
   absl::Status run_status_;

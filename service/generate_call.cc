@@ -27,7 +27,7 @@ std::optional<absl::Status> RunGenerate(Runtime& runtime,
                                         const GenerateRequest& request,
                                         GenerationStream& stream) {
   if (!stream.BeginRun(context.queue_wait)) {
-    return std::nullopt;  // cancelled meanwhile
+    return std::nullopt;  // the stream ended before it ran
   }
   auto result = runtime.Generate(request, stream, *stream.cancel_token());
   if (!result.ok()) return WithTaggedFieldViolation(result.status());
@@ -198,31 +198,13 @@ absl::Status AdmitGenerate(ServiceState& state,
     if (ended->has_value()) stream->Complete(**ended);
   };
   command.drop = [stream](const absl::Status& why) { stream->Complete(why); };
+  stream->SetWorker(*worker);  // Cancel withdraws a queued command at once
   if (absl::Status posted = (*worker)->Post(command); !posted.ok()) {
     state.requests->Remove(*stream);
     return posted;
   }
   call.stream = std::move(stream);
   return absl::OkStatus();
-}
-
-void LogGenerateEnd(ServiceState& state, std::string_view method,
-                    const GenerateCall& call, const absl::Status& status,
-                    absl::Time start, nlohmann::json extra) {
-  const std::string code = GrpcCodeName(static_cast<int>(status.code()));
-  state.metrics->CountRequest(method, code);
-  nlohmann::json fields = {
-      {"method", method},
-      {"runtime", call.runtime},
-      {"code", code},
-      {"duration_ms", absl::ToDoubleMilliseconds(absl::Now() - start)}};
-  if (call.stream) fields["request_id"] = call.stream->request_id();
-  if (!status.ok()) {
-    fields["error_code"] = static_cast<int>(GetErrorCode(status));
-    fields["error"] = TruncateMessage(status.message(), kMaxStatusMessageBytes);
-  }
-  if (extra.is_object()) fields.update(extra);
-  state.log->Info("rpc", std::move(fields));
 }
 
 }  // namespace ggufd

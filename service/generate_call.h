@@ -11,7 +11,6 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ggufd/v1/inference.pb.h"
-#include "nlohmann/json.hpp"
 #include "service/generation_stream.h"
 #include "service/service_state.h"
 
@@ -35,12 +34,6 @@ absl::Status AdmitGenerate(ServiceState& state,
                            const v1::GenerateRequest& request,
                            const GenerateCallOptions& options,
                            GenerateCall& call);
-
-// The end of one Generate call, whichever door it came through: counts it
-// under `method` and writes the "rpc" log line (`extra` adds fields).
-void LogGenerateEnd(ServiceState& state, std::string_view method,
-                    const GenerateCall& call, const absl::Status& status,
-                    absl::Time start, nlohmann::json extra = {});
 
 }  // namespace ggufd
 

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "runtime/error_code.h"
 #include "service/proto_convert.h"
 #include "service/service_metrics.h"
 
@@ -31,14 +30,38 @@ v1::FinishReason ToProto(FinishReason reason) {
 
 double Seconds(absl::Duration d) { return absl::ToDoubleSeconds(d); }
 
+// Events that piled up while the reader was slow: tokens go out as one
+// chunk, and only the latest of several progress reports matters.
+bool MergePending(v1::GenerateEvent& into, v1::GenerateEvent& next) {
+  if (into.has_progress() && next.has_progress()) {
+    *into.mutable_progress() = std::move(*next.mutable_progress());
+    return true;
+  }
+  if (into.has_chunk() && next.has_chunk()) {
+    v1::Chunk& chunk = *into.mutable_chunk();
+    v1::Chunk& more = *next.mutable_chunk();
+    chunk.mutable_text()->append(more.text());
+    for (v1::Token& token : *more.mutable_tokens()) {
+      *chunk.add_tokens() = std::move(token);
+    }
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 GenerationStream::GenerationStream(Options options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)), events_(MergePending) {}
+
+void GenerationStream::SetWorker(std::weak_ptr<RuntimeWorker> worker) {
+  std::lock_guard<std::mutex> lock(mu_);
+  worker_ = std::move(worker);
+}
 
 bool GenerationStream::BeginRun(absl::Duration queue_wait) {
+  if (events_.completed()) return false;
   std::lock_guard<std::mutex> lock(mu_);
-  if (cancelled_ || final_.has_value()) return false;
   started_ = true;
   queue_wait_ms_ = absl::ToDoubleMilliseconds(queue_wait);
   run_start_ = absl::Now();
@@ -49,7 +72,8 @@ bool GenerationStream::BeginRun(absl::Duration queue_wait) {
 }
 
 void GenerationStream::OnStarted(const StartedEvent& event) {
-  v1::Started started;
+  v1::GenerateEvent out;
+  v1::Started& started = *out.mutable_started();
   started.set_request_id(options_.request_id);
   started.set_runtime(options_.runtime);
   started.set_model(event.model);
@@ -61,26 +85,28 @@ void GenerationStream::OnStarted(const StartedEvent& event) {
     started.set_session_cache(ToProto(event.session_cache));
     started.set_session_tokens(event.session_tokens);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  started.set_queue_wait_ms(queue_wait_ms_);
-  prompt_tokens_ = event.prompt_tokens;
-  ReportContextInUseLocked(prompt_tokens_);
-  PushLocked(std::move(started));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    started.set_queue_wait_ms(queue_wait_ms_);
+    prompt_tokens_ = event.prompt_tokens;
+    ReportContextInUseLocked(prompt_tokens_);
+  }
+  events_.Push(std::move(out));
 }
 
 void GenerationStream::OnProgress(const ProgressEvent& event) {
-  v1::Progress progress;
-  progress.set_processed_tokens(event.processed);
-  progress.set_total_tokens(event.total);
-  std::lock_guard<std::mutex> lock(mu_);
-  PushLocked(std::move(progress));
+  v1::GenerateEvent out;
+  out.mutable_progress()->set_processed_tokens(event.processed);
+  out.mutable_progress()->set_total_tokens(event.total);
+  events_.Push(std::move(out));
 }
 
 void GenerationStream::OnToken(const TokenEvent& event) {
-  TextItem item;
-  item.chunk.set_text(event.text);
+  v1::GenerateEvent out;
+  v1::Chunk& chunk = *out.mutable_chunk();
+  chunk.set_text(event.text);
   if (options_.token_ids || options_.token_bytes || options_.logprobs) {
-    v1::Token* token = item.chunk.add_tokens();
+    v1::Token* token = chunk.add_tokens();
     if (options_.token_ids) token->set_id(event.id);
     if (options_.token_bytes) token->set_bytes(event.bytes);
     if (options_.logprobs) {
@@ -93,24 +119,27 @@ void GenerationStream::OnToken(const TokenEvent& event) {
     }
   }
   const absl::Time now = absl::Now();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (options_.metrics != nullptr) {
-    if (tokens_ == 0) {
-      options_.metrics->ObserveFirstToken(options_.runtime,
-                                          Seconds(now - run_start_));
-    } else {
-      options_.metrics->ObserveInterToken(options_.runtime,
-                                          Seconds(now - last_token_));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (options_.metrics != nullptr) {
+      if (tokens_ == 0) {
+        options_.metrics->ObserveFirstToken(options_.runtime,
+                                            Seconds(now - run_start_));
+      } else {
+        options_.metrics->ObserveInterToken(options_.runtime,
+                                            Seconds(now - last_token_));
+      }
     }
+    ++tokens_;
+    last_token_ = now;
+    ReportContextInUseLocked(prompt_tokens_ + tokens_);
   }
-  ++tokens_;
-  last_token_ = now;
-  ReportContextInUseLocked(prompt_tokens_ + tokens_);
-  PushLocked(std::move(item));
+  events_.Push(std::move(out));
 }
 
 void GenerationStream::OnFinished(const FinishedEvent& event) {
-  v1::Finished finished;
+  v1::GenerateEvent out;
+  v1::Finished& finished = *out.mutable_finished();
   finished.set_reason(ToProto(event.reason));
   finished.set_stop_sequence(event.stop_sequence);
   finished.mutable_usage()->set_prompt_tokens(event.usage.prompt_tokens);
@@ -128,26 +157,28 @@ void GenerationStream::OnFinished(const FinishedEvent& event) {
     options_.metrics->ObserveGeneration(options_.runtime, event.usage,
                                         event.timings);
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  t->set_queue_wait_ms(queue_wait_ms_);
-  usage_ = event.usage;
-  ReportContextInUseLocked(0);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    t->set_queue_wait_ms(queue_wait_ms_);
+    usage_ = event.usage;
+    ReportContextInUseLocked(0);
+  }
   // Held-back text (a pending stop-string prefix that never matched) goes
   // out as a last chunk, so Finished itself carries no text.
   if (!event.text.empty()) {
-    TextItem tail;
-    tail.chunk.set_text(event.text);
-    PushLocked(std::move(tail));
+    v1::GenerateEvent tail;
+    tail.mutable_chunk()->set_text(event.text);
+    events_.Push(std::move(tail));
   }
-  PushLocked(std::move(finished));
+  events_.Push(std::move(out));
 }
 
 void GenerationStream::Complete(const absl::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReportContextInUseLocked(0);  // a run that failed ends here
-  if (final_.has_value()) return;
-  final_ = status;
-  WakeLocked();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ReportContextInUseLocked(0);  // a run that failed ends here
+  }
+  events_.Complete(status);
 }
 
 bool GenerationStream::started() const {
@@ -169,78 +200,26 @@ void GenerationStream::ReportContextInUseLocked(int32_t positions) {
 
 GenerationStream::CancelResult GenerationStream::Cancel() {
   cancel_->Cancel();
-  std::lock_guard<std::mutex> lock(mu_);
-  if (final_.has_value()) return CancelResult::kNotFound;
-  cancelled_ = true;
-  if (started_) return CancelResult::kRunning;
-  // Still queued: answer now; the worker drops it when it comes up.
-  final_ = MakeError(ErrorCode::kCancelled, "cancelled while queued");
-  WakeLocked();
-  return CancelResult::kQueued;
-}
-
-GenerationStream::Next GenerationStream::TakeOrWait(
-    std::function<void()> wake) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Next next;
-  // A cancel that ended a queued request wins over nothing else queued.
-  if (items_.empty() || (!started_ && final_.has_value())) {
-    if (final_.has_value()) {
-      next.finish = *final_;
-      detached_ = true;
-    } else {
-      wake_ = std::move(wake);
-    }
-    return next;
+  if (events_.completed()) return CancelResult::kNotFound;
+  std::shared_ptr<RuntimeWorker> worker;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker = worker_.lock();
   }
-  v1::GenerateEvent& event = next.event.emplace();
-  Item item = std::move(items_.front());
-  items_.pop_front();
-  if (auto* started = std::get_if<v1::Started>(&item)) {
-    *event.mutable_started() = std::move(*started);
-  } else if (auto* progress = std::get_if<v1::Progress>(&item)) {
-    // Only the latest of several pending progress reports matters.
-    while (!items_.empty() && std::holds_alternative<v1::Progress>(items_[0])) {
-      *progress = std::move(std::get<v1::Progress>(items_.front()));
-      items_.pop_front();
-    }
-    *event.mutable_progress() = std::move(*progress);
-  } else if (auto* text = std::get_if<TextItem>(&item)) {
-    v1::Chunk& chunk = *event.mutable_chunk();
-    chunk = std::move(text->chunk);
-    // Tokens that piled up while the client was slow go out as one chunk.
-    while (!items_.empty() && std::holds_alternative<TextItem>(items_[0])) {
-      v1::Chunk& more = std::get<TextItem>(items_.front()).chunk;
-      chunk.mutable_text()->append(more.text());
-      for (v1::Token& token : *more.mutable_tokens()) {
-        *chunk.add_tokens() = std::move(token);
-      }
-      items_.pop_front();
-    }
-  } else {
-    *event.mutable_finished() = std::move(std::get<v1::Finished>(item));
+  // The worker decides (outside this stream's lock: a withdrawn command's
+  // drop completes the stream on this thread).
+  using Withdrawal = RuntimeWorker::Withdrawal;
+  switch (worker ? worker->Withdraw(*cancel_) : Withdrawal::kNotQueued) {
+    case Withdrawal::kDropped:
+      return CancelResult::kQueued;
+    case Withdrawal::kRunning:
+      return CancelResult::kRunning;
+    case Withdrawal::kNotQueued:
+      break;
   }
-  return next;
-}
-
-void GenerationStream::Detach() {
-  std::lock_guard<std::mutex> lock(mu_);
-  detached_ = true;
-  wake_ = nullptr;
-  items_.clear();
-}
-
-void GenerationStream::PushLocked(Item item) {
-  if (detached_) return;
-  items_.push_back(std::move(item));
-  WakeLocked();
-}
-
-void GenerationStream::WakeLocked() {
-  if (detached_ || !wake_) return;
-  std::function<void()> wake = std::move(wake_);
-  wake_ = nullptr;
-  wake();
+  // Not posted yet or taken but not started (the queue's arrival check or
+  // the worker's start check drops it, its token being set), or over.
+  return started() ? CancelResult::kRunning : CancelResult::kQueued;
 }
 
 }  // namespace ggufd

@@ -1,28 +1,26 @@
-// The buffer between one Generate running on a worker and its gRPC stream.
-// The worker (through the GenerationSink interface) only appends events and
-// never waits; the gRPC side takes them, merging tokens that piled up into
-// one chunk, and writes one message at a time. Its size is bounded by the
-// request's max_tokens (and the context).
-//
-// Hand-off: when the gRPC side finds nothing to take it leaves a wake-up
-// behind (SetWaiting); the next append fires it once, under the stream's
-// lock, so a reader that detached can never be woken after detaching.
+// The buffer between one Generate running on a worker and its reader (the
+// gRPC reactor, or the HTTP door): the worker (through the GenerationSink
+// interface) only appends events to an EventQueue and never waits; the
+// reader takes them, with tokens that piled up merged into one chunk and
+// only the latest of pending progress reports. Its size is bounded by the
+// request's max_tokens (and the context). Also the request's handle in
+// ActiveRequests: its cancel token, and whether it is queued or running.
 #ifndef GGUFD_SERVICE_GENERATION_STREAM_H_
 #define GGUFD_SERVICE_GENERATION_STREAM_H_
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ggufd/v1/inference.pb.h"
 #include "runtime/cancel_token.h"
 #include "runtime/generation.h"
+#include "service/event_queue.h"
+#include "service/runtime_worker.h"
 
 namespace ggufd {
 
@@ -41,20 +39,22 @@ class GenerationStream : public GenerationSink {
     ServiceMetrics* metrics = nullptr;  // may be null
   };
 
-  // One thing for the gRPC side to do next.
-  struct Next {
-    std::optional<v1::GenerateEvent> event;  // write this, or
-    std::optional<absl::Status> finish;      // finish the call with this
-  };
+  // One thing for the reader to do next: write an event, or finish.
+  using Next = EventQueue<v1::GenerateEvent>::Next;
 
   explicit GenerationStream(Options options);
 
   const std::string& request_id() const { return options_.request_id; }
   const std::shared_ptr<CancelToken>& cancel_token() const { return cancel_; }
 
+  // --- admission ---
+  // The worker the request's command is posted to (set before posting):
+  // Cancel asks it to withdraw the command.
+  void SetWorker(std::weak_ptr<RuntimeWorker> worker);
+
   // --- worker side ---
-  // Called by the worker when it starts the command: false if the request
-  // was cancelled while queued (it must not run then).
+  // Called by the worker when it starts the command (it decided already
+  // that it runs); false only if the stream ended before.
   bool BeginRun(absl::Duration queue_wait);
   void OnStarted(const StartedEvent& event) override;
   void OnProgress(const ProgressEvent& event) override;
@@ -66,9 +66,10 @@ class GenerationStream : public GenerationSink {
 
   // --- any thread ---
   enum class CancelResult { kNotFound, kQueued, kRunning };
-  // Sets the cancel token. A request still queued ends at once with
-  // CANCELLED (error code 8); a running one stops within one token and
-  // ends with Finished{CANCELLED}.
+  // Sets the cancel token and asks the worker to withdraw the command: a
+  // request still queued ends at once with its drop's CANCELLED (error
+  // code 8, "cancelled while queued"); a running one stops within one
+  // token and ends with Finished{CANCELLED}.
   CancelResult Cancel();
 
   // Whether the worker began running it (false while queued or dropped).
@@ -76,39 +77,28 @@ class GenerationStream : public GenerationSink {
   // The usage of a generation that finished (for the call's load report).
   std::optional<Usage> usage() const;
 
-  // --- gRPC side ---
-  // Takes the next message or the final status; when there is neither yet,
-  // arms `wake` (called once, on the producing thread, under the lock, when
-  // something arrives) and returns an empty Next.
-  Next TakeOrWait(std::function<void()> wake);
+  // --- reader side ---
+  // Takes the next event or the final status; when there is neither yet,
+  // arms `wake` (called once, on the producing thread, when something
+  // arrives) and returns an empty Next.
+  Next TakeOrWait(std::function<void()> wake) {
+    return events_.TakeOrWait(std::move(wake));
+  }
   // The reader is gone: drop further events and never wake it again.
-  void Detach();
+  void Detach() { events_.Detach(); }
 
  private:
-  // Items as the worker produced them; merged at take time.
-  struct TextItem {
-    v1::Chunk chunk;
-  };
-  using Item = std::variant<v1::Started, v1::Progress, TextItem, v1::Finished>;
-
-  void PushLocked(Item item);
-  void WakeLocked();
-
-  const Options options_;
-  const std::shared_ptr<CancelToken> cancel_ = std::make_shared<CancelToken>();
-  const absl::Time created_ = absl::Now();
-
   // Tells the metrics how much of the runtime's context this generation
   // holds while it runs (0: none any more).
   void ReportContextInUseLocked(int32_t positions);
 
-  mutable std::mutex mu_;
-  std::deque<Item> items_;
-  std::optional<absl::Status> final_;
-  std::function<void()> wake_;  // armed by a waiting reader
-  bool detached_ = false;
+  const Options options_;
+  const std::shared_ptr<CancelToken> cancel_ = std::make_shared<CancelToken>();
+  EventQueue<v1::GenerateEvent> events_;
+
+  mutable std::mutex mu_;  // guards the fields below
+  std::weak_ptr<RuntimeWorker> worker_;
   bool started_ = false;  // BeginRun happened
-  bool cancelled_ = false;
   double queue_wait_ms_ = 0;
   // For metrics: when the run began, and the last token arrived.
   absl::Time run_start_;

@@ -28,6 +28,13 @@ absl::Status RuntimeWorker::Post(Command& command) {
   return channel_.Push(command);
 }
 
+RuntimeWorker::Withdrawal RuntimeWorker::Withdraw(const CancelToken& token) {
+  if (channel_.Withdraw(token)) return Withdrawal::kDropped;
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_cancel_.get() == &token ? Withdrawal::kRunning
+                                         : Withdrawal::kNotQueued;
+}
+
 bool RuntimeWorker::IsOwnerThread() const {
   return std::this_thread::get_id() == owner_.load(std::memory_order_acquire);
 }
@@ -116,20 +123,24 @@ bool RuntimeWorker::RunOne(Command& command) {
   assert(IsOwnerThread());
   channel_.MarkTaken();
   const absl::Time now = absl::Now();
-  if (absl::Status why_not = WhyDeadWhileQueued(command, now); !why_not.ok()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
+  absl::Status why_not;
+  {
+    // The start check: cancelled or expired while drained but not yet
+    // started (one its owner could not withdraw any more).
+    std::lock_guard<std::mutex> lock(mu_);
+    why_not = WhyDeadWhileQueued(command, now);
+    if (why_not.ok()) {
+      snapshot_.running_operation = command.operation;
+      snapshot_.running_request_id = command.request_id;
+      running_cancel_ = command.cancel;
+      running_since_ = now;
+    } else {
       ++snapshot_.commands_dropped;
     }
+  }
+  if (!why_not.ok()) {
     if (command.drop) command.drop(why_not);
     return true;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    snapshot_.running_operation = command.operation;
-    snapshot_.running_request_id = command.request_id;
-    running_cancel_ = command.cancel;
-    running_since_ = now;
   }
   const CommandContext context{.queue_wait = now - command.enqueued_at};
   bool survived = true;

@@ -65,6 +65,19 @@ class RuntimeWorker {
   // not consumed and its drop callback is not called: the caller answers.
   absl::Status Post(Command& command);
 
+  // Where Withdraw found a command.
+  enum class Withdrawal {
+    kDropped,  // still queued: dropped now, its drop called on this thread
+    kRunning,  // running: it stops by polling its token
+    // Neither: not posted yet, or taken but not yet started (either way
+    // dropped as it arrives or starts, its token being set), or over.
+    kNotQueued,
+  };
+  // For the owner of a command whose cancel token `token` it has set: a
+  // command still queued ends at once, on this thread, even while the
+  // worker is busy; the answer says what became of it.
+  Withdrawal Withdraw(const CancelToken& token);
+
   // True on the worker's own thread.
   bool IsOwnerThread() const;
 
@@ -88,6 +101,8 @@ class RuntimeWorker {
 
   mutable std::mutex mu_;  // guards the fields below
   WorkerSnapshot snapshot_;
+  // The running command's token, set under the same lock as its start
+  // check, so Withdraw sees a command dropped or running, never between.
   std::shared_ptr<CancelToken> running_cancel_;
   absl::Time running_since_;  // while a command runs
   bool stopping_ = false;

@@ -36,17 +36,18 @@ grpc::ServerUnaryReactor* SessionsService::ListSessions(
     grpc::CallbackServerContext* context,
     const v1::ListSessionsRequest* request,
     v1::ListSessionsResponse* response) {
-  constexpr char kMethod[] = "Sessions/ListSessions";
+  RpcCall call{.method = "Sessions/ListSessions"};
   auto worker = state_.registry->Find(request->runtime());
-  if (!worker.ok()) return FinishNow(state_, context, kMethod, worker.status());
+  if (!worker.ok()) return FinishNow(state_, context, call, worker.status());
   const WorkerSnapshot snapshot = (*worker)->Snapshot();
+  call.runtime = snapshot.name;
   const Diagnostics& d = snapshot.diagnostics;
   for (const SessionInfo& info : d.sessions) {
     ToProto(info, snapshot.name, *response->add_sessions());
   }
   response->set_kv_bytes(d.session_stats.kv_bytes);
   response->set_kv_budget_bytes(d.session_stats.budget_bytes);
-  return FinishNow(state_, context, kMethod, absl::OkStatus());
+  return FinishNow(state_, context, call, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* SessionsService::DeleteSession(

@@ -12,6 +12,7 @@
 #include "service/http/http_errors.h"
 #include "service/http/openai_response.h"
 #include "service/http/stream_waiter.h"
+#include "service/rpc_log.h"
 
 namespace ggufd::http {
 namespace {
@@ -226,7 +227,13 @@ class HttpGenerate : public std::enable_shared_from_this<HttpGenerate> {
     waiter_.reset();  // detaches from the stream
     if (call_.stream) door_.state.requests->Remove(*call_.stream);
     extra_["http_status"] = http_status_;
-    LogGenerateEnd(door_.state, method_, call_, status, start_, extra_);
+    LogRpc(door_.state,
+           {.method = method_,
+            .runtime = call_.runtime,
+            .request_id = call_.stream ? call_.stream->request_id() : "",
+            .start = start_,
+            .extra = extra_},
+           status);
   }
 
   DoorContext& door_;

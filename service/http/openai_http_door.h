@@ -4,7 +4,7 @@
 // through: AccessGuard (bearer tokens, roles), Guards::CheckGenerate
 // (limits, session owners), AdmitGenerate (validation, the runtime's queue,
 // request ids that Inference.Cancel and the drain reach), the same
-// GenerationStream, EmbedCall, LogGenerateEnd (the request metric and the
+// GenerationStream, EmbedCall, LogRpc (the request metric and the
 // "rpc" log line). Only the wire format is its own.
 //
 //   POST /v1/chat/completions   chat (stream: server-sent events)

@@ -68,6 +68,51 @@ TEST(CommandChannelTest, CancelledOrExpiredCommandsGiveTheirPlaceBack) {
   EXPECT_EQ(batch[0].operation, "c");
 }
 
+TEST(CommandChannelTest, WithdrawDropsACancelledCommandOnTheCallersThread) {
+  CommandChannel channel(4);
+  Command a = Named("a"), b = Named("b");
+  auto token = std::make_shared<CancelToken>();
+  a.cancel = token;
+  absl::Status dropped;
+  std::thread::id dropped_on;
+  a.drop = [&](const absl::Status& why) {
+    dropped = why;
+    dropped_on = std::this_thread::get_id();
+  };
+  ASSERT_TRUE(channel.Push(a).ok());
+  ASSERT_TRUE(channel.Push(b).ok());
+  // A command that can still run stays.
+  EXPECT_FALSE(channel.Withdraw(*token));
+  EXPECT_EQ(channel.waiting(), 2u);
+  token->Cancel();
+  EXPECT_TRUE(channel.Withdraw(*token));
+  EXPECT_EQ(GetErrorCode(dropped), ErrorCode::kCancelled);
+  EXPECT_EQ(dropped.message(), "cancelled while queued");
+  EXPECT_EQ(dropped_on, std::this_thread::get_id());
+  EXPECT_EQ(channel.waiting(), 1u);
+  EXPECT_EQ(channel.purged(), 1u);
+  EXPECT_FALSE(channel.Withdraw(*token));  // gone already
+  std::vector<Command> batch;
+  ASSERT_TRUE(channel.WaitAndDrain(batch));
+  EXPECT_EQ(batch[0].operation, "b");
+}
+
+TEST(CommandChannelTest, ACommandCancelledBeforeItArrivesIsDroppedAtOnce) {
+  CommandChannel channel(1);
+  Command a = Named("a");
+  a.cancel = std::make_shared<CancelToken>();
+  a.cancel->Cancel();
+  absl::Status dropped;
+  a.drop = [&](const absl::Status& why) { dropped = why; };
+  // Accepted (the owner hears through its drop), and never queued.
+  EXPECT_TRUE(channel.Push(a).ok());
+  EXPECT_EQ(GetErrorCode(dropped), ErrorCode::kCancelled);
+  EXPECT_EQ(channel.waiting(), 0u);
+  EXPECT_EQ(channel.purged(), 1u);
+  Command b = Named("b");
+  EXPECT_TRUE(channel.Push(b).ok());
+}
+
 TEST(CommandChannelTest, RefusesWhenFullAndLeavesTheCommandWithTheCaller) {
   CommandChannel channel(2);
   Command a = Named("a"), b = Named("b"), c = Named("c");

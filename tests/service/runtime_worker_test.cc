@@ -1,6 +1,7 @@
 #include "service/runtime_worker.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -157,6 +158,49 @@ TEST(RuntimeWorkerTest, CancelTokenSetWhileQueuedDropsTheCommand) {
   EXPECT_EQ(GetErrorCode(cancelled.done.get_future().get()),
             ErrorCode::kCancelled);
   EXPECT_FALSE(cancelled.ran);
+}
+
+TEST(RuntimeWorkerTest, WithdrawEndsAQueuedCommandWhileTheWorkerIsBusy) {
+  Gate gate;  // outlives the worker: nothing else waits for the gate's end
+  RuntimeWorker worker({.name = "w", .queue_capacity = 8});
+  Command hold = gate.Hold();
+  ASSERT_TRUE(worker.Post(hold).ok());
+  gate.WaitEntered();
+  Outcome withdrawn;
+  Command cw = Track(withdrawn);
+  auto token = std::make_shared<CancelToken>();
+  cw.cancel = token;
+  ASSERT_TRUE(worker.Post(cw).ok());
+  EXPECT_EQ(worker.Snapshot().queue_depth, 1);
+  token->Cancel();
+  EXPECT_EQ(worker.Withdraw(*token), RuntimeWorker::Withdrawal::kDropped);
+  // Answered on this thread, while the worker is still held.
+  auto done = withdrawn.done.get_future();
+  ASSERT_EQ(done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(GetErrorCode(done.get()), ErrorCode::kCancelled);
+  const WorkerSnapshot s = worker.Snapshot();
+  EXPECT_EQ(s.queue_depth, 0);
+  EXPECT_EQ(s.commands_dropped, 1u);
+  EXPECT_EQ(s.running_operation, "gate");
+  gate.Release();
+  EXPECT_FALSE(withdrawn.ran);
+}
+
+TEST(RuntimeWorkerTest, WithdrawLeavesARunningCommandToItsToken) {
+  Gate gate;
+  RuntimeWorker worker({.name = "w", .queue_capacity = 8});
+  auto token = std::make_shared<CancelToken>();
+  Command running = gate.Hold();
+  running.cancel = token;
+  ASSERT_TRUE(worker.Post(running).ok());
+  gate.WaitEntered();
+  token->Cancel();
+  EXPECT_EQ(worker.Withdraw(*token), RuntimeWorker::Withdrawal::kRunning);
+  gate.Release();
+  // Over: nothing left to find.
+  while (worker.Snapshot().commands_run == 0) std::this_thread::yield();
+  EXPECT_EQ(worker.Withdraw(*token), RuntimeWorker::Withdrawal::kNotQueued);
+  EXPECT_EQ(worker.Snapshot().commands_dropped, 0u);
 }
 
 TEST(RuntimeWorkerTest, AnExceptionKillsOnlyThisWorker) {
