@@ -131,6 +131,14 @@ inline __m512 RowSums(__m512 lo, __m512 hi) {
   return _mm512_add_ps(s, _mm512_permute_ps(s, _MM_SHUFFLE(2, 3, 0, 1)));
 }
 
+// ggml's hsum of the 8 lanes of its 256-bit vec_dot, each row of the 16
+// on its own: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)).
+inline __m512 HsumLanes(const __m512 (&l)[8]) {
+  return _mm512_add_ps(
+      _mm512_add_ps(_mm512_add_ps(l[0], l[4]), _mm512_add_ps(l[2], l[6])),
+      _mm512_add_ps(_mm512_add_ps(l[1], l[5]), _mm512_add_ps(l[3], l[7])));
+}
+
 template <typename F, int T>
 void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
          size_t as, float* y, size_t ys) {
@@ -260,13 +268,8 @@ void Run(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       continue;
     }
     if constexpr (!F::kNibbles) {
-      // ggml's hsum of the 8 groups, lane by lane.
-      const __m512 sum =
-          _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][4]),
-                                      _mm512_add_ps(acc[t][2], acc[t][6])),
-                        _mm512_add_ps(_mm512_add_ps(acc[t][1], acc[t][5]),
-                                      _mm512_add_ps(acc[t][3], acc[t][7])));
-      _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask, sum);
+      _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask,
+                            HsumLanes(acc[t]));
       continue;
     }
     alignas(64) float lanes[kAcc][16];
@@ -413,6 +416,155 @@ void DecodeQ4K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
+// q6_K panels (decode_panels.h) in the order of the file layout's kernels
+// (dot256_kquants_impl.h, Q6K) and of ggml's vec_dot: per block, 8 exact
+// int32 sums per row, lane k being -32 * (bsums[2k] * s[2k] + bsums[2k + 1] *
+// s[2k + 1]) plus, over the 8 chunks c of 32 values, values 32c + 4k..+3
+// times the activations times their group's scale s[2c + k / 4]; each fused
+// with d_w * d_a into its own float accumulator, the 8 summed as ggml's hsum
+// sums them. Here every 32-bit lane is one row's share of one lane k, so the
+// integers are the same and no lane is shuffled. A block's lanes go in two
+// halves (k < 4, k >= 4): a half's 4 lanes share one group scale per chunk
+// and keep only 4 accumulators per token live.
+constexpr size_t kQ6KQuantBytes = 3328;  // 16 units of 3 vectors, the scales
+constexpr size_t kQ6KScalesAt = 3072;
+// Its blocks are larger than the others' and the stream faster: 4 KiB ahead
+// (kPrefetchBytes, 1.2 blocks) left the output projection at ~36 GB/s, 8
+// KiB reached ~40 (32000 x 2048 streamed from memory, 1 thread; 6 and 10 KiB
+// ~39, 12-16 KiB ~35, hint T1 ~36), with the prefetches spread over the
+// block's units rather than issued at its start (~37).
+constexpr size_t kQ6KPrefetchBytes = 8192;
+
+inline void PrefetchQ6K(const uint8_t* at, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(at + kQ6KPrefetchBytes + off),
+                 _MM_HINT_T0);
+  }
+}
+
+// The scales of groups 2p, 2p + 1 as int16 pairs, one row per 32-bit lane.
+inline __m512i Q6KScalePairs(const uint8_t* blk, int p) {
+  return _mm512_cvtepi8_epi16(_mm256_load_si256(
+      reinterpret_cast<const __m256i*>(blk + kQ6KScalesAt + 32 * p)));
+}
+
+template <int T>
+void RunQ6K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+            size_t as, float* y, size_t ys) {
+  const int64_t nb = n / kQKK;
+  const BlockQ8_K* act[T];
+  __m512 acc[T][8];
+  for (int t = 0; t < T; ++t) {
+    act[t] =
+        reinterpret_cast<const BlockQ8_K*>(a + static_cast<size_t>(t) * as);
+    for (int k = 0; k < 8; ++k) acc[t][k] = _mm512_setzero_ps();
+  }
+  const __m512i low6 = _mm512_set1_epi8(0x3f);
+  const __m512i top2 = _mm512_set1_epi8(static_cast<char>(0xc0));
+  // Byte indices (within each 128-bit lane) copying int16 h of every
+  // 32-bit lane into both of its halves.
+  const __m512i pick[2] = {
+      _mm512_broadcast_i32x4(
+          _mm_setr_epi32(0x01000100, 0x05040504, 0x09080908, 0x0d0c0d0c)),
+      _mm512_broadcast_i32x4(
+          _mm_setr_epi32(0x03020302, 0x07060706, 0x0b0a0b0a, 0x0f0e0f0e))};
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* blk = panel + PairedQuantsAt(b, kQ6KQuantBytes);
+    // The scales and the line after them (the pair's d after an odd block).
+    PrefetchQ6K(blk + kQ6KScalesAt, kQ6KQuantBytes + 64 - kQ6KScalesAt);
+    const __m512 dw =
+        _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(
+            panel + PairedScalesAt(b, kQ6KQuantBytes))));
+    for (int h = 0; h < 2; ++h) {
+      __m512i isum[T][4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const int k = 4 * h + j;
+        // -32 * scale, exact in int16 (|scale| <= 128).
+        const __m512i offset = _mm512_slli_epi16(
+            _mm512_sub_epi16(_mm512_setzero_si512(), Q6KScalePairs(blk, k)), 5);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          int32_t bsums;
+          std::memcpy(&bsums, act[t][b].bsums + 2 * k, 4);
+          isum[t][j] = _mm512_madd_epi16(offset, _mm512_set1_epi32(bsums));
+        }
+      }
+      for (int c = 0; c < 8; ++c) {
+        const uint8_t* unit = blk + 192 * (8 * h + c);
+        PrefetchQ6K(unit, 192);
+        const __m512i x0 = _mm512_load_si512(unit);
+        const __m512i x1 = _mm512_load_si512(unit + 64);
+        const __m512i x2 = _mm512_load_si512(unit + 128);
+        // Lanes j < 3 are the low 6 bits of x_j; lane 3 gathers the top 2
+        // bits of x0, x1, x2 into bits 0-1, 2-3, 4-5 (16-bit shifts of bits
+        // masked first move nothing across bytes).
+        __m512i top = _mm512_srli_epi16(_mm512_and_si512(x0, top2), 2);
+        top = _mm512_srli_epi16(
+            _mm512_or_si512(top, _mm512_and_si512(x1, top2)), 2);
+        top = _mm512_srli_epi16(
+            _mm512_or_si512(top, _mm512_and_si512(x2, top2)), 2);
+        const __m512i u[4] = {_mm512_and_si512(x0, low6),
+                              _mm512_and_si512(x1, low6),
+                              _mm512_and_si512(x2, low6), top};
+        const __m512i scale =
+            _mm512_shuffle_epi8(Q6KScalePairs(blk, c), pick[h]);
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = act[t][b].qs + 32 * c + 16 * h;
+#pragma GCC unroll 4
+          for (int j = 0; j < 4; ++j) {
+            const __m512i pairs = _mm512_maddubs_epi16(
+                u[j], _mm512_set1_epi32(Dword(qa + 4 * j)));
+#if defined(__AVX512VNNI__)
+            isum[t][j] = _mm512_dpwssd_epi32(isum[t][j], pairs, scale);
+#else
+            isum[t][j] =
+                _mm512_add_epi32(isum[t][j], _mm512_madd_epi16(pairs, scale));
+#endif
+          }
+        }
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(act[t][b].d));
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          acc[t][4 * h + j] = _mm512_fmadd_ps(
+              scale, _mm512_cvtepi32_ps(isum[t][j]), acc[t][4 * h + j]);
+        }
+      }
+    }
+  }
+  const __mmask16 mask = static_cast<__mmask16>((1u << n_rows) - 1);
+  for (int t = 0; t < T; ++t) {
+    _mm512_mask_storeu_ps(y + static_cast<size_t>(t) * ys, mask,
+                          HsumLanes(acc[t]));
+  }
+}
+
+// Tokens four at a time, as DecodeQ4K.
+void DecodeQ6K(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+               size_t as, int n_tokens, float* y, size_t ys) {
+  int t = 0;
+  for (; t + 4 <= n_tokens; t += 4) {
+    RunQ6K<4>(n, panel, n_rows, a + static_cast<size_t>(t) * as, as,
+              y + static_cast<size_t>(t) * ys, ys);
+  }
+  const uint8_t* at = a + static_cast<size_t>(t) * as;
+  float* yt = y + static_cast<size_t>(t) * ys;
+  switch (n_tokens - t) {
+    case 3:
+      return RunQ6K<3>(n, panel, n_rows, at, as, yt, ys);
+    case 2:
+      return RunQ6K<2>(n, panel, n_rows, at, as, yt, ys);
+    case 1:
+      return RunQ6K<1>(n, panel, n_rows, at, as, yt, ys);
+    default:
+      return;
+  }
+}
+
 }  // namespace
 
 void DecodeQ4_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
@@ -444,6 +596,11 @@ void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
   Decode<Q4_1Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+}
+void DecodeQ6_KQ8_K(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  DecodeQ6K(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 #if defined(__AVX512VNNI__)
 // Biased q8_0 weights (up to 255) overflow vpmaddubsw's pairs.

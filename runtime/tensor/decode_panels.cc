@@ -29,6 +29,8 @@ size_t PairedQuantBytes(TensorType type) {
       return 4 * kVector;
     case TensorType::kQ8_0:
       return 8 * kVector;
+    case TensorType::kQ6_K:
+      return 52 * kVector;  // 48 of quants, 4 of group scales
     default:
       return 0;
   }
@@ -45,6 +47,23 @@ size_t SingleBlockBytes(TensorType type) {
       return 37 * kVector;
     default:
       return 0;
+  }
+}
+
+// The 256 quants (0..63; a weight is d * scale * (q - 32)) of a q6_K
+// block in value order: in each 128-value half, quarter k takes the low
+// (k < 2) or high nibble of ql[l + 32 * (k % 2)] and bits 2k, 2k+1 of
+// qh[l].
+void UnpackQ6K(const BlockQ6_K& blk, uint8_t* q) {
+  for (int half = 0; half < 2; ++half, q += 128) {
+    const uint8_t* ql = blk.ql + 64 * half;
+    const uint8_t* qh = blk.qh + 32 * half;
+    for (int l = 0; l < 32; ++l) {
+      q[l] = static_cast<uint8_t>((ql[l] & 0xf) | (qh[l] & 3) << 4);
+      q[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xf) | (qh[l] & 12) << 2);
+      q[l + 64] = static_cast<uint8_t>(ql[l] >> 4 | (qh[l] & 48));
+      q[l + 96] = static_cast<uint8_t>(ql[l + 32] >> 4 | (qh[l] & 192) >> 2);
+    }
   }
 }
 
@@ -119,6 +138,36 @@ void PackBlock(const WeightView& w, int64_t r0, int64_t b, uint8_t* out,
           scales[kPanelRows * g + i] = sc;
           mins[2 * kPanelRows * (g / 2) + 2 * i + g % 2] = m;
         }
+      }
+      break;
+    }
+    case TensorType::kQ6_K: {
+      // Unit 8h + c holds, for lanes k = 4h + j (j = 0..3), values
+      // 32c + 4k..32c + 4k + 3 of every row, row i in bytes 4i..4i + 3 of
+      // each of its 3 vectors: those of j < 3 in the low 6 bits of vector j,
+      // those of j = 3 two bits a vector in the top 2 bits (bits 2m, 2m + 1
+      // in vector m).
+      uint8_t* scales = out + 48 * kVector;
+      for (int i = 0; i < kPanelRows; ++i) {
+        const BlockQ6_K& blk = BlockOf<BlockQ6_K>(w, row(i), b);
+        uint8_t q[kQKK];
+        UnpackQ6K(blk, q);
+        for (int u = 0; u < 16; ++u) {
+          const uint8_t* lanes = q + 32 * (u % 8) + 16 * (u / 8);
+          uint8_t* unit = out + 3 * kVector * u + 4 * i;
+          for (int e = 0; e < 4; ++e) {
+            const int last = lanes[12 + e];
+            for (int m = 0; m < 3; ++m) {
+              unit[kVector * m + e] = static_cast<uint8_t>(
+                  lanes[4 * m + e] | (last >> (2 * m) & 3) << 6);
+            }
+          }
+        }
+        for (int g = 0; g < 16; ++g) {
+          scales[2 * kPanelRows * (g / 2) + 2 * i + g % 2] =
+              static_cast<uint8_t>(blk.scales[g]);
+        }
+        d[i] = blk.d;
       }
       break;
     }

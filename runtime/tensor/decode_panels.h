@@ -1,5 +1,6 @@
 // Weights repacked once at load for decoding (what llama.cpp's -rtr and
-// ik_llama.cpp's row-interleaved types do), for q4_0, q4_1, q5_0 and q8_0.
+// ik_llama.cpp's row-interleaved types do), for q4_0, q4_1, q5_0, q8_0, q4_K
+// and q6_K.
 //
 // A matrix-vector product reads every weight byte once per token, so its
 // speed is how many bytes a core turns into sums per cycle. In the file
@@ -20,22 +21,32 @@
 //   then        q4_1: the 16 d then the 16 m as half floats; q5_0: the 16
 //               d as floats (its prompts run the decode kernels, where
 //               converting halves costs more than the bytes saved).
-//   q4_0, q8_0 blocks go in pairs: the quants of block 2p, those of block
-//               2p + 1, then the 16 d of each as half floats (one vector),
-//               so a token streams the file's bytes per value and every
-//               vector stays aligned.
 //   q4_K (256 values): 32 vectors, vector 8c + k holding bytes 4k..4k+3 of
 //               its 32-byte chunk c of every row; then the 16 d and the 16
 //               dmin as halves; the 8 scales of the 16 rows as bytes
 //               ([group][row]); the mins as byte pairs (groups 2c, 2c+1 of
 //               each row, per c).
+//   q6_K (256 values, 8 chunks of 32): 16 units of 3 vectors, unit 8h + c
+//               for values 32c + 4k..32c + 4k + 3 with k = 4h + j, j = 0..3
+//               (lane i: row i): those of j < 3 in the low 6 bits of vector
+//               j, those of j = 3 in the top 2 bits of the three (bits 2m,
+//               2m+1 in vector m); then the 16 group scales of the rows as
+//               byte pairs ([pair p][row]: groups 2p, 2p+1). So the quants
+//               cost the file's 6 bits, unpack in 9 operations per 4
+//               vectors, and a half h of ggml's 8 lanes k needs one group
+//               scale per chunk.
+//   q4_0, q8_0, q6_K blocks go in pairs: the quants of block 2p, those of
+//               block 2p + 1, then the 16 d of each as half floats (one
+//               vector), so a token streams the file's bytes per value and
+//               every vector stays aligned.
 //
-// A pair of blocks is 576 (q4_0) or 1088 (q8_0) bytes, one block 320 (q4_1),
-// 384 (q5_0) or 2368 (q4_K), all 64-byte aligned; a panel is its blocks in
-// order (an odd last block padded to a pair with zeros); a matrix its panels
-// in order, the last one padded by repeating its last row. The sums are
-// still ggml's, in ggml's order (decode_panel_avx512_impl.h), so results are
-// the same bits as the file layout's kernels give.
+// A pair of blocks is 576 (q4_0), 1088 (q8_0) or 6720 (q6_K) bytes, one
+// block 320 (q4_1), 384 (q5_0) or 2368 (q4_K), all 64-byte aligned; a panel
+// is its blocks in order (an odd last block padded to a pair with zeros); a
+// matrix its panels in order, the last one padded by repeating its last
+// row. The sums are still ggml's, in ggml's order
+// (decode_panel_avx512_impl.h), so results are the same bits as the file
+// layout's kernels give.
 #ifndef GGUFD_RUNTIME_TENSOR_DECODE_PANELS_H_
 #define GGUFD_RUNTIME_TENSOR_DECODE_PANELS_H_
 
@@ -57,7 +68,7 @@ bool HasDecodePanelLayout(TensorType type);
 // when `type` has no decode-panel layout.
 size_t DecodePanelStride(TensorType type, int64_t cols);
 
-// Block b of a panel in pairs (q4_0, q8_0) whose blocks keep
+// Block b of a panel in pairs (q4_0, q8_0, q6_K) whose blocks keep
 // `quant_bytes` of quants: the offsets of those quants and of its 16 half
 // scales from the panel's start.
 inline constexpr size_t PanelPairBytes(size_t quant_bytes) {

@@ -48,7 +48,8 @@ void RegisterSharedAvx512Kernels(KernelTable& t, Isa isa) {
   KernelsAt(t, T::kQ5_K, isa) = {.vec_dot = DotQ5_KQ8_K,
                                  .mat_tile = TileQ5_KQ8_K};
   KernelsAt(t, T::kQ6_K, isa) = {.vec_dot = DotQ6_KQ8_K,
-                                 .mat_tile = TileQ6_KQ8_K};
+                                 .mat_tile = TileQ6_KQ8_K,
+                                 .mat_decode = DecodeQ6_KQ8_K};
   KernelsAt(t, T::kIQ4_XS, isa) = {.vec_dot = DotIQ4_XSQ8_K,
                                    .mat_tile = TileIQ4_XSQ8_K};
 }

@@ -151,7 +151,7 @@ ProductPlan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
     } else if (n_tokens <= kDecodeMaxTokens ||
                (plan.panels == nullptr && file_panel == nullptr)) {
       // A few tokens read the panels as they are; so do all tokens of the
-      // types with no row-panel kernel (q5_0).
+      // types with no row-panel kernel (q5_0, q6_K).
       plan.decode = DecodeKernel(w, isa);
     }
     if (plan.decode != nullptr) plan.panels = nullptr;

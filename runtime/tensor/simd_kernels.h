@@ -142,6 +142,9 @@
   void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,          \
                       const uint8_t* a, size_t a_stride, int n_tokens,      \
                       float* y, size_t y_stride);                           \
+  void DecodeQ6_KQ8_K(int64_t n, const uint8_t* panel, int n_rows,          \
+                      const uint8_t* a, size_t a_stride, int n_tokens,      \
+                      float* y, size_t y_stride);                           \
   }
 
 GGUFD_DECLARE_SIMD_KERNELS(avx2)
