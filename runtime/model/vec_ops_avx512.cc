@@ -30,9 +30,6 @@ namespace {
 // Head sizes the class-ordered V sums take (as kMaxOrderedDim in
 // vec_ops_avx2.cc); larger ones keep the one-query kernels.
 constexpr int kMaxDim = 256;
-// Dims per pass of the V sums: the accumulators of kMaxQueries queries
-// stay in registers.
-constexpr int kChunk = 64;
 
 inline __m512 Load16(const uint16_t* p) {
   return _mm512_cvtph_ps(
