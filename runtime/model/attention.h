@@ -24,8 +24,10 @@ void StoreKv(KvCache& cache, int layer, int64_t n_past, int n, int kv_dim,
 
 // For query token t < n (at position n_past + t) and head h:
 //   out[t][h] = softmax(q[t][h] . K[0..pos][h / group] / sqrt(head_dim)) . V
-// The cache must already hold positions 0 .. n_past + n - 1. Each (head,
-// token) is computed by one thread, so results do not depend on the pool.
+// The cache must already hold positions 0 .. n_past + n - 1. Every score
+// (one row's dot) and every output element (one column's sum) is computed
+// whole by one thread, however the work is split, so results do not depend
+// on the pool.
 // With an F16 cache, q and the probabilities are rounded to F16 first, as
 // llama.cpp's matrix products against an F16 cache do.
 // With `seq_start` (one entry per query token) token t attends only from
