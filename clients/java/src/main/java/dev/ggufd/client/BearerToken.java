@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import io.grpc.CallCredentials;
 import io.grpc.Metadata;

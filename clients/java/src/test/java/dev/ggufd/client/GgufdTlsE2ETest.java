@@ -1,8 +1,8 @@
-package ggufd.client;
+package dev.ggufd.client;
 
-import static ggufd.client.SecurityFixture.assertGenerates;
-import static ggufd.client.SecurityFixture.assertUnavailable;
-import static ggufd.client.SecurityFixture.builder;
+import static dev.ggufd.client.SecurityFixture.assertGenerates;
+import static dev.ggufd.client.SecurityFixture.assertUnavailable;
+import static dev.ggufd.client.SecurityFixture.builder;
 
 import java.nio.file.Files;
 import org.junit.jupiter.api.AfterAll;

@@ -1,15 +1,15 @@
-package ggufd.client.example;
+package dev.ggufd.client.example;
 
 import dev.ggufd.v1.GenerateEvent;
 import dev.ggufd.v1.GenerateRequest;
 import dev.ggufd.v1.ModelInfo;
 import dev.ggufd.v1.SamplingParams;
 import dev.ggufd.v1.StoppingParams;
-import ggufd.client.Constraints;
-import ggufd.client.Embeddings;
-import ggufd.client.Generation;
-import ggufd.client.GgufdClient;
-import ggufd.client.GgufdException;
+import dev.ggufd.client.Constraints;
+import dev.ggufd.client.Embeddings;
+import dev.ggufd.client.Generation;
+import dev.ggufd.client.GgufdClient;
+import dev.ggufd.client.GgufdException;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.time.Duration;
 import java.util.List;

@@ -1,9 +1,9 @@
-package ggufd.client;
+package dev.ggufd.client;
 
-import static ggufd.client.SecurityFixture.assertGenerates;
-import static ggufd.client.SecurityFixture.assertRefused;
-import static ggufd.client.SecurityFixture.builder;
-import static ggufd.client.SecurityFixture.fewTokens;
+import static dev.ggufd.client.SecurityFixture.assertGenerates;
+import static dev.ggufd.client.SecurityFixture.assertRefused;
+import static dev.ggufd.client.SecurityFixture.builder;
+import static dev.ggufd.client.SecurityFixture.fewTokens;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

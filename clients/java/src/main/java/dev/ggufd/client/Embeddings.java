@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import dev.ggufd.v1.EmbedResponse;
 import dev.ggufd.v1.Embedding;

@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import dev.ggufd.v1.ChatMessage;
 import dev.ggufd.v1.ChatPrompt;

@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;

@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package ggufd.client;
+package dev.ggufd.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;

@@ -1,4 +1,4 @@
-package ggufd.client.example;
+package dev.ggufd.client.example;
 
 import dev.ggufd.v1.ChatPrompt;
 import dev.ggufd.v1.Finished;
@@ -8,10 +8,10 @@ import dev.ggufd.v1.ModelInfo;
 import dev.ggufd.v1.SamplingParams;
 import dev.ggufd.v1.Started;
 import dev.ggufd.v1.StoppingParams;
-import ggufd.client.GenerateStream;
-import ggufd.client.GgufdClient;
-import ggufd.client.GgufdException;
-import ggufd.client.Session;
+import dev.ggufd.client.GenerateStream;
+import dev.ggufd.client.GgufdClient;
+import dev.ggufd.client.GgufdException;
+import dev.ggufd.client.Session;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.io.BufferedReader;
 import java.io.IOException;
