@@ -11,11 +11,8 @@ export GGUFCTL_BIN="${GGUFCTL_BIN:-$root/build/clients/cpp/ggufctl}"
 export GGUFD_MODELS_DIR="${GGUFD_MODELS_DIR:-$root/models}"
 cd "$here"
 
-# Regenerate when the generated code is missing or older than a proto.
-if [[ ! -f gen/ggufd/v1/inference.pb.go ]] ||
-  [[ -n "$(find "$root/proto" -name '*.proto' -newer gen/ggufd/v1/inference.pb.go)" ]]; then
-  ./gen.sh
-fi
+# The committed stubs must be what the protos generate now.
+./gen.sh --check
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

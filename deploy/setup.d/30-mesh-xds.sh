@@ -15,13 +15,6 @@ module=tests/mesh/xds
 programs=(xds-control-plane xds-mesh-client)
 export GOFLAGS=-buildvcs=false
 
-# The Go client's stubs are generated, not committed (clients/go/setup.sh
-# makes them; deploy/setup.sh runs it before this script).
-if [[ ! -f clients/go/gen/ggufd/v1/inference.pb.go ]]; then
-  log "generating the Go client's stubs (clients/go/gen.sh)"
-  clients/go/gen.sh
-fi
-
 stale=0
 for p in "${programs[@]}"; do
   bin=tools/bin/$p
