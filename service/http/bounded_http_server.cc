@@ -373,7 +373,7 @@ httplib::Server::HandlerResponse BoundedHttpServer::CheckFraming(
     return HandlerResponse::Unhandled;
   }
   if (t_stream != nullptr) t_stream->set_body_unread(true);
-  refuse_(res, refused);
+  refuse_(req, res, refused);
   res.set_header("Connection", "close");
   return HandlerResponse::Handled;
 }

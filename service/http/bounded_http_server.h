@@ -50,8 +50,8 @@ class BoundedHttpServer : public httplib::Server {
  public:
   // Writes the answer to a request refused before its handler ran (a body
   // too large or not sent with Content-Length) into the response.
-  using RefusalWriter =
-      std::function<void(httplib::Response&, const absl::Status&)>;
+  using RefusalWriter = std::function<void(
+      const httplib::Request&, httplib::Response&, const absl::Status&)>;
 
   // `busy_body` is the JSON a connection beyond the limit is answered with
   // (503); `refuse` writes the other refusals.

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/http/token_speller.h"
 #include "service/security/guarded_services.h"
 #include "service/service_state.h"
@@ -43,6 +44,17 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
                                            const httplib::Request& req,
                                            std::string_view method,
                                            security::Role needed);
+
+// The one "rpc" line (LogRpc) of an HTTP call that ends in the door
+// itself, refused or answered without a runtime, with the fields the
+// generation route logs too: transport, peer and http_status.
+void LogHttpCall(DoorContext& door, const httplib::Request& req,
+                 std::string_view method, absl::Time start, int http_status,
+                 const absl::Status& status);
+
+// The method an HTTP path is logged under ("OpenAI/Embeddings", ...), or
+// "OpenAI/Unrouted" for a path no route serves.
+std::string_view HttpMethodOf(std::string_view path);
 
 }  // namespace ggufd::http
 

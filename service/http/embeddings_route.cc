@@ -90,11 +90,13 @@ std::optional<std::string> EmbedParam(const absl::Status& status) {
 void ServeEmbeddings(DoorContext& door, const httplib::Request& req,
                      httplib::Response& res) {
   InFlight in_flight(door);
+  const absl::Time start = absl::Now();
+  // Refused before an EmbedCall exists (which logs its own rpc line).
   auto refuse = [&](const absl::Status& status, bool ours) {
-    door.state.metrics->CountRequest(
-        kMethod, GrpcCodeName(static_cast<int>(status.code())));
-    WriteError(res,
-               ToHttpError(status, ours ? std::nullopt : EmbedParam(status)));
+    const HttpError error =
+        ToHttpError(status, ours ? std::nullopt : EmbedParam(status));
+    WriteError(res, error);
+    LogHttpCall(door, req, kMethod, start, error.status, status);
   };
   auto caller = AdmitHttp(door, req, kMethod, security::Role::kInference);
   if (!caller.ok()) return refuse(caller.status(), false);

@@ -12,6 +12,7 @@
 #include "service/http/embeddings_route.h"
 #include "service/http/generate_route.h"
 #include "service/http/http_errors.h"
+#include "service/rpc_log.h"
 #include "service/runtime_registry.h"
 
 namespace ggufd::http {
@@ -36,47 +37,47 @@ json ModelObject(const WorkerSnapshot& s) {
             {"ready", s.alive && !s.diagnostics.poisoned}}}};
 }
 
-void CountAndRefuse(DoorContext& door, httplib::Response& res,
-                    std::string_view method, const absl::Status& status) {
-  door.state.metrics->CountRequest(
-      method, GrpcCodeName(static_cast<int>(status.code())));
-  WriteError(res, ToHttpError(status));
+void Refuse(DoorContext& door, const httplib::Request& req,
+            httplib::Response& res, absl::Time start,
+            const absl::Status& status) {
+  const HttpError error = ToHttpError(status);
+  WriteError(res, error);
+  LogHttpCall(door, req, kModelsMethod, start, error.status, status);
 }
 
 void ServeModels(DoorContext& door, const httplib::Request& req,
                  httplib::Response& res) {
   InFlight in_flight(door);
+  const absl::Time start = absl::Now();
   auto caller = AdmitHttp(door, req, kModelsMethod, security::Role::kInference);
-  if (!caller.ok())
-    return CountAndRefuse(door, res, kModelsMethod, caller.status());
+  if (!caller.ok()) return Refuse(door, req, res, start, caller.status());
   json data = json::array();
   for (const auto& worker : door.state.registry->List()) {
     const WorkerSnapshot s = worker->Snapshot();
     if (s.diagnostics.model_loaded) data.push_back(ModelObject(s));
   }
-  door.state.metrics->CountRequest(kModelsMethod, "OK");
   res.set_content(Dump({{"object", "list"}, {"data", std::move(data)}}),
                   "application/json");
+  LogHttpCall(door, req, kModelsMethod, start, 200, absl::OkStatus());
 }
 
 void ServeModel(DoorContext& door, const httplib::Request& req,
                 httplib::Response& res) {
   InFlight in_flight(door);
+  const absl::Time start = absl::Now();
   auto caller = AdmitHttp(door, req, kModelsMethod, security::Role::kInference);
-  if (!caller.ok())
-    return CountAndRefuse(door, res, kModelsMethod, caller.status());
+  if (!caller.ok()) return Refuse(door, req, res, start, caller.status());
   auto worker = door.state.registry->Find(req.matches[1].str());
-  if (!worker.ok())
-    return CountAndRefuse(door, res, kModelsMethod, worker.status());
+  if (!worker.ok()) return Refuse(door, req, res, start, worker.status());
   const WorkerSnapshot s = (*worker)->Snapshot();
   if (!s.diagnostics.model_loaded) {
-    return CountAndRefuse(
-        door, res, kModelsMethod,
+    return Refuse(
+        door, req, res, start,
         MakeError(ErrorCode::kNoModel,
                   StrCat("runtime ", s.name, " has no model loaded")));
   }
-  door.state.metrics->CountRequest(kModelsMethod, "OK");
   res.set_content(Dump(ModelObject(s)), "application/json");
+  LogHttpCall(door, req, kModelsMethod, start, 200, absl::OkStatus());
 }
 
 // As gRPC health's "ggufd.v1.Inference": serving while not draining and
@@ -120,6 +121,28 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
                                   method, needed, v1::GenerateRequest());
 }
 
+void LogHttpCall(DoorContext& door, const httplib::Request& req,
+                 std::string_view method, absl::Time start, int http_status,
+                 const absl::Status& status) {
+  LogRpc(door.state,
+         {.method = std::string(method),
+          .start = start,
+          .extra = {{"transport", "http"},
+                    {"peer", StrCat(req.remote_addr, ":", req.remote_port)},
+                    {"http_status", http_status}}},
+         status);
+}
+
+std::string_view HttpMethodOf(std::string_view path) {
+  if (path == "/v1/chat/completions") return "OpenAI/ChatCompletions";
+  if (path == "/v1/completions") return "OpenAI/Completions";
+  if (path == "/v1/embeddings") return "OpenAI/Embeddings";
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+    return kModelsMethod;
+  }
+  return "OpenAI/Unrouted";
+}
+
 struct OpenAiHttpDoor::Impl {
   Impl(const HttpDoorOptions& options, ServiceState& state,
        security::Guards& guards)
@@ -128,11 +151,15 @@ struct OpenAiHttpDoor::Impl {
                Dump(ToHttpError(MakeError(ErrorCode::kUnavailable,
                                           "too many connections; retry"))
                         .body),
-               [&state](httplib::Response& res, const absl::Status& status) {
+               [this](const httplib::Request& req, httplib::Response& res,
+                      const absl::Status& status) {
                  if (GetErrorCode(status) == ErrorCode::kMessageTooLarge) {
-                   state.metrics->CountLimitRejection("message_bytes");
+                   door.state.metrics->CountLimitRejection("message_bytes");
                  }
-                 WriteError(res, ToHttpError(status));
+                 const HttpError error = ToHttpError(status);
+                 WriteError(res, error);
+                 LogHttpCall(door, req, HttpMethodOf(req.path), absl::Now(),
+                             error.status, status);
                }) {}
 
   TokenSpellers spellers;
@@ -175,7 +202,7 @@ absl::StatusOr<std::unique_ptr<OpenAiHttpDoor>> OpenAiHttpDoor::Start(
   // Routes that do not exist, in OpenAI's error shape too. Called for
   // every answer >= 400; the routes' own errors have a body already.
   server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request& req, httplib::Response& res) {
+      [&door](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) {
           return httplib::Server::HandlerResponse::Unhandled;
         }
@@ -194,6 +221,9 @@ absl::StatusOr<std::unique_ptr<OpenAiHttpDoor>> OpenAiHttpDoor::Start(
                                 {"param", nullptr},
                                 {"code", nullptr}}}}),
                         "application/json");
+        LogHttpCall(door, req, HttpMethodOf(req.path), absl::Now(), res.status,
+                    res.status == 404 ? absl::NotFoundError(message)
+                                      : absl::InvalidArgumentError(message));
         return httplib::Server::HandlerResponse::Handled;
       }));
   server.set_exception_handler([&door](const httplib::Request& req,

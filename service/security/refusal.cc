@@ -1,6 +1,7 @@
 #include "service/security/refusal.h"
 
 #include "runtime/error_code.h"
+#include "service/rpc_log.h"
 #include "service/status_mapping.h"
 
 namespace ggufd::security {
@@ -15,9 +16,8 @@ void AddRefusalTrailers(grpc::CallbackServerContext* context,
 
 grpc::Status CountedStatus(ServiceState& state, std::string_view method,
                            const absl::Status& status) {
-  grpc::Status out = ToGrpcStatus(status);
-  state.metrics->CountRequest(method, GrpcCodeName(out.error_code()));
-  return out;
+  LogRpc(state, {.method = std::string(method)}, status);
+  return ToGrpcStatus(status);
 }
 
 grpc::ServerUnaryReactor* RefuseUnary(ServiceState& state,

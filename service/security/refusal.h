@@ -1,6 +1,7 @@
 // Ending a call that the access checks or limits refused, before any
 // handler runs: the status goes out with its ErrorInfo as a trailers-only
-// response and is counted like every finished RPC.
+// response and is counted and logged (the rpc line) like every finished
+// RPC.
 #ifndef GGUFD_SERVICE_SECURITY_REFUSAL_H_
 #define GGUFD_SERVICE_SECURITY_REFUSAL_H_
 
@@ -19,7 +20,7 @@ namespace ggufd::security {
 void AddRefusalTrailers(grpc::CallbackServerContext* context,
                         const absl::Status& status);
 
-// The grpc::Status for `status`, counted under `method`.
+// The grpc::Status for `status`, counted under `method` and logged.
 grpc::Status CountedStatus(ServiceState& state, std::string_view method,
                            const absl::Status& status);
 

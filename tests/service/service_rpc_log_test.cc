@@ -1,5 +1,8 @@
 // The one "rpc" log line of every call, unary ones included, read from a
 // real `ggufd serve`'s log (stories260K: fast).
+#include <httplib.h>
+
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -8,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/service/ggufd_process.h"
+#include "tests/service/security_testing.h"
 
 namespace ggufd::testing {
 namespace {
@@ -108,6 +112,98 @@ TEST(ServiceRpcLogTest, EveryUnaryCallLogsOneRpcLine) {
   EXPECT_FALSE(lines.at("Inference/Detokenize")[0].contains("runtime"));
   EXPECT_FALSE(lines.at("Inference/Cancel")[0].contains("runtime"));
   EXPECT_EQ(lines.at("Sessions/DeleteSession")[0].value("error_code", 0), 1);
+}
+
+// Calls that end before any handler or runtime sees them (refused by the
+// access guard, a path no route serves, a body that is not JSON) and the
+// HTTP door's own answers log the same line as every other call.
+TEST(ServiceRpcLogTest, RefusalsAndHttpDoorCallsLogOneRpcLine) {
+  constexpr char kToken[] = "rpc-log-test-token";
+  TempDir dir;
+  WriteFile(dir / "auth", AuthLine(kToken, "inference", "alice"));
+  auto server = GgufdProcess::Start({"--model", StoriesModel(), "--auth-file",
+                                     dir / "auth", "--http-port", "0"});
+  ASSERT_NE(server, nullptr);
+  int http_port = -1;
+  for (const std::string& line : server->LogLines()) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("msg", "") == "listening") {
+      http_port = j.value("http_port", -1);
+    }
+  }
+  ASSERT_GT(http_port, 0);
+
+  {  // Unary, refused by the access guard.
+    auto context = ContextWith("");
+    v1::TokenizeRequest request;
+    request.set_text("Hello");
+    v1::TokenizeResponse response;
+    EXPECT_EQ(server->inference()
+                  .Tokenize(context.get(), request, &response)
+                  .error_code(),
+              grpc::UNAUTHENTICATED);
+  }
+  {  // Streaming, refused by the access guard.
+    auto context = ContextWith("wrong-token");
+    EXPECT_EQ(Generate(server->inference(), TextRequest("Hi", 2), context.get())
+                  .status.error_code(),
+              grpc::UNAUTHENTICATED);
+  }
+  httplib::Client http("127.0.0.1", http_port);
+  const httplib::Headers alice = {
+      {"Authorization", std::string("Bearer ") + kToken}};
+  auto models = http.Get("/v1/models", alice);
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, 200);
+  auto unauthenticated = http.Get("/v1/models/default");
+  ASSERT_TRUE(unauthenticated);
+  EXPECT_EQ(unauthenticated->status, 401);
+  auto unrouted = http.Get("/v1/nowhere", alice);
+  ASSERT_TRUE(unrouted);
+  EXPECT_EQ(unrouted->status, 404);
+  auto not_json =
+      http.Post("/v1/embeddings", alice, "{not json", "application/json");
+  ASSERT_TRUE(not_json);
+  EXPECT_EQ(not_json->status, 400);
+
+  struct Want {
+    std::string method, code;
+    int http_status;  // 0: a gRPC call
+  };
+  const std::vector<Want> want = {
+      {"Inference/Tokenize", "UNAUTHENTICATED", 0},
+      {"Inference/Generate", "UNAUTHENTICATED", 0},
+      {"OpenAI/Models", "OK", 200},
+      {"OpenAI/Models", "UNAUTHENTICATED", 401},
+      {"OpenAI/Unrouted", "NOT_FOUND", 404},
+      {"OpenAI/Embeddings", "INVALID_ARGUMENT", 400}};
+  ASSERT_TRUE(Eventually([&] {
+    const auto lines = RpcLines(*server);
+    return lines.contains("OpenAI/Embeddings") &&
+           lines.contains("OpenAI/Unrouted");
+  }));
+  auto lines = RpcLines(*server);
+  for (const Want& w : want) {
+    SCOPED_TRACE(w.method + " " + w.code);
+    auto& of_method = lines[w.method];
+    auto it = std::find_if(
+        of_method.begin(), of_method.end(),
+        [&](const json& line) { return line.value("code", "") == w.code; });
+    ASSERT_NE(it, of_method.end());
+    EXPECT_EQ(it->contains("error_code"), w.code != "OK");
+    if (w.http_status == 0) {
+      EXPECT_FALSE(it->contains("transport"));
+    } else {
+      EXPECT_EQ(it->value("transport", ""), "http");
+      EXPECT_EQ(it->value("http_status", 0), w.http_status);
+      EXPECT_TRUE(it->value("peer", "").starts_with("127.0.0.1:"));
+    }
+    of_method.erase(it);  // each call logs one line
+  }
+  for (const Want& w : want) {
+    EXPECT_TRUE(lines[w.method].empty())
+        << w.method << ": " << lines[w.method].size() << " more";
+  }
 }
 
 }  // namespace
