@@ -220,40 +220,45 @@ absl::StatusOr<EmbedResult> Runtime::Embed(const EmbedRequest& request,
   int64_t total = 0;
   for (size_t i = 0; i < texts.size(); ++i) {
     const std::string& text = request.texts[i];
+    // Tagged with the text's field, which the service names to clients.
+    auto invalid = [i](ErrorCode code, std::string_view why) {
+      return WithField(MakeError(code, StrCat("texts[", i, "]: ", why)),
+                       StrCat("texts[", i, "]"));
+    };
     // llama.cpp's embedding context answers an empty text with an empty
     // vector; there is nothing to embed.
     if (text.empty()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("texts[", i, "]: the text is empty"));
+      return invalid(ErrorCode::kInvalidArgument, "the text is empty");
     }
     auto ids =
         tok.Encode(text, {.add_special = request.add_special.value_or(true),
                           .parse_special = false});
     if (!ids.ok()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("texts[", i, "]: ", ids.status().message()));
+      return invalid(ErrorCode::kInvalidArgument,
+                     std::string(ids.status().message()));
     }
     if (ids->empty()) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       StrCat("texts[", i, "]: the text has no tokens"));
+      return invalid(ErrorCode::kInvalidArgument, "the text has no tokens");
     }
     Text& t = texts[i];
     t.ids = std::move(*ids);
     if (static_cast<int64_t>(t.ids.size()) > limit) {
       if (!request.truncate) {
-        return MakeError(ErrorCode::kInvalidArgument,
-                         StrCat("texts[", i, "]: the text has ", t.ids.size(),
-                                " tokens; at most ", limit,
-                                " fit (truncate keeps the first ", limit, ")"));
+        return invalid(
+            ErrorCode::kInvalidArgument,
+            StrCat("the text has ", t.ids.size(), " tokens; at most ", limit,
+                   " fit (truncate keeps the first ", limit, ")"));
       }
       t.ids.resize(limit);
       t.truncated = true;
     }
     total += static_cast<int64_t>(t.ids.size());
     if (total > kMaxEmbedTokens) {
-      return MakeError(ErrorCode::kLimitExceeded,
-                       StrCat("texts: more than ", kMaxEmbedTokens,
-                              " tokens in one call (at texts[", i, "])"));
+      return WithField(
+          MakeError(ErrorCode::kLimitExceeded,
+                    StrCat("texts: more than ", kMaxEmbedTokens,
+                           " tokens in one call (at texts[", i, "])")),
+          "texts");
     }
   }
   if (cancel.cancelled()) {

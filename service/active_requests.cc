@@ -27,7 +27,7 @@ std::string ActiveRequests::NewRequestId() {
   return absl::StrFormat("req-%016x", rng());
 }
 
-absl::Status ActiveRequests::Add(std::shared_ptr<GenerationStream> stream,
+absl::Status ActiveRequests::Add(std::shared_ptr<RequestHandle> stream,
                                  std::string owner) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string id = stream->request_id();
@@ -42,7 +42,7 @@ absl::Status ActiveRequests::Add(std::shared_ptr<GenerationStream> stream,
   return absl::OkStatus();
 }
 
-void ActiveRequests::Remove(const GenerationStream& stream) {
+void ActiveRequests::Remove(const RequestHandle& stream) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(stream.request_id());
   if (it != streams_.end() && it->second.stream.get() == &stream) {
@@ -50,27 +50,27 @@ void ActiveRequests::Remove(const GenerationStream& stream) {
   }
 }
 
-GenerationStream::CancelResult ActiveRequests::Cancel(
+RequestHandle::CancelResult ActiveRequests::Cancel(
     std::string_view request_id) {
-  std::shared_ptr<GenerationStream> stream;
+  std::shared_ptr<RequestHandle> stream;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(request_id);
-    if (it == streams_.end()) return GenerationStream::CancelResult::kNotFound;
+    if (it == streams_.end()) return RequestHandle::CancelResult::kNotFound;
     stream = it->second.stream;
   }
   return stream->Cancel();
 }
 
-std::optional<GenerationStream::CancelResult> ActiveRequests::CancelOwned(
+std::optional<RequestHandle::CancelResult> ActiveRequests::CancelOwned(
     std::string_view request_id, std::string_view owner) {
-  std::shared_ptr<GenerationStream> stream;
+  std::shared_ptr<RequestHandle> stream;
   {
     // Checked and taken under one lock: the stream cancelled is the one
     // whose owner was checked, even if the id is reused right after.
     std::lock_guard<std::mutex> lock(mu_);
     auto it = streams_.find(request_id);
-    if (it == streams_.end()) return GenerationStream::CancelResult::kNotFound;
+    if (it == streams_.end()) return RequestHandle::CancelResult::kNotFound;
     if (it->second.owner != owner) return std::nullopt;
     stream = it->second.stream;
   }
@@ -78,7 +78,7 @@ std::optional<GenerationStream::CancelResult> ActiveRequests::CancelOwned(
 }
 
 void ActiveRequests::CancelAll() {
-  std::vector<std::shared_ptr<GenerationStream>> all;
+  std::vector<std::shared_ptr<RequestHandle>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [id, entry] : streams_) all.push_back(entry.stream);

@@ -13,21 +13,21 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "service/generation_stream.h"
+#include "service/request_handle.h"
 
 namespace ggufd {
 
 class ActiveRequests {
  public:
   // ALREADY_EXISTS (error code 1) when the id is in flight already.
-  absl::Status Add(std::shared_ptr<GenerationStream> stream,
+  absl::Status Add(std::shared_ptr<RequestHandle> stream,
                    std::string owner = {});
   // Forgets `stream` (only if it is still the one registered under its id).
-  void Remove(const GenerationStream& stream);
-  GenerationStream::CancelResult Cancel(std::string_view request_id);
+  void Remove(const RequestHandle& stream);
+  RequestHandle::CancelResult Cancel(std::string_view request_id);
   // Cancel for a caller limited to its own requests: nullopt (nothing done)
   // when the request belongs to another owner.
-  std::optional<GenerationStream::CancelResult> CancelOwned(
+  std::optional<RequestHandle::CancelResult> CancelOwned(
       std::string_view request_id, std::string_view owner);
   // Cancels everything (shutdown after the grace period).
   void CancelAll();
@@ -38,7 +38,7 @@ class ActiveRequests {
 
  private:
   struct Entry {
-    std::shared_ptr<GenerationStream> stream;
+    std::shared_ptr<RequestHandle> stream;
     std::string owner;
   };
   mutable std::mutex mu_;

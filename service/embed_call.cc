@@ -4,7 +4,6 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "runtime/common/status_macros.h"
 #include "runtime/common/str_cat.h"
 #include "runtime/runtime.h"
@@ -81,20 +80,6 @@ void ToProto(EmbedResult& in, v1::EmbedResponse& out) {
   }
 }
 
-// The runtime names the field at fault first ("texts[3]: ..." or
-// "texts: ..."); clients get it as a BadRequest violation.
-absl::Status NameTheField(const absl::Status& status) {
-  const absl::string_view message = status.message();
-  if (status.code() != absl::StatusCode::kInvalidArgument ||
-      !absl::StartsWith(message, "texts")) {
-    return status;
-  }
-  const size_t colon = message.find(": ");
-  if (colon == absl::string_view::npos) return status;
-  return WithFieldViolation(status, message.substr(0, colon),
-                            message.substr(colon + 2));
-}
-
 }  // namespace
 
 EmbedCall::EmbedCall(ServiceState& state, EmbedCallInfo info, Done done)
@@ -127,10 +112,7 @@ absl::Status EmbedCall::Admit(const v1::EmbedRequest& request,
   outcome_.request_id = request.request_id().empty()
                             ? ActiveRequests::NewRequestId()
                             : request.request_id();
-  handle_ = std::make_shared<GenerationStream>(
-      GenerationStream::Options{.request_id = outcome_.request_id,
-                                .runtime = outcome_.runtime,
-                                .metrics = state_.metrics});
+  handle_ = std::make_shared<RequestHandle>(outcome_.request_id);
   RETURN_IF_ERROR(state_.requests->Add(handle_, info_.caller));
 
   Command command;
@@ -158,7 +140,11 @@ absl::Status EmbedCall::Admit(const v1::EmbedRequest& request,
 
 void EmbedCall::Run(Runtime& runtime, const CommandContext& context,
                     const EmbedRequest& request) {
-  handle_->BeginRun(context.queue_wait);  // now Cancel finds it running
+  handle_->MarkRunning();  // now Cancel finds it running
+  if (state_.metrics != nullptr) {
+    state_.metrics->ObserveQueueWait(outcome_.runtime,
+                                     absl::ToDoubleSeconds(context.queue_wait));
+  }
   auto result = runtime.Embed(request, *handle_->cancel_token());
   if (!result.ok()) {
     run_status_ = result.status();
@@ -181,14 +167,14 @@ void EmbedCall::Finish(absl::Status status, v1::EmbedResponse* response) {
   }
   if (handle_ != nullptr) {
     state_.requests->Remove(*handle_);
-    handle_->Complete(status);  // a later Cancel finds nothing to do
+    handle_->MarkEnded();  // a later Cancel finds nothing to do
   }
   if (GetErrorCode(status) == ErrorCode::kCancelled &&
       absl::Now() + absl::Milliseconds(100) >= info_.deadline) {
     status = MakeError(ErrorCode::kDeadlineExceeded,
                        "the deadline passed before the texts were embedded");
   }
-  status = NameTheField(status);
+  status = WithTaggedFieldViolation(std::move(status));
   RpcCall rpc{.method = info_.method,
               .runtime = outcome_.runtime,
               .request_id = outcome_.request_id,

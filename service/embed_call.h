@@ -19,7 +19,7 @@
 #include "ggufd/v1/inference.pb.h"
 #include "runtime/embedding.h"
 #include "service/command.h"
-#include "service/generation_stream.h"
+#include "service/request_handle.h"
 #include "service/service_state.h"
 
 namespace ggufd {
@@ -85,7 +85,7 @@ class EmbedCall {
   // Registered in ActiveRequests, so Cancel(request_id) and CancelAll reach
   // this call: a stream that carries no events, only its cancel token, its
   // worker (to withdraw the command from) and its queued/running state.
-  std::shared_ptr<GenerationStream> handle_;
+  std::shared_ptr<RequestHandle> handle_;
   EmbedOutcome outcome_;  // runtime and request id as soon as known
   absl::Status run_status_;
   v1::EmbedResponse run_response_;

@@ -52,17 +52,13 @@ bool MergePending(v1::GenerateEvent& into, v1::GenerateEvent& next) {
 }  // namespace
 
 GenerationStream::GenerationStream(Options options)
-    : options_(std::move(options)), events_(MergePending) {}
-
-void GenerationStream::SetWorker(std::weak_ptr<RuntimeWorker> worker) {
-  std::lock_guard<std::mutex> lock(mu_);
-  worker_ = std::move(worker);
-}
+    : RequestHandle(options.request_id),
+      options_(std::move(options)),
+      events_(MergePending) {}
 
 bool GenerationStream::BeginRun(absl::Duration queue_wait) {
-  if (events_.completed()) return false;
+  if (!MarkRunning()) return false;
   std::lock_guard<std::mutex> lock(mu_);
-  started_ = true;
   queue_wait_ms_ = absl::ToDoubleMilliseconds(queue_wait);
   run_start_ = absl::Now();
   if (options_.metrics != nullptr) {
@@ -174,16 +170,12 @@ void GenerationStream::OnFinished(const FinishedEvent& event) {
 }
 
 void GenerationStream::Complete(const absl::Status& status) {
+  MarkEnded();
   {
     std::lock_guard<std::mutex> lock(mu_);
     ReportContextInUseLocked(0);  // a run that failed ends here
   }
   events_.Complete(status);
-}
-
-bool GenerationStream::started() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return started_;
 }
 
 std::optional<Usage> GenerationStream::usage() const {
@@ -196,30 +188,6 @@ void GenerationStream::ReportContextInUseLocked(int32_t positions) {
   if (positions <= 0 && !holds_context_) return;
   holds_context_ = positions > 0;
   options_.metrics->load().SetContextInUse(options_.runtime, positions);
-}
-
-GenerationStream::CancelResult GenerationStream::Cancel() {
-  cancel_->Cancel();
-  if (events_.completed()) return CancelResult::kNotFound;
-  std::shared_ptr<RuntimeWorker> worker;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    worker = worker_.lock();
-  }
-  // The worker decides (outside this stream's lock: a withdrawn command's
-  // drop completes the stream on this thread).
-  using Withdrawal = RuntimeWorker::Withdrawal;
-  switch (worker ? worker->Withdraw(*cancel_) : Withdrawal::kNotQueued) {
-    case Withdrawal::kDropped:
-      return CancelResult::kQueued;
-    case Withdrawal::kRunning:
-      return CancelResult::kRunning;
-    case Withdrawal::kNotQueued:
-      break;
-  }
-  // Not posted yet or taken but not started (the queue's arrival check or
-  // the worker's start check drops it, its token being set), or over.
-  return started() ? CancelResult::kRunning : CancelResult::kQueued;
 }
 
 }  // namespace ggufd

@@ -3,8 +3,8 @@
 // interface) only appends events to an EventQueue and never waits; the
 // reader takes them, with tokens that piled up merged into one chunk and
 // only the latest of pending progress reports. Its size is bounded by the
-// request's max_tokens (and the context). Also the request's handle in
-// ActiveRequests: its cancel token, and whether it is queued or running.
+// request's max_tokens (and the context). As a RequestHandle it is also
+// what ActiveRequests cancels.
 #ifndef GGUFD_SERVICE_GENERATION_STREAM_H_
 #define GGUFD_SERVICE_GENERATION_STREAM_H_
 
@@ -17,16 +17,15 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ggufd/v1/inference.pb.h"
-#include "runtime/cancel_token.h"
 #include "runtime/generation.h"
 #include "service/event_queue.h"
-#include "service/runtime_worker.h"
+#include "service/request_handle.h"
 
 namespace ggufd {
 
 class ServiceMetrics;
 
-class GenerationStream : public GenerationSink {
+class GenerationStream : public RequestHandle, public GenerationSink {
  public:
   struct Options {
     std::string request_id;
@@ -44,17 +43,8 @@ class GenerationStream : public GenerationSink {
 
   explicit GenerationStream(Options options);
 
-  const std::string& request_id() const { return options_.request_id; }
-  const std::shared_ptr<CancelToken>& cancel_token() const { return cancel_; }
-
-  // --- admission ---
-  // The worker the request's command is posted to (set before posting):
-  // Cancel asks it to withdraw the command.
-  void SetWorker(std::weak_ptr<RuntimeWorker> worker);
-
   // --- worker side ---
-  // Called by the worker when it starts the command (it decided already
-  // that it runs); false only if the stream ended before.
+  // MarkRunning, and the queue wait for Started and the metrics.
   bool BeginRun(absl::Duration queue_wait);
   void OnStarted(const StartedEvent& event) override;
   void OnProgress(const ProgressEvent& event) override;
@@ -65,15 +55,7 @@ class GenerationStream : public GenerationSink {
   void Complete(const absl::Status& status);
 
   // --- any thread ---
-  enum class CancelResult { kNotFound, kQueued, kRunning };
-  // Sets the cancel token and asks the worker to withdraw the command: a
-  // request still queued ends at once with its drop's CANCELLED (error
-  // code 8, "cancelled while queued"); a running one stops within one
-  // token and ends with Finished{CANCELLED}.
-  CancelResult Cancel();
-
-  // Whether the worker began running it (false while queued or dropped).
-  bool started() const;
+  // (Cancel: a running generation ends with Finished{CANCELLED}.)
   // The usage of a generation that finished (for the call's load report).
   std::optional<Usage> usage() const;
 
@@ -93,12 +75,9 @@ class GenerationStream : public GenerationSink {
   void ReportContextInUseLocked(int32_t positions);
 
   const Options options_;
-  const std::shared_ptr<CancelToken> cancel_ = std::make_shared<CancelToken>();
   EventQueue<v1::GenerateEvent> events_;
 
   mutable std::mutex mu_;  // guards the fields below
-  std::weak_ptr<RuntimeWorker> worker_;
-  bool started_ = false;  // BeginRun happened
   double queue_wait_ms_ = 0;
   // For metrics: when the run began, and the last token arrived.
   absl::Time run_start_;

@@ -100,16 +100,16 @@ void ToProto(const StoppingParams& in, v1::StoppingParams& out) {
   out.set_ignore_eos(in.ignore_eos);
 }
 
-void ToProto(GenerationStream::CancelResult in, v1::CancelResponse& out) {
+void ToProto(RequestHandle::CancelResult in, v1::CancelResponse& out) {
   switch (in) {
-    case GenerationStream::CancelResult::kNotFound:
+    case RequestHandle::CancelResult::kNotFound:
       out.set_found(false);
       break;
-    case GenerationStream::CancelResult::kQueued:
+    case RequestHandle::CancelResult::kQueued:
       out.set_found(true);
       out.set_state("queued");
       break;
-    case GenerationStream::CancelResult::kRunning:
+    case RequestHandle::CancelResult::kRunning:
       out.set_found(true);
       out.set_state("running");
       break;

@@ -15,7 +15,7 @@
 #include "ggufd/v1/sessions.pb.h"
 #include "runtime/generation.h"
 #include "runtime/runtime.h"
-#include "service/generation_stream.h"
+#include "service/request_handle.h"
 #include "service/runtime_worker.h"
 
 namespace ggufd {
@@ -34,7 +34,7 @@ void ToProto(const sampling::SamplingParams& in, v1::SamplingParams& out);
 void ToProto(const StoppingParams& in, v1::StoppingParams& out);
 void ToProto(const Timings& in, v1::Timings& out);
 // What Cancel found: found and state ("queued" / "running").
-void ToProto(GenerationStream::CancelResult in, v1::CancelResponse& out);
+void ToProto(RequestHandle::CancelResult in, v1::CancelResponse& out);
 v1::SessionCache ToProto(SessionCache in);
 void ToProto(const SessionInfo& in, const std::string& runtime,
              v1::SessionInfo& out);

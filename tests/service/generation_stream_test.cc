@@ -124,7 +124,7 @@ TEST(GenerationStreamTest, CancelWhileQueuedEndsAtOnceAndNeverRuns) {
   int wakes = 0;
   EXPECT_FALSE(stream->TakeOrWait([&] { ++wakes; }).finish.has_value());
   // The worker is still busy with another command: the queue answers.
-  EXPECT_EQ(stream->Cancel(), GenerationStream::CancelResult::kQueued);
+  EXPECT_EQ(stream->Cancel(), RequestHandle::CancelResult::kQueued);
   EXPECT_EQ(wakes, 1);
   EXPECT_TRUE(stream->cancel_token()->cancelled());
   auto next = stream->TakeOrWait(nullptr);
@@ -132,7 +132,7 @@ TEST(GenerationStreamTest, CancelWhileQueuedEndsAtOnceAndNeverRuns) {
   EXPECT_EQ(GetErrorCode(*next.finish), ErrorCode::kCancelled);
   EXPECT_EQ(next.finish->message(), "cancelled while queued");
   EXPECT_EQ(busy.worker()->Snapshot().queue_depth, 0);
-  EXPECT_EQ(stream->Cancel(), GenerationStream::CancelResult::kNotFound);
+  EXPECT_EQ(stream->Cancel(), RequestHandle::CancelResult::kNotFound);
   busy.Release();
   EXPECT_FALSE(ran);
   EXPECT_FALSE(stream->started());
@@ -145,7 +145,7 @@ TEST(GenerationStreamTest, CancelBeforeItIsPostedEndsItAsItArrives) {
   Command command = GenerateCommand(stream, ran);
   stream->SetWorker(busy.worker());
   // Cancel by id can come between ActiveRequests::Add and Post.
-  EXPECT_EQ(stream->Cancel(), GenerationStream::CancelResult::kQueued);
+  EXPECT_EQ(stream->Cancel(), RequestHandle::CancelResult::kQueued);
   EXPECT_FALSE(stream->TakeOrWait([] {}).finish.has_value());
   ASSERT_TRUE(busy.worker()->Post(command).ok());
   auto next = stream->TakeOrWait(nullptr);
@@ -173,7 +173,7 @@ TEST(GenerationStreamTest, CancelWhileRunningLetsTheRunFinish) {
   stream->SetWorker(worker);
   ASSERT_TRUE(worker->Post(command).ok());
   entered.get_future().wait();
-  EXPECT_EQ(stream->Cancel(), GenerationStream::CancelResult::kRunning);
+  EXPECT_EQ(stream->Cancel(), RequestHandle::CancelResult::kRunning);
   std::promise<void> woken;
   auto next = stream->TakeOrWait([&] { woken.set_value(); });
   if (!next.event.has_value()) {
@@ -187,12 +187,12 @@ TEST(GenerationStreamTest, CancelWhileRunningLetsTheRunFinish) {
 TEST(GenerationStreamTest, CancelWhileRunningOnlySetsTheToken) {
   GenerationStream stream(Opts());
   ASSERT_TRUE(stream.BeginRun(absl::ZeroDuration()));
-  EXPECT_EQ(stream.Cancel(), GenerationStream::CancelResult::kRunning);
+  EXPECT_EQ(stream.Cancel(), RequestHandle::CancelResult::kRunning);
   EXPECT_TRUE(stream.cancel_token()->cancelled());
   auto next = stream.TakeOrWait([] {});
   EXPECT_FALSE(next.finish.has_value());
   stream.Complete(absl::OkStatus());
-  EXPECT_EQ(stream.Cancel(), GenerationStream::CancelResult::kNotFound);
+  EXPECT_EQ(stream.Cancel(), RequestHandle::CancelResult::kNotFound);
 }
 
 TEST(GenerationStreamTest, ADetachedReaderIsNeverWokenAgain) {
