@@ -1,9 +1,13 @@
 // 256-bit kernels of the 32-value block types without hand-written 512-bit
-// kernels: q5_0 and iq4_nl (with q8_0 activations) and q5_1 (with q8_1).
+// kernels: q5_0 and iq4_nl (with q8_0 activations) and q5_1 (with q8_1);
+// and q4_1 for the AVX2 level, whose row panels would sum it in another
+// order than ggml's.
 // Compiled once per level; see dot256_ops.h. Each block is unpacked to 32
 // bytes once per tile row and meets every activation column of the tile.
 #ifndef GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
 #define GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
+
+#include <cmath>
 
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/dot256_ops.h"
@@ -113,6 +117,59 @@ struct KQ5_1 {
   }
 };
 
+// q4_1 x q8_1 in ggml's order (its AVX2 vec_dot, which llama.cpp runs on
+// every x86 level): lane l of the accumulator takes values 4l..4l+3 of each
+// block, fma(d_w * d_a, their sum, lane); the m_w * s_a terms are summed
+// apart, one fma per block, and added after the lanes are reduced.
+template <int R, int C>
+struct KQ4_1 {
+  static constexpr int kMaxRows = 4;
+  static constexpr int kMaxCols = kWideCols;
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                  size_t as, float* y, size_t ys) {
+    __m256 acc[R][C];
+    float ms[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        acc[r][c] = _mm256_setzero_ps();
+        ms[r][c] = 0;
+      }
+    }
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      __m256i qa[C];
+      float da[C], sa[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_1* blk = BlockAt<BlockQ8_1>(a, as, c, b);
+        qa[c] = Load256(blk->qs);
+        da[c] = Half(blk->d);
+        sa[c] = Half(blk->s);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ4_1* blk = BlockAt<BlockQ4_1>(w, ws, r, b);
+        const __m256i qw = Nibbles(blk->qs);
+        const float dw = Half(blk->d);
+        const float mw = Half(blk->m);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256 p =
+              _mm256_cvtepi32_ps(AddDotU8S8(_mm256_setzero_si256(), qw, qa[c]));
+          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]), p, acc[r][c]);
+          ms[r][c] = std::fma(mw, sa[c], ms[r][c]);
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int c = 0; c < C; ++c) {
+        y[static_cast<size_t>(c) * ys + r] = Hsum(acc[r][c]) + ms[r][c];
+      }
+    }
+  }
+};
+
 // The iq4_nl grid in both lanes, for vpshufb lookups by 4-bit index.
 inline __m256i Iq4nlTable() {
   return _mm256_broadcastsi128_si256(Load128(kIq4nlValues));
@@ -170,6 +227,9 @@ float DotQ5_0Q8_0(int64_t n, const void* w, const void* a) {
 float DotQ5_1Q8_1(int64_t n, const void* w, const void* a) {
   return RunDot<KQ5_1>(n, w, a);
 }
+float DotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
+  return RunDot<KQ4_1>(n, w, a);
+}
 float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a) {
   return RunDot<KIQ4_NL>(n, w, a);
 }
@@ -181,6 +241,10 @@ void TileQ5_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
 void TileQ5_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
                   const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
   RunTile<KQ5_1>(n, w, ws, nr, a, as, nc, y, ys);
+}
+void TileQ4_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
+                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
+  RunTile<KQ4_1>(n, w, ws, nr, a, as, nc, y, ys);
 }
 void TileIQ4_NLQ8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
                     const uint8_t* a, size_t as, int nc, float* y, size_t ys) {

@@ -1,8 +1,8 @@
 // AVX2 + FMA + F16C float and q8_0 kernels (compiled with -mavx2 -mfma
 // -mf16c; reached only after CPU detection). The q8_0 dot follows ggml's
 // approach: multiply-add unsigned by signed bytes (vpmaddubsw), sum pairs to
-// 32 bits (vpmaddwd), convert and scale once per block. (q4_0 and q4_1 use
-// the row panels of panel_avx2.cc, the other quantized types dot256_*.)
+// 32 bits (vpmaddwd), convert and scale once per block. (q4_0 uses the row
+// panels of panel_avx2.cc, the other quantized types dot256_*.)
 //
 // Nothing here may call an inline function shared with other translation
 // units (fp16.h, blocks.h helpers): the linker could keep this file's AVX2

@@ -15,8 +15,9 @@ void RegisterAvx2Kernels(KernelTable& t) {
                                   .mat_tile = k::TileBF16};
   KernelsAt(t, T::kQ4_0, kIsa) = {.vec_dot = k::PanelDotQ4_0Q8_0,
                                   .mat_panel = k::PanelQ4_0Q8_0};
-  KernelsAt(t, T::kQ4_1, kIsa) = {.vec_dot = k::PanelDotQ4_1Q8_1,
-                                  .mat_panel = k::PanelQ4_1Q8_1};
+  // Tiles, not panels: the tiles keep ggml's 8 lanes per output.
+  KernelsAt(t, T::kQ4_1, kIsa) = {.vec_dot = k::DotQ4_1Q8_1,
+                                  .mat_tile = k::TileQ4_1Q8_1};
   KernelsAt(t, T::kQ5_0, kIsa) = {.vec_dot = k::DotQ5_0Q8_0,
                                   .mat_tile = k::TileQ5_0Q8_0};
   KernelsAt(t, T::kQ5_1, kIsa) = {.vec_dot = k::DotQ5_1Q8_1,

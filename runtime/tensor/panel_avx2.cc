@@ -1,11 +1,14 @@
-// Row-panel kernels for q4_0 and q4_1 at AVX2 (compiled with -mavx2 -mfma
-// -mf16c; reached only after CPU detection). The scheme is
+// Row-panel kernels for q4_0 at AVX2 (compiled with -mavx2 -mfma -mf16c;
+// reached only after CPU detection). (q4_1 takes dot256_legacy_impl.h's
+// tiles: its reference order keeps 8 lanes per output, which a panel's
+// rows-in-lanes cannot.) The scheme is
 // panel_avx512_impl.h's with 8 rows per vector: a panel of 16 rows is two
 // halves of 8 lanes. Without vpdpbusd the 8 vpmaddubsw products of a block
 // are summed in int16 (8 x 2 x 15 x 128 < 2^15) and widened once.
 //
-// Per output the arithmetic is the AVX-512 panels': for each block in order,
-//   acc = fma(d_w * d_a, float(isum), acc)   [then acc = fma(m_w, s_a, acc)]
+// Per output the arithmetic is the AVX-512 panels' (and the repacked order
+// llama.cpp gives q4_0 on these CPUs): for each block in order,
+//   acc = fma(d_w * d_a, float(isum), acc)
 // so one token, a 1 x 1 dot and any tiling or thread split agree bit for
 // bit.
 //
@@ -36,7 +39,6 @@ struct Panel {
   // [block][half][k][row][4 values]
   alignas(32) uint8_t q[kChunkBlocks][2][8][32];
   alignas(32) float d[kChunkBlocks][kPanelRows];
-  alignas(32) float m[kChunkBlocks][kPanelRows];
 };
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
@@ -54,20 +56,13 @@ struct Q4_0Format {
   using WBlock = BlockQ4_0;
   using ABlock = BlockQ8_0;
   static constexpr int kOffset = 8;
-  static constexpr bool kMin = false;
-};
-struct Q4_1Format {
-  using WBlock = BlockQ4_1;
-  using ABlock = BlockQ8_1;
-  static constexpr int kOffset = 0;
-  static constexpr bool kMin = true;
 };
 
-// The first two half floats (d, and m for q4_1) of block b of 8 rows whose
-// byte offsets from w are `offsets`, as floats.
+// The first half float (d) of block b of 8 rows whose byte offsets from w
+// are `offsets`, as floats.
 template <typename F>
 inline void GatherScales(const uint8_t* w, __m256i offsets, int64_t b,
-                         __m256* d, __m256* m) {
+                         __m256* d) {
   const __m256i g = _mm256_i32gather_epi32(
       reinterpret_cast<const int*>(
           reinterpret_cast<const typename F::WBlock*>(w) + b),
@@ -79,7 +74,6 @@ inline void GatherScales(const uint8_t* w, __m256i offsets, int64_t b,
     return _mm256_castsi256_si128(_mm256_permute4x64_epi64(p, 0x08));
   };
   *d = _mm256_cvtph_ps(pack(_mm256_and_si256(g, mask)));
-  if constexpr (F::kMin) *m = _mm256_cvtph_ps(pack(_mm256_srli_epi32(g, 16)));
 }
 
 inline __m256i RowOffsets(size_t ws, int n_rows, int first_row) {
@@ -131,10 +125,9 @@ void Pack(const uint8_t* w, size_t ws, int n_rows, int64_t b0, int n_blocks,
   for (int half = 0; half < 2; ++half) {
     const __m256i offsets = RowOffsets(ws, n_rows, kLanes * half);
     for (int b = 0; b < n_blocks; ++b) {
-      __m256 d, m;
-      GatherScales<F>(w, offsets, b0 + b, &d, &m);
+      __m256 d;
+      GatherScales<F>(w, offsets, b0 + b, &d);
       _mm256_store_ps(&p.d[b][kLanes * half], d);
-      if constexpr (F::kMin) _mm256_store_ps(&p.m[b][kLanes * half], m);
     }
   }
 }
@@ -184,11 +177,6 @@ void RunChunk(const Panel& p, int half, int n_blocks, int64_t b0,
       const float da = info != nullptr ? info->d : Half(ab[t]->d);
       acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(da)),
                                _mm256_cvtepi32_ps(isum), acc[t]);
-      if constexpr (F::kMin) {
-        const float sa = info != nullptr ? info->s : Half(ab[t]->s);
-        acc[t] = _mm256_fmadd_ps(_mm256_load_ps(&p.m[b][kLanes * half]),
-                                 _mm256_set1_ps(sa), acc[t]);
-      }
     }
   }
   for (int t = 0; t < T; ++t) {
@@ -242,8 +230,8 @@ void RunFew(int64_t n, const uint8_t* w, size_t ws, int n_rows,
             _mm256_set_m128i(_mm_srli_epi16(packed, 4), packed),
             _mm256_set1_epi8(0x0f));
       }
-      __m256 dw, mw;
-      GatherScales<F>(w, offsets, b, &dw, &mw);
+      __m256 dw;
+      GatherScales<F>(w, offsets, b, &dw);
 #pragma GCC unroll 2
       for (int t = 0; t < T; ++t) {
         const ABlock* ab =
@@ -264,9 +252,6 @@ void RunFew(int64_t n, const uint8_t* w, size_t ws, int n_rows,
         }
         acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(Half(ab->d))),
                                  _mm256_cvtepi32_ps(isum), acc[t]);
-        if constexpr (F::kMin) {
-          acc[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(Half(ab->s)), acc[t]);
-        }
       }
     }
     const __m256i mask = LaneMask(n_rows - kLanes * half);
@@ -332,18 +317,10 @@ float PanelDot(int64_t n, const void* w, const void* a) {
 float PanelDotQ4_0Q8_0(int64_t n, const void* w, const void* a) {
   return PanelDot<Q4_0Format>(n, w, a);
 }
-float PanelDotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
-  return PanelDot<Q4_1Format>(n, w, a);
-}
 void PanelQ4_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
                    const uint8_t* a, size_t as, const PanelActBlock* ab,
                    int64_t nt, float* y, size_t ys) {
   RunPanel<Q4_0Format>(n, w, ws, nr, a, as, ab, nt, y, ys);
-}
-void PanelQ4_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
-                   const uint8_t* a, size_t as, const PanelActBlock* ab,
-                   int64_t nt, float* y, size_t ys) {
-  RunPanel<Q4_1Format>(n, w, ws, nr, a, as, ab, nt, y, ys);
 }
 
 }  // namespace ggufd::tensor::avx2
