@@ -2,9 +2,10 @@
 // softmax around it), with a portable scalar version and an AVX2/FMA/F16C
 // one, chosen once per forward pass from tensor::BestIsa(). Each takes a run
 // of cache rows (`stride` bytes apart, elements F32 or F16 as named) so the
-// per-position loop stays inside the kernel. The AVX2 versions order their
-// float sums as llama.cpp's CPU backend does, so greedy decoding agrees with
-// it bit for bit rather than within rounding noise.
+// per-position loop stays inside the kernel. The SIMD versions order their
+// float sums as llama.cpp's CPU backend does on the same CPU (its AVX-512
+// forms where the CPU has AVX-512, its AVX2 forms where not), so greedy
+// decoding agrees with it bit for bit rather than within rounding noise.
 #ifndef GGUFD_RUNTIME_MODEL_VEC_OPS_H_
 #define GGUFD_RUNTIME_MODEL_VEC_OPS_H_
 
@@ -81,12 +82,16 @@ struct VecOps {
 };
 
 // The kernels for `isa` (the best level at or below it that has them).
+// At the AVX2 level the float orders follow what llama.cpp runs on this
+// CPU: its AVX-512 orders where the CPU has AVX-512 (so a capped run
+// agrees with an uncapped one), its own AVX2 orders where it does not.
 const VecOps& GetVecOps(tensor::Isa isa);
 
 // The implementations; each lives in its own translation unit.
 const VecOps& ScalarVecOps();
-const VecOps& Avx2VecOps();
-const VecOps& Avx512VecOps();  // the AVX2 set plus `multi`
+const VecOps& Avx2VecOps();       // AVX2 code in llama.cpp's AVX-512 orders
+const VecOps& Avx2OrderVecOps();  // AVX2 code in llama.cpp's AVX2 orders
+const VecOps& Avx512VecOps();     // the AVX2 set plus `multi`
 
 }  // namespace ggufd::model
 

@@ -340,7 +340,219 @@ void Softmax(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] *= inv;
 }
 
+// --- llama.cpp's own AVX2 orders (8 lanes), which its CPU backend takes on
+// a CPU without AVX-512 -------------------------------------------------
+
+// exp(x) as llama.cpp computes it with AVX2 (an approximation within about
+// 1.5 ulp): n = round(x / ln2), exp(b) of the remainder by a polynomial
+// without its constant term, then 1 + that scaled by 2^n through the
+// exponent bits; where |n| > 126 the scaling goes in two factors so it
+// neither overflows nor flushes early, and past |n| > 192 it saturates.
+__m256 Exp8(__m256 x) {
+  const __m256 shift = _mm256_set1_ps(0x1.8p23f);
+  const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), shift);
+  const __m256 n = _mm256_sub_ps(z, shift);
+  const __m256 b =
+      _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+                       _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+  // z's low bits hold n: shifted into the exponent field, plus 1.0's bits,
+  // they make 2^n.
+  const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+  const __m256 scale = _mm256_castsi256_ps(
+      _mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+  const __m256 abs_n = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+  const __m256 b2 = _mm256_mul_ps(b, b);
+  const __m256 poly = _mm256_fmadd_ps(
+      _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b,
+                                      _mm256_set1_ps(0x1.573e2ep-5f)),
+                      b2,
+                      _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b,
+                                      _mm256_set1_ps(0x1.fffdb6p-2f))),
+      b2, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+  const __m256 wide = _mm256_cmp_ps(abs_n, _mm256_set1_ps(126), _CMP_GT_OQ);
+  const __m256 plain = _mm256_fmadd_ps(poly, scale, scale);
+  if (_mm256_movemask_ps(wide) == 0) return plain;
+  // 2^n = s1 * s2 with s1 = 2^127 or 2^-125 by n's sign.
+  const __m256i sign_bias = _mm256_and_si256(
+      _mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+      _mm256_set1_epi32(static_cast<int>(0x82000000u)));
+  const __m256 s1 = _mm256_castsi256_ps(
+      _mm256_add_epi32(sign_bias, _mm256_set1_epi32(0x7f000000)));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, sign_bias));
+  const __m256 split = _mm256_mul_ps(_mm256_fmadd_ps(s2, poly, s2), s1);
+  const __m256 saturated =
+      _mm256_cmp_ps(abs_n, _mm256_set1_ps(192), _CMP_GT_OQ);
+  return _mm256_blendv_ps(_mm256_blendv_ps(plain, split, wide),
+                          _mm256_mul_ps(s1, s1), saturated);
+}
+
+// The 8 lanes summed as ggml's F32 vector reduction does on AVX: halves,
+// then neighbours by two horizontal adds, (0 + 1) + (2 + 3).
+float ReduceAdd8Pairs(__m256 v) {
+  const __m128 t0 =
+      _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 t1 = _mm_hadd_ps(t0, t0);
+  return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
+}
+
+// q . k over F16 K rows as ggml_vec_dot_f16 with AVX2 (decoding): 4
+// accumulators of 8 lanes over steps of 32 values, folded (0 + 2) + (1 +
+// 3), reduced, and any remainder added in double.
+void DotRowsF16x8(const float* q, const uint8_t* rows, size_t stride,
+                  int n_rows, int dim, float scale, float* out) {
+  const int np = dim & ~31;
+  for (int r = 0; r < n_rows; ++r) {
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rows + r * stride);
+    __m256 s[4];
+    for (int j = 0; j < 4; ++j) s[j] = _mm256_setzero_ps();
+    for (int i = 0; i < np; i += 32) {
+      for (int j = 0; j < 4; ++j) {
+        s[j] =
+            _mm256_fmadd_ps(Load8(row + i + 8 * j), Load8(q + i + 8 * j), s[j]);
+      }
+    }
+    double sum = ReduceAdd8Pairs(
+        _mm256_add_ps(_mm256_add_ps(s[0], s[2]), _mm256_add_ps(s[1], s[3])));
+    for (int i = np; i < dim; ++i) {
+      sum += static_cast<double>(Load1(row + i) * q[i]);
+    }
+    out[r] = static_cast<float>(sum) * scale;
+  }
+}
+
+// q . k as the tiled matmul sums it with AVX2 (prompt batches): one 8-lane
+// accumulator over steps of 8 values, reduced as HorizontalSum does.
+void DotRowsF16Tiledx8(const float* q, const uint8_t* rows, size_t stride,
+                       int n_rows, int dim, float scale, float* out) {
+  if (dim % 8 != 0) {
+    return DotRowsF16x8(q, rows, stride, n_rows, dim, scale, out);
+  }
+  for (int r = 0; r < n_rows; ++r) {
+    const uint16_t* row = reinterpret_cast<const uint16_t*>(rows + r * stride);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < dim; i += 8) {
+      acc = _mm256_fmadd_ps(Load8(row + i), Load8(q + i), acc);
+    }
+    out[r] = HorizontalSum(acc) * scale;
+  }
+}
+
+// sum_r w[r] v_r with the positions split into classes r mod (8 *
+// kClasses) as the AVX2 reference's lanes split them: each class summed in
+// order, the classes of a lane folded (0 + 2) + (1 + 3) when there are 4,
+// then the 8 lanes reduced as `kPairs` says (ReduceAdd8Pairs when true,
+// HorizontalSum when false).
+template <int kClasses, bool kPairs>
+void WeightedSumF16Lanes8(const float* w, const uint8_t* rows, size_t stride,
+                          int n_rows, int dim, float* out) {
+  alignas(32) float x[8][kMaxOrderedDim];
+  constexpr int kPeriod = 8 * kClasses;
+  for (int l = 0; l < 8; ++l) {
+    for (int d0 = 0; d0 < dim; d0 += 32) {
+      const int nv = dim - d0 >= 32 ? 4 : (dim - d0) / 8;
+      __m256 acc[kClasses][4];
+      for (int j = 0; j < kClasses; ++j) {
+        for (int v = 0; v < 4; ++v) acc[j][v] = _mm256_setzero_ps();
+        for (int p = l + 8 * j; p < n_rows; p += kPeriod) {
+          const __m256 wp = _mm256_set1_ps(w[p]);
+          const uint16_t* row =
+              reinterpret_cast<const uint16_t*>(rows + p * stride) + d0;
+          for (int v = 0; v < nv; ++v) {
+            acc[j][v] = _mm256_fmadd_ps(wp, Load8(row + 8 * v), acc[j][v]);
+          }
+        }
+      }
+      for (int v = 0; v < nv; ++v) {
+        __m256 f = acc[0][v];
+        if constexpr (kClasses == 4) {
+          f = _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[2][v]),
+                            _mm256_add_ps(acc[1][v], acc[3][v]));
+        }
+        _mm256_store_ps(x[l] + d0 + 8 * v, f);
+      }
+    }
+  }
+  // Lane l of every dim at once: halves (l + l+4), then the pairs.
+  for (int d = 0; d < dim; d += 8) {
+    __m256 h[4];
+    for (int k = 0; k < 4; ++k) {
+      h[k] =
+          _mm256_add_ps(_mm256_load_ps(x[k] + d), _mm256_load_ps(x[k + 4] + d));
+    }
+    const __m256 r = kPairs ? _mm256_add_ps(_mm256_add_ps(h[0], h[1]),
+                                            _mm256_add_ps(h[2], h[3]))
+                            : _mm256_add_ps(_mm256_add_ps(h[0], h[2]),
+                                            _mm256_add_ps(h[1], h[3]));
+    _mm256_storeu_ps(out + d, r);
+  }
+}
+
+void WeightedSumF16x8(const float* w, const uint8_t* rows, size_t stride,
+                      int n_rows, int dim, float* out) {
+  if (dim % 8 != 0 || dim > kMaxOrderedDim) {
+    return WeightedSum<uint16_t>(w, rows, stride, n_rows, dim, out);
+  }
+  WeightedSumF16Lanes8<4, true>(w, rows, stride, n_rows, dim, out);
+}
+
+void WeightedSumF16Tiledx8(const float* w, const uint8_t* rows, size_t stride,
+                           int n_rows, int dim, float* out) {
+  if (dim % 8 != 0 || dim > kMaxOrderedDim) {
+    return WeightedSum<uint16_t>(w, rows, stride, n_rows, dim, out);
+  }
+  WeightedSumF16Lanes8<1, false>(w, rows, stride, n_rows, dim, out);
+}
+
+// exp(x - max) with Exp8 in groups of 8 (the masked padding fills the last
+// group with zeros), each group reduced as HorizontalSum does, the group
+// sums added in double.
+void Softmaxx8(float* x, int n) {
+  float max = x[0];
+  for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
+  const __m256 vmax = _mm256_set1_ps(max);
+  double sum = 0;
+  for (int i = 0; i < n; i += 8) {
+    alignas(32) float group[8];
+    const int count = n - i >= 8 ? 8 : n - i;
+    for (int k = 0; k < 8; ++k)
+      group[k] = k < count ? x[i + k] : -__builtin_inff();
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_load_ps(group), vmax));
+    _mm256_store_ps(group, e);
+    sum += static_cast<double>(HorizontalSum(e));
+    for (int k = 0; k < count; ++k) x[i + k] = group[k];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void SiluMulx8(float* gate, const float* up, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(gate + i);
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1), e));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + ::expf(-gate[i])) * up[i];
+}
+
 }  // namespace
+
+const VecOps& Avx2OrderVecOps() {
+  static constexpr VecOps kOps = {DotRows<float>,
+                                  DotRowsF16x8,
+                                  WeightedSum<float>,
+                                  WeightedSumF16x8,
+                                  ToF16,
+                                  RoundF16,
+                                  SiluMulx8,
+                                  DotRowsF16Tiledx8,
+                                  WeightedSumF16Tiledx8,
+                                  Softmaxx8,
+                                  {},
+                                  GeluMul};
+  return kOps;
+}
 
 const VecOps& Avx2VecOps() {
   static constexpr VecOps kOps = {DotRows<float>,

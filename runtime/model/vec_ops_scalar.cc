@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "runtime/model/vec_ops.h"
@@ -85,7 +86,10 @@ const VecOps& ScalarVecOps() {
 
 const VecOps& GetVecOps(tensor::Isa isa) {
   if (isa >= tensor::Isa::kAvx512) return Avx512VecOps();
-  if (isa >= tensor::Isa::kAvx2) return Avx2VecOps();
+  if (isa >= tensor::Isa::kAvx2) {
+    return tensor::IsaSupported(tensor::Isa::kAvx512) ? Avx2VecOps()
+                                                      : Avx2OrderVecOps();
+  }
   return ScalarVecOps();
 }
 

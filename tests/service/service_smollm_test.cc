@@ -24,7 +24,10 @@ TEST(ServiceSmolLmTest, ChatUsesTheModelsTemplateAndStreamsText) {
   system->set_content("You are a helpful assistant.");
   auto* user = chat->add_messages();
   user->set_role("user");
-  user->set_content("What is the capital of France?");
+  // "Answer in one word" makes "The" lead the first token by 1.7 nats: the
+  // plain question is a near-tie between "The" and "La" that llama.cpp's
+  // AVX2 and AVX-512 orders (and ours) break differently.
+  user->set_content("What is the capital of France? Answer in one word.");
   request.mutable_sampling()->set_temperature(0);
   request.mutable_stopping()->set_max_tokens(24);
   request.mutable_output()->set_progress_interval(8);

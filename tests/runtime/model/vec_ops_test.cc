@@ -261,5 +261,107 @@ TEST(VecOpsTest, GeluMulEqualsGeluMul) {
   }
 }
 
+// llama.cpp's AVX2 orders, written out with scalar operations, which
+// Avx2OrderVecOps must give bit for bit (GetVecOps picks it on CPUs
+// without AVX-512, where llama.cpp runs these orders).
+float ReducePairs8(const float (&x)[8]) {  // halves, then two hadds
+  float t[4];
+  for (int k = 0; k < 4; ++k) t[k] = x[k] + x[k + 4];
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+float ReduceHalves8(const float (&x)[8]) {  // halves, movehl, movehdup
+  float t[4];
+  for (int k = 0; k < 4; ++k) t[k] = x[k] + x[k + 4];
+  return (t[0] + t[2]) + (t[1] + t[3]);
+}
+
+// ggml_vec_dot_f16: 4 accumulators of 8 lanes over steps of 32, folded
+// (0 + 2) + (1 + 3), reduced in pairs; the rest added in double.
+float VecDotF16Order(const uint16_t* x, const float* y, int n) {
+  float acc[4][8] = {};
+  const int np = n & ~31;
+  for (int i = 0; i < np; i += 32) {
+    for (int j = 0; j < 4; ++j) {
+      for (int l = 0; l < 8; ++l) {
+        const int at = i + 8 * j + l;
+        acc[j][l] = std::fma(tensor::Fp16ToFp32(x[at]), y[at], acc[j][l]);
+      }
+    }
+  }
+  float f[8];
+  for (int l = 0; l < 8; ++l) {
+    f[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  }
+  double sum = ReducePairs8(f);
+  for (int i = np; i < n; ++i) {
+    sum += static_cast<double>(tensor::Fp16ToFp32(x[i]) * y[i]);
+  }
+  return static_cast<float>(sum);
+}
+
+// The tiled matmul: one 8-lane accumulator, reduced in halves.
+float TiledF16Order(const uint16_t* x, const float* y, int n) {
+  float acc[8] = {};
+  for (int i = 0; i < n; i += 8) {
+    for (int l = 0; l < 8; ++l) {
+      acc[l] = std::fma(tensor::Fp16ToFp32(x[i + l]), y[i + l], acc[l]);
+    }
+  }
+  return ReduceHalves8(acc);
+}
+
+TEST(VecOpsTest, Avx2OrderKernelsFollowLlamaCppsAvx2Orders) {
+  if (!tensor::IsaSupported(tensor::Isa::kAvx2)) {
+    GTEST_SKIP() << "this CPU has no AVX2";
+  }
+  const VecOps& ops = Avx2OrderVecOps();
+  // dim 80 leaves a remainder after the steps of 32; 300 positions leave
+  // a partial group of 8 and of 32.
+  constexpr int kDim = 80, kPos = 300, kPad = 3;
+  const Rows rows = MakeRows(kPos, kDim, kPad);
+  const size_t stride = static_cast<size_t>(kDim + kPad) * 2;
+  auto row = [&](int r) {
+    return reinterpret_cast<const uint16_t*>(rows.f16.data() + r * stride);
+  };
+  std::vector<float> q(kDim), w(kPos);
+  for (int i = 0; i < kDim; ++i) {
+    q[i] = tensor::Fp16ToFp32(tensor::Fp32ToFp16(std::cos(0.11f * i)));
+  }
+  for (int r = 0; r < kPos; ++r) {
+    w[r] = tensor::Fp16ToFp32(tensor::Fp32ToFp16(std::exp(-0.01f * r) / 40));
+  }
+  std::vector<float> got(kPos), got_tiled(kPos);
+  ops.dot_rows_f16(q.data(), rows.f16.data(), stride, kPos, kDim, 0.125f,
+                   got.data());
+  ops.dot_rows_f16_batched(q.data(), rows.f16.data(), stride, kPos, kDim,
+                           0.125f, got_tiled.data());
+  for (int r = 0; r < kPos; ++r) {
+    EXPECT_EQ(got[r], VecDotF16Order(row(r), q.data(), kDim) * 0.125f) << r;
+    EXPECT_EQ(got_tiled[r], TiledF16Order(row(r), q.data(), kDim) * 0.125f)
+        << r;
+  }
+  // The V sums: for each dim, the same dots over positions (the cache's
+  // padding past kPos weighs 0, so every position sits in its lane).
+  std::vector<float> out(kDim), out_tiled(kDim);
+  ops.weighted_sum_f16(w.data(), rows.f16.data(), stride, kPos, kDim,
+                       out.data());
+  ops.weighted_sum_f16_batched(w.data(), rows.f16.data(), stride, kPos, kDim,
+                               out_tiled.data());
+  const int padded = (kPos + 31) / 32 * 32;
+  for (int d = 0; d < kDim; ++d) {
+    std::vector<uint16_t> column(padded, 0);
+    std::vector<float> weights(padded, 0.0f);
+    for (int r = 0; r < kPos; ++r) {
+      column[r] = row(r)[d];
+      weights[r] = w[r];
+    }
+    EXPECT_EQ(out[d], VecDotF16Order(column.data(), weights.data(), padded))
+        << d;
+    EXPECT_EQ(out_tiled[d],
+              TiledF16Order(column.data(), weights.data(), padded))
+        << d;
+  }
+}
+
 }  // namespace
 }  // namespace ggufd::model
