@@ -1,7 +1,7 @@
 // 256-bit kernels of the 32-value block types without hand-written 512-bit
 // kernels: q5_0 and iq4_nl (with q8_0 activations) and q5_1 (with q8_1);
-// and q4_1 for the AVX2 level, whose row panels would sum it in another
-// order than ggml's.
+// and q4_1 and q4_0's vec_dot order for the AVX2 level, whose row panels sum
+// a block whole (q4_0's repacked order, not vec_dot's).
 // Compiled once per level; see dot256_ops.h. Each block is unpacked to 32
 // bytes once per tile row and meets every activation column of the tile.
 #ifndef GGUFD_RUNTIME_TENSOR_DOT256_LEGACY_IMPL_H_
@@ -110,6 +110,52 @@ struct KQ5_1 {
               _mm256_cvtepi32_ps(AddDotU8S8(_mm256_setzero_si256(), qw, qa[c]));
           acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]), p, acc[r][c]);
           acc[r][c] = _mm256_fmadd_ps(mw, sa[c], acc[r][c]);
+        }
+      }
+    }
+    StoreTile<R, C>(acc, y, ys);
+  }
+};
+
+// q4_0 x q8_0 in ggml's vec_dot order (the AVX2 level's; its repacked order
+// is panel_avx2.cc's): as q5_0 without the fifth bit, the -8 offset entering
+// each lane as -8 times its activations' sum, so every lane holds ggml's
+// exact integer sum of (q - 8) * a.
+template <int R, int C>
+struct KQ4_0 {
+  static constexpr int kMaxRows = 4;
+  static constexpr int kMaxCols = kWideCols;
+  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                  size_t as, float* y, size_t ys) {
+    __m256 acc[R][C];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+    }
+    const __m256i eight = _mm256_set1_epi8(8);
+    for (int64_t b = 0; b < n / kQK; ++b) {
+      __m256i qa[C], offset[C];
+      float da[C];
+#pragma GCC unroll 4
+      for (int c = 0; c < C; ++c) {
+        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
+        qa[c] = Load256(blk->qs);
+        offset[c] =
+            _mm256_sub_epi32(_mm256_setzero_si256(),
+                             AddDotU8S8(_mm256_setzero_si256(), eight, qa[c]));
+        da[c] = Half(blk->d);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const BlockQ4_0* blk = BlockAt<BlockQ4_0>(w, ws, r, b);
+        const __m256i qw = Nibbles(blk->qs);
+        const float dw = Half(blk->d);
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const __m256i p = AddDotU8S8(offset[c], qw, qa[c]);
+          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
+                                      _mm256_cvtepi32_ps(p), acc[r][c]);
         }
       }
     }
@@ -230,6 +276,9 @@ float DotQ5_1Q8_1(int64_t n, const void* w, const void* a) {
 float DotQ4_1Q8_1(int64_t n, const void* w, const void* a) {
   return RunDot<KQ4_1>(n, w, a);
 }
+float DotQ4_0Q8_0(int64_t n, const void* w, const void* a) {
+  return RunDot<KQ4_0>(n, w, a);
+}
 float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a) {
   return RunDot<KIQ4_NL>(n, w, a);
 }
@@ -245,6 +294,10 @@ void TileQ5_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
 void TileQ4_1Q8_1(int64_t n, const uint8_t* w, size_t ws, int nr,
                   const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
   RunTile<KQ4_1>(n, w, ws, nr, a, as, nc, y, ys);
+}
+void TileQ4_0Q8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
+                  const uint8_t* a, size_t as, int nc, float* y, size_t ys) {
+  RunTile<KQ4_0>(n, w, ws, nr, a, as, nc, y, ys);
 }
 void TileIQ4_NLQ8_0(int64_t n, const uint8_t* w, size_t ws, int nr,
                     const uint8_t* a, size_t as, int nc, float* y, size_t ys) {

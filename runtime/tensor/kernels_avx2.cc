@@ -1,5 +1,4 @@
-// The AVX2/FMA/F16C kernels. q4_0 has no repacked form at this level: an
-// AVX2-only CPU takes the scalar one.
+// The AVX2/FMA/F16C kernels.
 #include "runtime/tensor/kernel_registry.h"
 #include "runtime/tensor/simd_kernels.h"
 
@@ -13,8 +12,13 @@ void RegisterAvx2Kernels(KernelTable& t) {
   KernelsAt(t, T::kF16, kIsa) = {.vec_dot = k::DotF16, .mat_tile = k::TileF16};
   KernelsAt(t, T::kBF16, kIsa) = {.vec_dot = k::DotBF16,
                                   .mat_tile = k::TileBF16};
-  KernelsAt(t, T::kQ4_0, kIsa) = {.vec_dot = k::PanelDotQ4_0Q8_0,
-                                  .mat_panel = k::PanelQ4_0Q8_0};
+  // vec_dot's order in tiles; the repacked order (whole-block sums, which
+  // llama.cpp's q4_0_8x8 keeps) in the row panels.
+  KernelsAt(t, T::kQ4_0, kIsa) = {.vec_dot = k::DotQ4_0Q8_0,
+                                  .mat_tile = k::TileQ4_0Q8_0,
+                                  .repacked = {.dot_gemv = k::PanelDotQ4_0Q8_0,
+                                               .dot_gemm = k::PanelDotQ4_0Q8_0,
+                                               .panel = k::PanelQ4_0Q8_0}};
   // Tiles, not panels: the tiles keep ggml's 8 lanes per output.
   KernelsAt(t, T::kQ4_1, kIsa) = {.vec_dot = k::DotQ4_1Q8_1,
                                   .mat_tile = k::TileQ4_1Q8_1};

@@ -32,6 +32,7 @@
   float DotQ5_0Q8_0(int64_t n, const void* w, const void* a);                 \
   float DotQ5_1Q8_1(int64_t n, const void* w, const void* a);                 \
   float DotQ4_1Q8_1(int64_t n, const void* w, const void* a);                 \
+  float DotQ4_0Q8_0(int64_t n, const void* w, const void* a);                 \
   float DotIQ4_NLQ8_0(int64_t n, const void* w, const void* a);               \
   float DotQ2_KQ8_K(int64_t n, const void* w, const void* a);                 \
   float DotQ3_KQ8_K(int64_t n, const void* w, const void* a);                 \
@@ -55,6 +56,9 @@
                     const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
                     size_t y_stride);                                         \
   void TileQ4_1Q8_1(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
+                    const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
+                    size_t y_stride);                                         \
+  void TileQ4_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows, \
                     const uint8_t* a, size_t a_stride, int n_cols, float* y,  \
                     size_t y_stride);                                         \
   void TileIQ4_NLQ8_0(int64_t n, const uint8_t* w, size_t w_stride,           \
