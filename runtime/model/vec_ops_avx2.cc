@@ -262,22 +262,22 @@ void DotRowsF16Tiled(const float* q, const uint8_t* rows, size_t stride,
   }
 }
 
-// sum_r w[r] v_r with the positions r split into classes r mod (16 *
-// n_classes) as the reference's lanes split them: each class summed in
-// order, the classes of lane l folded (0 + 2) + (1 + 3) (4 classes: ggml's
-// dot with 4 accumulators) into x[l], then the 16 lanes reduced.
-template <int kClasses>
-void WeightedSumF16Lanes(const float* w, const uint8_t* rows, size_t stride,
-                         int n_rows, int dim, float* out) {
-  alignas(32) float x[16][kMaxOrderedDim];
-  constexpr int kPeriod = 16 * kClasses;
-  for (int l = 0; l < 16; ++l) {
+// Class sums of the V rows: x[l][d] = sum over positions p with p mod
+// kLanes == l of w[p] v_p[d], the positions of lane l split further into
+// classes by (p / kLanes) mod kClasses as the reference's accumulators split
+// them (each class summed in order), the classes folded (0 + 2) + (1 + 3)
+// when there are 4. The caller reduces the lanes as its reference does.
+template <int kLanes, int kClasses>
+void ClassSumsF16(const float* w, const uint8_t* rows, size_t stride,
+                  int n_rows, int dim, float (*x)[kMaxOrderedDim]) {
+  constexpr int kPeriod = kLanes * kClasses;
+  for (int l = 0; l < kLanes; ++l) {
     for (int d0 = 0; d0 < dim; d0 += 32) {
       const int nv = dim - d0 >= 32 ? 4 : (dim - d0) / 8;
       __m256 acc[kClasses][4];
       for (int j = 0; j < kClasses; ++j) {
         for (int v = 0; v < 4; ++v) acc[j][v] = _mm256_setzero_ps();
-        for (int p = l + 16 * j; p < n_rows; p += kPeriod) {
+        for (int p = l + kLanes * j; p < n_rows; p += kPeriod) {
           const __m256 wp = _mm256_set1_ps(w[p]);
           const uint16_t* row =
               reinterpret_cast<const uint16_t*>(rows + p * stride) + d0;
@@ -296,6 +296,16 @@ void WeightedSumF16Lanes(const float* w, const uint8_t* rows, size_t stride,
       }
     }
   }
+}
+
+// sum_r w[r] v_r in the order of the AVX-512 reference's 16 lanes (4
+// classes: ggml's dot with 4 accumulators; 1: the tiled matmul), the lanes
+// reduced as _mm512_reduce_add_ps does.
+template <int kClasses>
+void WeightedSumF16Lanes(const float* w, const uint8_t* rows, size_t stride,
+                         int n_rows, int dim, float* out) {
+  alignas(32) float x[16][kMaxOrderedDim];
+  ClassSumsF16<16, kClasses>(w, rows, stride, n_rows, dim, x);
   ReduceAdd16Rows(x, dim, out);
 }
 
@@ -437,41 +447,13 @@ void DotRowsF16Tiledx8(const float* q, const uint8_t* rows, size_t stride,
   }
 }
 
-// sum_r w[r] v_r with the positions split into classes r mod (8 *
-// kClasses) as the AVX2 reference's lanes split them: each class summed in
-// order, the classes of a lane folded (0 + 2) + (1 + 3) when there are 4,
-// then the 8 lanes reduced as `kPairs` says (ReduceAdd8Pairs when true,
-// HorizontalSum when false).
+// sum_r w[r] v_r in the order of the AVX2 reference's 8 lanes, reduced in
+// pairs (ReduceAdd8Pairs) when `kPairs`, in halves (HorizontalSum) if not.
 template <int kClasses, bool kPairs>
 void WeightedSumF16Lanes8(const float* w, const uint8_t* rows, size_t stride,
                           int n_rows, int dim, float* out) {
   alignas(32) float x[8][kMaxOrderedDim];
-  constexpr int kPeriod = 8 * kClasses;
-  for (int l = 0; l < 8; ++l) {
-    for (int d0 = 0; d0 < dim; d0 += 32) {
-      const int nv = dim - d0 >= 32 ? 4 : (dim - d0) / 8;
-      __m256 acc[kClasses][4];
-      for (int j = 0; j < kClasses; ++j) {
-        for (int v = 0; v < 4; ++v) acc[j][v] = _mm256_setzero_ps();
-        for (int p = l + 8 * j; p < n_rows; p += kPeriod) {
-          const __m256 wp = _mm256_set1_ps(w[p]);
-          const uint16_t* row =
-              reinterpret_cast<const uint16_t*>(rows + p * stride) + d0;
-          for (int v = 0; v < nv; ++v) {
-            acc[j][v] = _mm256_fmadd_ps(wp, Load8(row + 8 * v), acc[j][v]);
-          }
-        }
-      }
-      for (int v = 0; v < nv; ++v) {
-        __m256 f = acc[0][v];
-        if constexpr (kClasses == 4) {
-          f = _mm256_add_ps(_mm256_add_ps(acc[0][v], acc[2][v]),
-                            _mm256_add_ps(acc[1][v], acc[3][v]));
-        }
-        _mm256_store_ps(x[l] + d0 + 8 * v, f);
-      }
-    }
-  }
+  ClassSumsF16<8, kClasses>(w, rows, stride, n_rows, dim, x);
   // Lane l of every dim at once: halves (l + l+4), then the pairs.
   for (int d = 0; d < dim; d += 8) {
     __m256 h[4];

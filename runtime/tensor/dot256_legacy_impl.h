@@ -26,51 +26,72 @@ inline void StoreTile(__m256 (&acc)[R][C], float* y, size_t ys) {
   }
 }
 
-// q5_0 x q8_0: the 5-bit quants stay unsigned (0..31) and the -16 offset
-// enters as an initial -16 * sum(q8) per activation block, shared by all
-// rows of the tile.
-template <int R, int C>
-struct KQ5_0 {
-  static constexpr int kMaxRows = 4;
-  static constexpr int kMaxCols = kWideCols;
-  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
-                  size_t as, float* y, size_t ys) {
-    __m256 acc[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    const __m256i sixteen = _mm256_set1_epi8(16);
-    for (int64_t b = 0; b < n / kQK; ++b) {
-      __m256i qa[C], offset[C];
-      float da[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
-        qa[c] = Load256(blk->qs);
-        offset[c] = _mm256_sub_epi32(
-            _mm256_setzero_si256(),
-            AddDotU8S8(_mm256_setzero_si256(), sixteen, qa[c]));
-        da[c] = Half(blk->d);
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const BlockQ5_0* blk = BlockAt<BlockQ5_0>(w, ws, r, b);
-        const __m256i qw =
-            _mm256_or_si256(Nibbles(blk->qs), BitsToBytes(blk->qh, 0x10));
-        const float dw = Half(blk->d);
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          const __m256i p = AddDotU8S8(offset[c], qw, qa[c]);
-          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
-                                      _mm256_cvtepi32_ps(p), acc[r][c]);
-        }
-      }
-    }
-    StoreTile<R, C>(acc, y, ys);
+// q5_0 and q4_0 x q8_0 (q4_0 in vec_dot's order; its repacked order is
+// panel_avx2.cc's): the quants stay unsigned (0..31 or 0..15) and the
+// offset (16 or 8) enters each lane as minus the offset times the sum of its
+// activations, shared by all rows of the tile, so every lane holds ggml's
+// exact integer sum of (q - offset) * a.
+struct Q5_0Unpack {
+  using Block = BlockQ5_0;
+  static constexpr int8_t kOffset = 16;
+  static __m256i Quants(const BlockQ5_0* blk) {
+    return _mm256_or_si256(Nibbles(blk->qs), BitsToBytes(blk->qh, 0x10));
   }
 };
+struct Q4_0Unpack {
+  using Block = BlockQ4_0;
+  static constexpr int8_t kOffset = 8;
+  static __m256i Quants(const BlockQ4_0* blk) { return Nibbles(blk->qs); }
+};
+
+template <typename U>
+struct KOffsetQ {
+  template <int R, int C>
+  struct K {
+    static constexpr int kMaxRows = 4;
+    static constexpr int kMaxCols = kWideCols;
+    static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
+                    size_t as, float* y, size_t ys) {
+      __m256 acc[R][C];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
+      }
+      const __m256i offset_bytes = _mm256_set1_epi8(U::kOffset);
+      for (int64_t b = 0; b < n / kQK; ++b) {
+        __m256i qa[C], offset[C];
+        float da[C];
+#pragma GCC unroll 4
+        for (int c = 0; c < C; ++c) {
+          const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
+          qa[c] = Load256(blk->qs);
+          offset[c] = _mm256_sub_epi32(
+              _mm256_setzero_si256(),
+              AddDotU8S8(_mm256_setzero_si256(), offset_bytes, qa[c]));
+          da[c] = Half(blk->d);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) {
+          const auto* blk = BlockAt<typename U::Block>(w, ws, r, b);
+          const __m256i qw = U::Quants(blk);
+          const float dw = Half(blk->d);
+#pragma GCC unroll 4
+          for (int c = 0; c < C; ++c) {
+            const __m256i p = AddDotU8S8(offset[c], qw, qa[c]);
+            acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
+                                        _mm256_cvtepi32_ps(p), acc[r][c]);
+          }
+        }
+      }
+      StoreTile<R, C>(acc, y, ys);
+    }
+  };
+};
+template <int R, int C>
+using KQ5_0 = KOffsetQ<Q5_0Unpack>::K<R, C>;
+template <int R, int C>
+using KQ4_0 = KOffsetQ<Q4_0Unpack>::K<R, C>;
 
 // q5_1 x q8_1: d_w * d_a * sum(q5 * q8) + m_w * s_a per block, the m * s
 // term riding in lane 0 of the same accumulator.
@@ -110,52 +131,6 @@ struct KQ5_1 {
               _mm256_cvtepi32_ps(AddDotU8S8(_mm256_setzero_si256(), qw, qa[c]));
           acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]), p, acc[r][c]);
           acc[r][c] = _mm256_fmadd_ps(mw, sa[c], acc[r][c]);
-        }
-      }
-    }
-    StoreTile<R, C>(acc, y, ys);
-  }
-};
-
-// q4_0 x q8_0 in ggml's vec_dot order (the AVX2 level's; its repacked order
-// is panel_avx2.cc's): as q5_0 without the fifth bit, the -8 offset entering
-// each lane as -8 times its activations' sum, so every lane holds ggml's
-// exact integer sum of (q - 8) * a.
-template <int R, int C>
-struct KQ4_0 {
-  static constexpr int kMaxRows = 4;
-  static constexpr int kMaxCols = kWideCols;
-  static void Run(int64_t n, const uint8_t* w, size_t ws, const uint8_t* a,
-                  size_t as, float* y, size_t ys) {
-    __m256 acc[R][C];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) acc[r][c] = _mm256_setzero_ps();
-    }
-    const __m256i eight = _mm256_set1_epi8(8);
-    for (int64_t b = 0; b < n / kQK; ++b) {
-      __m256i qa[C], offset[C];
-      float da[C];
-#pragma GCC unroll 4
-      for (int c = 0; c < C; ++c) {
-        const BlockQ8_0* blk = BlockAt<BlockQ8_0>(a, as, c, b);
-        qa[c] = Load256(blk->qs);
-        offset[c] =
-            _mm256_sub_epi32(_mm256_setzero_si256(),
-                             AddDotU8S8(_mm256_setzero_si256(), eight, qa[c]));
-        da[c] = Half(blk->d);
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < R; ++r) {
-        const BlockQ4_0* blk = BlockAt<BlockQ4_0>(w, ws, r, b);
-        const __m256i qw = Nibbles(blk->qs);
-        const float dw = Half(blk->d);
-#pragma GCC unroll 4
-        for (int c = 0; c < C; ++c) {
-          const __m256i p = AddDotU8S8(offset[c], qw, qa[c]);
-          acc[r][c] = _mm256_fmadd_ps(_mm256_set1_ps(dw * da[c]),
-                                      _mm256_cvtepi32_ps(p), acc[r][c]);
         }
       }
     }
