@@ -17,6 +17,12 @@
 
 namespace ggufd::http {
 
+// The method each route's calls are counted and logged under.
+inline constexpr char kChatCompletionsMethod[] = "OpenAI/ChatCompletions";
+inline constexpr char kCompletionsMethod[] = "OpenAI/Completions";
+inline constexpr char kEmbeddingsMethod[] = "OpenAI/Embeddings";
+inline constexpr char kModelsMethod[] = "OpenAI/Models";
+
 struct DoorContext {
   ServiceState& state;
   security::Guards& guards;

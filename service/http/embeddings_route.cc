@@ -24,8 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kMethod[] = "OpenAI/Embeddings";
-
 // The outcome, handed from whichever thread ends the call to the
 // connection's thread. Shared, so a late hand-off never writes into
 // something gone.
@@ -96,9 +94,10 @@ void ServeEmbeddings(DoorContext& door, const httplib::Request& req,
     const HttpError error =
         ToHttpError(status, ours ? std::nullopt : EmbedParam(status));
     WriteError(res, error);
-    LogHttpCall(door, req, kMethod, start, error.status, status);
+    LogHttpCall(door, req, kEmbeddingsMethod, start, error.status, status);
   };
-  auto caller = AdmitHttp(door, req, kMethod, security::Role::kInference);
+  auto caller =
+      AdmitHttp(door, req, kEmbeddingsMethod, security::Role::kInference);
   if (!caller.ok()) return refuse(caller.status(), false);
   auto body = ParseBody(req.body);
   if (!body.ok()) return refuse(body.status(), true);
@@ -107,7 +106,8 @@ void ServeEmbeddings(DoorContext& door, const httplib::Request& req,
 
   auto outcome = std::make_shared<Outcome>();
   std::shared_ptr<EmbedCall> call = EmbedCall::Start(
-      door.state, parsed->request, {.method = kMethod, .caller = caller->name},
+      door.state, parsed->request,
+      {.method = kEmbeddingsMethod, .caller = caller->name},
       [outcome](EmbedOutcome& result) { outcome->Set(result); });
   const int socket = BoundedHttpServer::ConnectionSocket();
   std::optional<EmbedOutcome> result = outcome->Wait(socket, true);

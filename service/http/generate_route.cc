@@ -22,8 +22,8 @@ using nlohmann::json;
 constexpr char kSessionHeader[] = "x-ggufd-session";
 
 const char* MethodOf(Endpoint endpoint) {
-  return endpoint == Endpoint::kChatCompletions ? "OpenAI/ChatCompletions"
-                                                : "OpenAI/Completions";
+  return endpoint == Endpoint::kChatCompletions ? kChatCompletionsMethod
+                                                : kCompletionsMethod;
 }
 
 // One call: from the request to the logged end, whichever comes first of

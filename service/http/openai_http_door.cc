@@ -20,8 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kModelsMethod[] = "OpenAI/Models";
-
 // A runtime as OpenAI's model object, with what ggufd knows of its model.
 json ModelObject(const WorkerSnapshot& s) {
   const ModelInfo& m = s.diagnostics.model;
@@ -134,9 +132,9 @@ void LogHttpCall(DoorContext& door, const httplib::Request& req,
 }
 
 std::string_view HttpMethodOf(std::string_view path) {
-  if (path == "/v1/chat/completions") return "OpenAI/ChatCompletions";
-  if (path == "/v1/completions") return "OpenAI/Completions";
-  if (path == "/v1/embeddings") return "OpenAI/Embeddings";
+  if (path == "/v1/chat/completions") return kChatCompletionsMethod;
+  if (path == "/v1/completions") return kCompletionsMethod;
+  if (path == "/v1/embeddings") return kEmbeddingsMethod;
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     return kModelsMethod;
   }
