@@ -32,6 +32,16 @@ inline __m256i GroupSumVector(const int8_t* qs) {
                            _mm256_set1_epi16(1));
 }
 
+// The sum of the 32 bytes qs.
+inline int SumBytes(const int8_t* qs) {
+  const __m256i s = GroupSumVector(qs);
+  __m128i t =
+      _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+  return _mm_cvtsi128_si32(t);
+}
+
 }  // namespace
 }  // namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE
 

@@ -13,12 +13,14 @@ void RegisterAvx2Kernels(KernelTable& t) {
   KernelsAt(t, T::kBF16, kIsa) = {.vec_dot = k::DotBF16,
                                   .mat_tile = k::TileBF16};
   // vec_dot's order in tiles; the repacked order (whole-block sums, which
-  // llama.cpp's q4_0_8x8 keeps) in the row panels.
-  KernelsAt(t, T::kQ4_0, kIsa) = {.vec_dot = k::DotQ4_0Q8_0,
-                                  .mat_tile = k::TileQ4_0Q8_0,
-                                  .repacked = {.dot_gemv = k::PanelDotQ4_0Q8_0,
-                                               .dot_gemm = k::PanelDotQ4_0Q8_0,
-                                               .panel = k::PanelQ4_0Q8_0}};
+  // llama.cpp's q4_0_8x8 keeps) in the row panels and the decode panels.
+  KernelsAt(t, T::kQ4_0, kIsa) = {
+      .vec_dot = k::DotQ4_0Q8_0,
+      .mat_tile = k::TileQ4_0Q8_0,
+      .repacked = {.dot_gemv = k::PanelDotQ4_0Q8_0,
+                   .dot_gemm = k::PanelDotQ4_0Q8_0,
+                   .panel = k::PanelQ4_0Q8_0,
+                   .decode = k::DecodeQ4_0Q8_0Whole}};
   // Tiles, not panels: the tiles keep ggml's 8 lanes per output.
   KernelsAt(t, T::kQ4_1, kIsa) = {.vec_dot = k::DotQ4_1Q8_1,
                                   .mat_tile = k::TileQ4_1Q8_1};

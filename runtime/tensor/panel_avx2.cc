@@ -43,15 +43,6 @@ struct Panel {
 
 inline float Half(uint16_t h) { return _cvtsh_ss(h); }
 
-inline int SumBytes(const int8_t* qs) {
-  const __m256i s = GroupSumVector(qs);
-  __m128i t =
-      _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
-  t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
-  return _mm_cvtsi128_si32(t);
-}
-
 struct Q4_0Format {
   using WBlock = BlockQ4_0;
   using ABlock = BlockQ8_0;

@@ -5,6 +5,7 @@
 //   dot_avx512{,_vnni}.cc    float; q8_0 without VNNI (AVX-512)
 //   panel_avx512{,_vnni}.cc  q4_0, q4_1; q8_0 with VNNI (AVX-512 row panels)
 //   decode_panel_avx512{,_vnni}.cc  the same types packed at load (decode)
+//   decode_panel_avx2.cc     q4_0 packed at load (AVX2 decode)
 //   dot256_*.cc              q5_0, q5_1, iq4_nl, K-quants, iq4_xs (all levels);
 //                            q4_K in ggml's repacked orders
 //                            (Dot/TileQ4_KQ8_KGemv,
@@ -161,6 +162,10 @@ float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                   const uint8_t* a, size_t a_stride, int n_cols, float* y,
                   size_t y_stride);
+// q4_0's decode panels in its repacked order (decode_panel_avx2.cc).
+void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
+                         const uint8_t* a, size_t a_stride, int n_tokens,
+                         float* y, size_t y_stride);
 }  // namespace ggufd::tensor::avx2
 GGUFD_DECLARE_SIMD_KERNELS(avx512)
 namespace ggufd::tensor::avx512 {
