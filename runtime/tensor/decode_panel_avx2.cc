@@ -1,4 +1,4 @@
-// The decode-panel kernel of q4_0 at AVX2 (compiled with -mavx2 -mfma
+// The decode-panel kernels of q4_0 and q8_0 at AVX2 (compiled with -mavx2 -mfma
 // -mf16c; reached only after CPU detection), in the repacked order llama.cpp
 // gives q4_0 on these CPUs (its q4_0_8x8 gemv, panel_avx2.cc's order): per
 // row, for each block in order,
@@ -17,6 +17,7 @@
 #define GGUFD_SIMD_NAMESPACE avx2
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -30,7 +31,7 @@ namespace ggufd::tensor::avx2 {
 namespace {
 
 static_assert(kPanelRows == 16);
-constexpr size_t kQuantBytes = 256;  // a q4_0 block's quants in a panel
+constexpr size_t kQ4QuantBytes = 256;  // a q4_0 block's quants in a panel
 constexpr int kOffset = 8;
 // How far ahead the panel stream is prefetched (as the AVX-512 kernels do).
 constexpr size_t kPrefetchBytes = 4096;
@@ -62,11 +63,11 @@ void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
     acc[t][1] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < n / kQK; ++b) {
-    const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
-    const uint8_t* d = panel + PairedScalesAt(b, kQuantBytes);
+    const uint8_t* q = panel + PairedQuantsAt(b, kQ4QuantBytes);
+    const uint8_t* d = panel + PairedScalesAt(b, kQ4QuantBytes);
     // The block's quants and the line after them (the pair's scales after
     // an odd block).
-    for (size_t off = 0; off <= kQuantBytes; off += 64) {
+    for (size_t off = 0; off <= kQ4QuantBytes; off += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
                    _MM_HINT_T0);
     }
@@ -121,7 +122,87 @@ void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
+// q8_0 in vec_dot's order (dot_avx2.cc's KQ8_0): lane g of a row's
+// accumulator takes values 4g..4g+3 of each block, fma(d_w * d_a, their
+// sum, lane), and the lanes are summed as ((l0 + l4) + (l2 + l6)) + ((l1 +
+// l5) + (l3 + l7)). In the panel, vector k of a block holds values
+// 4k..4k+3 of every row (rows 0-7 in its low 256 bits), so lane g of a row
+// is accumulator k = g of 8 rows side by side, and 8 accumulators serve 8
+// rows: the panel's halves take turns over short runs of blocks, the second
+// reading them again from L1.
+constexpr size_t kQ8QuantBytes = 512;
+// Blocks of a panel whose two halves are done before the next ones: 8
+// blocks (4.3 KiB) stay in L1 for the second half.
+constexpr int64_t kQ8ChunkBlocks = 8;
+
+// Blocks [b0, b1) of one half h of the panel into its 8 accumulators.
+inline void RunQ8_0Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
+                          int64_t b1, int h, __m256 (&acc)[8]) {
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t b = b0; b < b1; ++b) {
+    const uint8_t* q = panel + PairedQuantsAt(b, kQ8QuantBytes);
+    const uint8_t* d = panel + PairedScalesAt(b, kQ8QuantBytes);
+    if (h == 0) {
+      for (size_t off = 0; off <= kQ8QuantBytes; off += 64) {
+        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
+                     _MM_HINT_T0);
+      }
+    }
+    const __m256 scale = _mm256_mul_ps(
+        _mm256_cvtph_ps(
+            _mm_load_si128(reinterpret_cast<const __m128i*>(d + 16 * h))),
+        _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) {
+      // Stored biased (+128, for vpdpbusd); |w| times sign-transferred a,
+      // as ggml's vec_dot does without VNNI.
+      const __m256i w = _mm256_xor_si256(
+          _mm256_load_si256(
+              reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
+          bias);
+      const __m256i ak = _mm256_set1_epi32(Dword(ab[b].qs + 4 * k));
+      const __m256i p = _mm256_madd_epi16(
+          _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(ak, w)),
+          ones);
+      acc[k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[k]);
+    }
+  }
+}
+
+void RunQ8_0(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+             float* y) {
+  const BlockQ8_0* ab = reinterpret_cast<const BlockQ8_0*>(a);
+  const int halves = n_rows > 8 ? 2 : 1;
+  __m256 acc[2][8];
+  for (auto& half : acc) {
+    for (__m256& v : half) v = _mm256_setzero_ps();
+  }
+  const int64_t nb = n / kQK;
+  for (int64_t b0 = 0; b0 < nb; b0 += kQ8ChunkBlocks) {
+    const int64_t b1 = std::min(nb, b0 + kQ8ChunkBlocks);
+    for (int h = 0; h < halves; ++h)
+      RunQ8_0Blocks(panel, ab, b0, b1, h, acc[h]);
+  }
+  for (int h = 0; h < halves; ++h) {
+    const __m256* l = acc[h];
+    const __m256 total = _mm256_add_ps(
+        _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[2], l[6])),
+        _mm256_add_ps(_mm256_add_ps(l[1], l[5]), _mm256_add_ps(l[3], l[7])));
+    _mm256_maskstore_ps(y + 8 * h, LaneMask(n_rows - 8 * h), total);
+  }
+}
+
 }  // namespace
+
+void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  for (int t = 0; t < n_tokens; ++t) {
+    RunQ8_0(n, panel, n_rows, a + static_cast<size_t>(t) * as,
+            y + static_cast<size_t>(t) * ys);
+  }
+}
 
 void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
                          const uint8_t* a, size_t as, int n_tokens, float* y,

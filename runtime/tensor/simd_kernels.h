@@ -162,10 +162,13 @@ float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                   const uint8_t* a, size_t a_stride, int n_cols, float* y,
                   size_t y_stride);
-// q4_0's decode panels in its repacked order (decode_panel_avx2.cc).
+// Decode panels (decode_panel_avx2.cc): q4_0 in its repacked order, q8_0.
 void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
                          const uint8_t* a, size_t a_stride, int n_tokens,
                          float* y, size_t y_stride);
+void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t a_stride, int n_tokens, float* y,
+                    size_t y_stride);
 }  // namespace ggufd::tensor::avx2
 GGUFD_DECLARE_SIMD_KERNELS(avx512)
 namespace ggufd::tensor::avx512 {
