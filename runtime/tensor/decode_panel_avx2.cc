@@ -1,7 +1,7 @@
-// The decode-panel kernels of q4_0 and q8_0 at AVX2 (compiled with -mavx2 -mfma
-// -mf16c; reached only after CPU detection), in the repacked order llama.cpp
-// gives q4_0 on these CPUs (its q4_0_8x8 gemv, panel_avx2.cc's order): per
-// row, for each block in order,
+// The decode-panel kernels of q4_0, q4_1 and q8_0 at AVX2 (compiled with -mavx2
+// -mfma -mf16c; reached only after CPU detection), in the repacked order
+// llama.cpp gives q4_0 on these CPUs (its q4_0_8x8 gemv, panel_avx2.cc's
+// order): per row, for each block in order,
 //   acc = fma(d_w * d_a, float(isum), acc)
 // with isum the block's exact integer sum of (q - 8) * a.
 //
@@ -122,76 +122,159 @@ void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
-// q8_0 in vec_dot's order (dot_avx2.cc's KQ8_0): lane g of a row's
-// accumulator takes values 4g..4g+3 of each block, fma(d_w * d_a, their
-// sum, lane), and the lanes are summed as ((l0 + l4) + (l2 + l6)) + ((l1 +
-// l5) + (l3 + l7)). In the panel, vector k of a block holds values
-// 4k..4k+3 of every row (rows 0-7 in its low 256 bits), so lane g of a row
-// is accumulator k = g of 8 rows side by side, and 8 accumulators serve 8
-// rows: the panel's halves take turns over short runs of blocks, the second
-// reading them again from L1.
-constexpr size_t kQ8QuantBytes = 512;
-// Blocks of a panel whose two halves are done before the next ones: 8
-// blocks (4.3 KiB) stay in L1 for the second half.
-constexpr int64_t kQ8ChunkBlocks = 8;
+// The 8-lane formats below take a panel's halves (rows 0-7, 8-15) in turns
+// over runs of kChunkBlocks blocks, each half in its own accumulators: one
+// half fills the registers, and the second reads the run again from L1, so
+// the memory stream stays one forward stream. 8 blocks: 4.3 KiB of q8_0.
+constexpr int64_t kChunkBlocks = 8;
 
-// Blocks [b0, b1) of one half h of the panel into its 8 accumulators.
-inline void RunQ8_0Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
-                          int64_t b1, int h, __m256 (&acc)[8]) {
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t b = b0; b < b1; ++b) {
-    const uint8_t* q = panel + PairedQuantsAt(b, kQ8QuantBytes);
-    const uint8_t* d = panel + PairedScalesAt(b, kQ8QuantBytes);
-    if (h == 0) {
-      for (size_t off = 0; off <= kQ8QuantBytes; off += 64) {
-        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
-                     _MM_HINT_T0);
-      }
-    }
-    const __m256 scale = _mm256_mul_ps(
-        _mm256_cvtph_ps(
-            _mm_load_si128(reinterpret_cast<const __m128i*>(d + 16 * h))),
-        _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; ++k) {
-      // Stored biased (+128, for vpdpbusd); |w| times sign-transferred a,
-      // as ggml's vec_dot does without VNNI.
-      const __m256i w = _mm256_xor_si256(
-          _mm256_load_si256(
-              reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
-          bias);
-      const __m256i ak = _mm256_set1_epi32(Dword(ab[b].qs + 4 * k));
-      const __m256i p = _mm256_madd_epi16(
-          _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(ak, w)),
-          ones);
-      acc[k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc[k]);
-    }
-  }
-}
-
-void RunQ8_0(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
-             float* y) {
-  const BlockQ8_0* ab = reinterpret_cast<const BlockQ8_0*>(a);
+template <typename F>
+void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
+                 float* y) {
+  const auto* ab = reinterpret_cast<const typename F::ABlock*>(a);
   const int halves = n_rows > 8 ? 2 : 1;
-  __m256 acc[2][8];
-  for (auto& half : acc) {
-    for (__m256& v : half) v = _mm256_setzero_ps();
-  }
+  typename F::Acc acc[2] = {};
   const int64_t nb = n / kQK;
-  for (int64_t b0 = 0; b0 < nb; b0 += kQ8ChunkBlocks) {
-    const int64_t b1 = std::min(nb, b0 + kQ8ChunkBlocks);
-    for (int h = 0; h < halves; ++h)
-      RunQ8_0Blocks(panel, ab, b0, b1, h, acc[h]);
+  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+    const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
+    for (int h = 0; h < halves; ++h) F::Blocks(panel, ab, b0, b1, h, acc[h]);
   }
   for (int h = 0; h < halves; ++h) {
-    const __m256* l = acc[h];
-    const __m256 total = _mm256_add_ps(
-        _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[2], l[6])),
-        _mm256_add_ps(_mm256_add_ps(l[1], l[5]), _mm256_add_ps(l[3], l[7])));
-    _mm256_maskstore_ps(y + 8 * h, LaneMask(n_rows - 8 * h), total);
+    _mm256_maskstore_ps(y + 8 * h, LaneMask(n_rows - 8 * h),
+                        F::RowTotals(acc[h]));
   }
 }
+
+// ggml's hsum of a row's 8 lanes: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
+// (l3 + l7)).
+inline __m256 HsumLanes(const __m256 (&l)[8]) {
+  return _mm256_add_ps(
+      _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[2], l[6])),
+      _mm256_add_ps(_mm256_add_ps(l[1], l[5]), _mm256_add_ps(l[3], l[7])));
+}
+
+// q8_0 in vec_dot's order (dot_avx2.cc's KQ8_0): lane g of a row's
+// accumulator takes values 4g..4g+3 of each block, fma(d_w * d_a, their
+// sum, lane), summed by HsumLanes. In the panel, vector k of a block holds
+// values 4k..4k+3 of every row (rows 0-7 in its low 256 bits), so lane g
+// of a row is accumulator k = g of 8 rows side by side.
+struct Q8_0Format {
+  using ABlock = BlockQ8_0;
+  static constexpr size_t kQuantBytes = 512;
+  struct Acc {
+    __m256 l[8];
+  };
+  static void Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
+                     int64_t b1, int h, Acc& acc) {
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
+      const uint8_t* d = panel + PairedScalesAt(b, kQuantBytes);
+      if (h == 0) {
+        for (size_t off = 0; off <= kQuantBytes; off += 64) {
+          _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
+                       _MM_HINT_T0);
+        }
+      }
+      const __m256 scale = _mm256_mul_ps(
+          _mm256_cvtph_ps(
+              _mm_load_si128(reinterpret_cast<const __m128i*>(d + 16 * h))),
+          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
+#pragma GCC unroll 8
+      for (int k = 0; k < 8; ++k) {
+        // Stored biased (+128, for vpdpbusd); |w| times sign-transferred a,
+        // as ggml's vec_dot does without VNNI.
+        const __m256i w = _mm256_xor_si256(
+            _mm256_load_si256(
+                reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
+            bias);
+        const __m256i ak = _mm256_set1_epi32(Dword(ab[b].qs + 4 * k));
+        const __m256i p =
+            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
+                                                   _mm256_sign_epi8(ak, w)),
+                              ones);
+        acc.l[k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc.l[k]);
+      }
+    }
+  }
+  static __m256 RowTotals(const Acc& acc) { return HsumLanes(acc.l); }
+};
+
+// q4_1 in vec_dot's order (dot256_legacy_impl.h's KQ4_1): q8_0's lanes, and
+// m_w * s_a summed apart per row, added after the lanes. A 256-bit load of
+// the panel holds two rows' 16 packed bytes (rows 2i, 2i + 1), so its low
+// nibbles give lanes 0-3 of both rows (values 0-15), its high nibbles
+// lanes 4-7: accumulators lo[i] and hi[i] hold a row's lanes per 128 bits.
+struct Q4_1Format {
+  using ABlock = BlockQ8_1;
+  static constexpr size_t kBlockBytes = 320;  // 256 of quants, d, m
+  struct Acc {
+    __m256 lo[4], hi[4];
+    __m256 ms;
+  };
+  static void Blocks(const uint8_t* panel, const BlockQ8_1* ab, int64_t b0,
+                     int64_t b1, int h, Acc& acc) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
+      if (h == 0) {
+        for (size_t off = 0; off < kBlockBytes; off += 64) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+              _MM_HINT_T0);
+        }
+      }
+      const uint8_t* dm = blk + 256;
+      const __m256 d = _mm256_mul_ps(
+          _mm256_cvtph_ps(
+              _mm_load_si128(reinterpret_cast<const __m128i*>(dm + 16 * h))),
+          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
+      const __m256 m = _mm256_cvtph_ps(
+          _mm_load_si128(reinterpret_cast<const __m128i*>(dm + 32 + 16 * h)));
+      acc.ms = _mm256_fmadd_ps(m, _mm256_set1_ps(_cvtsh_ss(ab[b].s)), acc.ms);
+      const __m256i a_lo = _mm256_broadcastsi128_si256(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab[b].qs)));
+      const __m256i a_hi = _mm256_broadcastsi128_si256(
+          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab[b].qs + 16)));
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        const __m256i v = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(blk + 128 * h + 32 * i));
+        const __m256 scale = _mm256_permutevar8x32_ps(
+            d, _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1,
+                                 2 * i + 1, 2 * i + 1, 2 * i + 1));
+        const __m256i plo = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(_mm256_and_si256(v, low4), a_lo), ones);
+        const __m256i phi = _mm256_madd_epi16(
+            _mm256_maddubs_epi16(
+                _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), a_hi),
+            ones);
+        acc.lo[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(plo), acc.lo[i]);
+        acc.hi[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(phi), acc.hi[i]);
+      }
+    }
+  }
+  static __m256 RowTotals(const Acc& acc) {
+    // Per 128 bits (one row): (l0 + l4, l1 + l5, l2 + l6, l3 + l7), then
+    // the pairs, then the two: the row's sum in element 0.
+    __m256 u[4];
+    for (int i = 0; i < 4; ++i) {
+      const __m256 s = _mm256_add_ps(acc.lo[i], acc.hi[i]);
+      const __m256 t =
+          _mm256_add_ps(s, _mm256_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
+      u[i] = _mm256_add_ps(t, _mm256_permute_ps(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    }
+    // Rows (0, 2, 4, 6 | 1, 3, 5, 7), then in order.
+    const __m256 rows = _mm256_shuffle_ps(_mm256_unpacklo_ps(u[0], u[1]),
+                                          _mm256_unpacklo_ps(u[2], u[3]),
+                                          _MM_SHUFFLE(1, 0, 1, 0));
+    return _mm256_add_ps(_mm256_permutevar8x32_ps(
+                             rows, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
+                         acc.ms);
+  }
+};
 
 }  // namespace
 
@@ -199,8 +282,17 @@ void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
   for (int t = 0; t < n_tokens; ++t) {
-    RunQ8_0(n, panel, n_rows, a + static_cast<size_t>(t) * as,
-            y + static_cast<size_t>(t) * ys);
+    RunByHalves<Q8_0Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
+                            y + static_cast<size_t>(t) * ys);
+  }
+}
+
+void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  for (int t = 0; t < n_tokens; ++t) {
+    RunByHalves<Q4_1Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
+                            y + static_cast<size_t>(t) * ys);
   }
 }
 

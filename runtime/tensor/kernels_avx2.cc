@@ -21,9 +21,10 @@ void RegisterAvx2Kernels(KernelTable& t) {
                    .dot_gemm = k::PanelDotQ4_0Q8_0,
                    .panel = k::PanelQ4_0Q8_0,
                    .decode = k::DecodeQ4_0Q8_0Whole}};
-  // Tiles, not panels: the tiles keep ggml's 8 lanes per output.
+  // Tiles and decode panels, which keep ggml's 8 lanes per output.
   KernelsAt(t, T::kQ4_1, kIsa) = {.vec_dot = k::DotQ4_1Q8_1,
-                                  .mat_tile = k::TileQ4_1Q8_1};
+                                  .mat_tile = k::TileQ4_1Q8_1,
+                                  .mat_decode = k::DecodeQ4_1Q8_1};
   KernelsAt(t, T::kQ5_0, kIsa) = {.vec_dot = k::DotQ5_0Q8_0,
                                   .mat_tile = k::TileQ5_0Q8_0};
   KernelsAt(t, T::kQ5_1, kIsa) = {.vec_dot = k::DotQ5_1Q8_1,
