@@ -1,5 +1,5 @@
-// The decode-panel kernels of q4_0, q4_1 and q8_0 at AVX2 (compiled with -mavx2
-// -mfma -mf16c; reached only after CPU detection), in the repacked order
+// The decode-panel kernels of q4_0, q4_1, q5_0 and q8_0 at AVX2 (compiled with
+// -mavx2 -mfma -mf16c; reached only after CPU detection), in the repacked order
 // llama.cpp gives q4_0 on these CPUs (its q4_0_8x8 gemv, panel_avx2.cc's
 // order): per row, for each block in order,
 //   acc = fma(d_w * d_a, float(isum), acc)
@@ -24,6 +24,7 @@
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/byte_sums_impl.h"
 #include "runtime/tensor/decode_panels.h"
+#include "runtime/tensor/dot256_ops.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -201,6 +202,27 @@ struct Q8_0Format {
   static __m256 RowTotals(const Acc& acc) { return HsumLanes(acc.l); }
 };
 
+// Rows 0-7's sums of 8 lanes each in ggml's order, from accumulators
+// holding two rows per 256 bits (lo[i]: lanes 0-3 of rows 2i, 2i + 1 in its
+// 128-bit halves; hi[i]: lanes 4-7), rows in order.
+inline __m256 PairRowSums(const __m256 (&lo)[4], const __m256 (&hi)[4]) {
+  // Per 128 bits (one row): (l0 + l4, l1 + l5, l2 + l6, l3 + l7), then
+  // the pairs, then the two: the row's sum in element 0.
+  __m256 u[4];
+  for (int i = 0; i < 4; ++i) {
+    const __m256 s = _mm256_add_ps(lo[i], hi[i]);
+    const __m256 t =
+        _mm256_add_ps(s, _mm256_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    u[i] = _mm256_add_ps(t, _mm256_permute_ps(t, _MM_SHUFFLE(2, 3, 0, 1)));
+  }
+  // Rows (0, 2, 4, 6 | 1, 3, 5, 7), then in order.
+  const __m256 rows = _mm256_shuffle_ps(_mm256_unpacklo_ps(u[0], u[1]),
+                                        _mm256_unpacklo_ps(u[2], u[3]),
+                                        _MM_SHUFFLE(1, 0, 1, 0));
+  return _mm256_permutevar8x32_ps(rows,
+                                  _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 // q4_1 in vec_dot's order (dot256_legacy_impl.h's KQ4_1): q8_0's lanes, and
 // m_w * s_a summed apart per row, added after the lanes. A 256-bit load of
 // the panel holds two rows' 16 packed bytes (rows 2i, 2i + 1), so its low
@@ -257,22 +279,72 @@ struct Q4_1Format {
     }
   }
   static __m256 RowTotals(const Acc& acc) {
-    // Per 128 bits (one row): (l0 + l4, l1 + l5, l2 + l6, l3 + l7), then
-    // the pairs, then the two: the row's sum in element 0.
-    __m256 u[4];
-    for (int i = 0; i < 4; ++i) {
-      const __m256 s = _mm256_add_ps(acc.lo[i], acc.hi[i]);
-      const __m256 t =
-          _mm256_add_ps(s, _mm256_permute_ps(s, _MM_SHUFFLE(1, 0, 3, 2)));
-      u[i] = _mm256_add_ps(t, _mm256_permute_ps(t, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm256_add_ps(PairRowSums(acc.lo, acc.hi), acc.ms);
+  }
+};
+
+// q5_0 in vec_dot's order (dot256_legacy_impl.h's KOffsetQ): q4_1's lanes,
+// the quants 0..31 (the nibble plus 16 for a set high bit) and the offset
+// 16 entering each lane as -16 times its activations' sum, no m. The high
+// bits of a load's two rows are 32 consecutive bits of the panel's masks.
+struct Q5_0Format {
+  using ABlock = BlockQ8_0;
+  static constexpr size_t kBlockBytes = 384;  // quants, masks, float d
+  struct Acc {
+    __m256 lo[4], hi[4];
+  };
+  static void Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
+                     int64_t b1, int h, Acc& acc) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    for (int64_t b = b0; b < b1; ++b) {
+      const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
+      if (h == 0) {
+        for (size_t off = 0; off < kBlockBytes; off += 64) {
+          _mm_prefetch(
+              reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
+              _MM_HINT_T0);
+        }
+      }
+      const uint8_t* masks = blk + 256;
+      const __m256 d = _mm256_mul_ps(
+          _mm256_load_ps(reinterpret_cast<const float*>(blk + 320) + 8 * h),
+          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
+      const __m256i qa = Load256(ab[b].qs);
+      // -16 * (sum of each 4 values of a): lanes 0-3 for values 0-15 in
+      // both 128-bit halves, then lanes 4-7 for values 16-31.
+      const __m256i offset = _mm256_sub_epi32(
+          _mm256_setzero_si256(),
+          _mm256_slli_epi32(
+              AddDotU8S8(_mm256_setzero_si256(), _mm256_set1_epi8(1), qa), 4));
+      const __m256i off_lo = _mm256_permute2x128_si256(offset, offset, 0x00);
+      const __m256i off_hi = _mm256_permute2x128_si256(offset, offset, 0x11);
+      const __m256i a_lo = _mm256_permute2x128_si256(qa, qa, 0x00);
+      const __m256i a_hi = _mm256_permute2x128_si256(qa, qa, 0x11);
+#pragma GCC unroll 4
+      for (int i = 0; i < 4; ++i) {
+        const int load = 4 * h + i;  // rows 2 * load, 2 * load + 1
+        const __m256i v = _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(blk + 32 * load));
+        const int word = 4 * (load / 2) + load % 2;
+        const __m256i qlo = _mm256_or_si256(
+            _mm256_and_si256(v, low4), BitsToBytes(masks + 4 * word, 0x10));
+        const __m256i qhi =
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
+                            BitsToBytes(masks + 4 * (word + 2), 0x10));
+        const __m256 scale = _mm256_permutevar8x32_ps(
+            d, _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1,
+                                 2 * i + 1, 2 * i + 1, 2 * i + 1));
+        acc.lo[i] = _mm256_fmadd_ps(
+            scale, _mm256_cvtepi32_ps(AddDotU8S8(off_lo, qlo, a_lo)),
+            acc.lo[i]);
+        acc.hi[i] = _mm256_fmadd_ps(
+            scale, _mm256_cvtepi32_ps(AddDotU8S8(off_hi, qhi, a_hi)),
+            acc.hi[i]);
+      }
     }
-    // Rows (0, 2, 4, 6 | 1, 3, 5, 7), then in order.
-    const __m256 rows = _mm256_shuffle_ps(_mm256_unpacklo_ps(u[0], u[1]),
-                                          _mm256_unpacklo_ps(u[2], u[3]),
-                                          _MM_SHUFFLE(1, 0, 1, 0));
-    return _mm256_add_ps(_mm256_permutevar8x32_ps(
-                             rows, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)),
-                         acc.ms);
+  }
+  static __m256 RowTotals(const Acc& acc) {
+    return PairRowSums(acc.lo, acc.hi);
   }
 };
 
@@ -283,6 +355,15 @@ void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     size_t ys) {
   for (int t = 0; t < n_tokens; ++t) {
     RunByHalves<Q8_0Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
+                            y + static_cast<size_t>(t) * ys);
+  }
+}
+
+void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t as, int n_tokens, float* y,
+                    size_t ys) {
+  for (int t = 0; t < n_tokens; ++t) {
+    RunByHalves<Q5_0Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
                             y + static_cast<size_t>(t) * ys);
   }
 }

@@ -26,7 +26,8 @@ void RegisterAvx2Kernels(KernelTable& t) {
                                   .mat_tile = k::TileQ4_1Q8_1,
                                   .mat_decode = k::DecodeQ4_1Q8_1};
   KernelsAt(t, T::kQ5_0, kIsa) = {.vec_dot = k::DotQ5_0Q8_0,
-                                  .mat_tile = k::TileQ5_0Q8_0};
+                                  .mat_tile = k::TileQ5_0Q8_0,
+                                  .mat_decode = k::DecodeQ5_0Q8_0};
   KernelsAt(t, T::kQ5_1, kIsa) = {.vec_dot = k::DotQ5_1Q8_1,
                                   .mat_tile = k::TileQ5_1Q8_1};
   KernelsAt(t, T::kQ8_0, kIsa) = {.vec_dot = k::DotQ8_0Q8_0,

@@ -162,8 +162,8 @@ float DotQ8_0Q8_0(int64_t n, const void* w, const void* a);
 void TileQ8_0Q8_0(int64_t n, const uint8_t* w, size_t w_stride, int n_rows,
                   const uint8_t* a, size_t a_stride, int n_cols, float* y,
                   size_t y_stride);
-// Decode panels (decode_panel_avx2.cc): q4_0 in its repacked order, q4_1
-// and q8_0 in vec_dot's.
+// Decode panels (decode_panel_avx2.cc): q4_0 in its repacked order, q4_1,
+// q5_0 and q8_0 in vec_dot's.
 void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
                          const uint8_t* a, size_t a_stride, int n_tokens,
                          float* y, size_t y_stride);
@@ -171,6 +171,9 @@ void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t a_stride, int n_tokens, float* y,
                     size_t y_stride);
 void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t a_stride, int n_tokens, float* y,
+                    size_t y_stride);
+void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t a_stride, int n_tokens, float* y,
                     size_t y_stride);
 }  // namespace ggufd::tensor::avx2
