@@ -53,6 +53,21 @@ inline __m256i LaneMask(int n) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// Prefetches the lines of [p, p + bytes) kPrefetchBytes ahead.
+inline void PrefetchAhead(const uint8_t* p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + off),
+                 _MM_HINT_T0);
+  }
+}
+
+// Rows 2i and 2i + 1 of the 8 row scales d, each over its 128-bit half.
+inline __m256 PairScale(__m256 d, int i) {
+  return _mm256_permutevar8x32_ps(
+      d, _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1, 2 * i + 1,
+                           2 * i + 1, 2 * i + 1));
+}
+
 template <int T>
 void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
               size_t as, float* y, size_t ys) {
@@ -68,10 +83,7 @@ void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
     const uint8_t* d = panel + PairedScalesAt(b, kQ4QuantBytes);
     // The block's quants and the line after them (the pair's scales after
     // an odd block).
-    for (size_t off = 0; off <= kQ4QuantBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
-                   _MM_HINT_T0);
-    }
+    PrefetchAhead(q, kQ4QuantBytes + 64);
     __m256i lo[8], hi[8];
 #pragma GCC unroll 8
     for (int i = 0; i < 8; ++i) {
@@ -131,18 +143,21 @@ constexpr int64_t kChunkBlocks = 8;
 
 template <typename F>
 void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
-                 float* y) {
-  const auto* ab = reinterpret_cast<const typename F::ABlock*>(a);
+                 size_t as, int n_tokens, float* y, size_t ys) {
   const int halves = n_rows > 8 ? 2 : 1;
-  typename F::Acc acc[2] = {};
   const int64_t nb = n / kQK;
-  for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
-    const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
-    for (int h = 0; h < halves; ++h) F::Blocks(panel, ab, b0, b1, h, acc[h]);
-  }
-  for (int h = 0; h < halves; ++h) {
-    _mm256_maskstore_ps(y + 8 * h, LaneMask(n_rows - 8 * h),
-                        F::RowTotals(acc[h]));
+  for (int t = 0; t < n_tokens; ++t) {
+    const auto* ab = reinterpret_cast<const typename F::ABlock*>(
+        a + static_cast<size_t>(t) * as);
+    typename F::Acc acc[2] = {};
+    for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+      const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
+      for (int h = 0; h < halves; ++h) F::Blocks(panel, ab, b0, b1, h, acc[h]);
+    }
+    for (int h = 0; h < halves; ++h) {
+      _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
+                          LaneMask(n_rows - 8 * h), F::RowTotals(acc[h]));
+    }
   }
 }
 
@@ -172,12 +187,8 @@ struct Q8_0Format {
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
       const uint8_t* d = panel + PairedScalesAt(b, kQuantBytes);
-      if (h == 0) {
-        for (size_t off = 0; off <= kQuantBytes; off += 64) {
-          _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes + off),
-                       _MM_HINT_T0);
-        }
-      }
+      // The block's quants and the line after them.
+      if (h == 0) PrefetchAhead(q, kQuantBytes + 64);
       const __m256 scale = _mm256_mul_ps(
           _mm256_cvtph_ps(
               _mm_load_si128(reinterpret_cast<const __m128i*>(d + 16 * h))),
@@ -241,13 +252,7 @@ struct Q4_1Format {
     const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-      if (h == 0) {
-        for (size_t off = 0; off < kBlockBytes; off += 64) {
-          _mm_prefetch(
-              reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
-              _MM_HINT_T0);
-        }
-      }
+      if (h == 0) PrefetchAhead(blk, kBlockBytes);
       const uint8_t* dm = blk + 256;
       const __m256 d = _mm256_mul_ps(
           _mm256_cvtph_ps(
@@ -264,9 +269,7 @@ struct Q4_1Format {
       for (int i = 0; i < 4; ++i) {
         const __m256i v = _mm256_load_si256(
             reinterpret_cast<const __m256i*>(blk + 128 * h + 32 * i));
-        const __m256 scale = _mm256_permutevar8x32_ps(
-            d, _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1,
-                                 2 * i + 1, 2 * i + 1, 2 * i + 1));
+        const __m256 scale = PairScale(d, i);
         const __m256i plo = _mm256_madd_epi16(
             _mm256_maddubs_epi16(_mm256_and_si256(v, low4), a_lo), ones);
         const __m256i phi = _mm256_madd_epi16(
@@ -298,13 +301,7 @@ struct Q5_0Format {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     for (int64_t b = b0; b < b1; ++b) {
       const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-      if (h == 0) {
-        for (size_t off = 0; off < kBlockBytes; off += 64) {
-          _mm_prefetch(
-              reinterpret_cast<const char*>(blk + kPrefetchBytes + off),
-              _MM_HINT_T0);
-        }
-      }
+      if (h == 0) PrefetchAhead(blk, kBlockBytes);
       const uint8_t* masks = blk + 256;
       const __m256 d = _mm256_mul_ps(
           _mm256_load_ps(reinterpret_cast<const float*>(blk + 320) + 8 * h),
@@ -331,9 +328,7 @@ struct Q5_0Format {
         const __m256i qhi =
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
                             BitsToBytes(masks + 4 * (word + 2), 0x10));
-        const __m256 scale = _mm256_permutevar8x32_ps(
-            d, _mm256_setr_epi32(2 * i, 2 * i, 2 * i, 2 * i, 2 * i + 1,
-                                 2 * i + 1, 2 * i + 1, 2 * i + 1));
+        const __m256 scale = PairScale(d, i);
         acc.lo[i] = _mm256_fmadd_ps(
             scale, _mm256_cvtepi32_ps(AddDotU8S8(off_lo, qlo, a_lo)),
             acc.lo[i]);
@@ -353,28 +348,19 @@ struct Q5_0Format {
 void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
-  for (int t = 0; t < n_tokens; ++t) {
-    RunByHalves<Q8_0Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
-                            y + static_cast<size_t>(t) * ys);
-  }
+  RunByHalves<Q8_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 
 void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
-  for (int t = 0; t < n_tokens; ++t) {
-    RunByHalves<Q5_0Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
-                            y + static_cast<size_t>(t) * ys);
-  }
+  RunByHalves<Q5_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 
 void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
-  for (int t = 0; t < n_tokens; ++t) {
-    RunByHalves<Q4_1Format>(n, panel, n_rows, a + static_cast<size_t>(t) * as,
-                            y + static_cast<size_t>(t) * ys);
-  }
+  RunByHalves<Q4_1Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
 }
 
 void DecodeQ4_0Q8_0Whole(int64_t n, const uint8_t* panel, int n_rows,
