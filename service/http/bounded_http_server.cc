@@ -307,7 +307,7 @@ class ConnectionPool final : public httplib::TaskQueue {
 
 BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits,
                                      const std::string& busy_body,
-                                     RefusalWriter refuse)
+                                     RefusalWriter refuse, BusyObserver on_busy)
     : limits_(limits),
       busy_answer_(StrCat("HTTP/1.1 503 Service Unavailable\r\n"
                           "Content-Type: application/json\r\n"
@@ -315,7 +315,8 @@ BoundedHttpServer::BoundedHttpServer(const HttpLimits& limits,
                           busy_body.size(),
                           "\r\nRetry-After: 1\r\nConnection: close\r\n\r\n",
                           busy_body)),
-      refuse_(std::move(refuse)) {
+      refuse_(std::move(refuse)),
+      on_busy_(std::move(on_busy)) {
   new_task_queue = [this] {
     pool_ = new ConnectionPool(limits_.max_connections);
     return pool_;
@@ -394,6 +395,13 @@ bool BoundedHttpServer::process_and_close_socket(socket_t sock) {
   fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
   if (t_refusing) {
     SendAll(sock, busy_answer_, absl::Now() + kRefusalLinger);
+    if (on_busy_) {
+      std::string ip;
+      int port = 0;
+      SocketStream(sock, limits_.write_timeout)
+          .get_remote_ip_and_port(ip, port);
+      on_busy_(StrCat(ip, ":", port));
+    }
     CloseGracefully(sock, kRefusalLinger);
     return true;
   }

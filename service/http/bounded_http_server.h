@@ -53,10 +53,15 @@ class BoundedHttpServer : public httplib::Server {
   using RefusalWriter = std::function<void(
       const httplib::Request&, httplib::Response&, const absl::Status&)>;
 
+  // Told of each connection answered `busy_body` (503) before any request
+  // was read, with the peer's "address:port"; runs on the thread that
+  // refused it.
+  using BusyObserver = std::function<void(const std::string& peer)>;
+
   // `busy_body` is the JSON a connection beyond the limit is answered with
   // (503); `refuse` writes the other refusals.
   BoundedHttpServer(const HttpLimits& limits, const std::string& busy_body,
-                    RefusalWriter refuse);
+                    RefusalWriter refuse, BusyObserver on_busy);
   ~BoundedHttpServer() override;
 
   // The socket of the connection whose request this thread is serving; -1
@@ -88,6 +93,7 @@ class BoundedHttpServer : public httplib::Server {
   const HttpLimits limits_;
   const std::string busy_answer_;  // the whole 503 answer, head and body
   const RefusalWriter refuse_;
+  const BusyObserver on_busy_;
   ConnectionPool* pool_ = nullptr;  // created and owned by httplib's listen
   std::atomic<bool> draining_{false};
   std::atomic<size_t> connections_{0};

@@ -22,6 +22,10 @@ inline constexpr char kChatCompletionsMethod[] = "OpenAI/ChatCompletions";
 inline constexpr char kCompletionsMethod[] = "OpenAI/Completions";
 inline constexpr char kEmbeddingsMethod[] = "OpenAI/Embeddings";
 inline constexpr char kModelsMethod[] = "OpenAI/Models";
+// A path no route serves, and a connection refused before its request was
+// read (all connection threads busy).
+inline constexpr char kUnroutedMethod[] = "OpenAI/Unrouted";
+inline constexpr char kUnreadMethod[] = "OpenAI/Unread";
 
 struct DoorContext {
   ServiceState& state;
@@ -53,13 +57,14 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
 
 // The one "rpc" line (LogRpc) of an HTTP call that ends in the door
 // itself, refused or answered without a runtime, with the fields the
-// generation route logs too: transport, peer and http_status.
+// generation route logs too: transport, peer and http_status (and the
+// path, when the method does not name a route).
 void LogHttpCall(DoorContext& door, const httplib::Request& req,
                  std::string_view method, absl::Time start, int http_status,
                  const absl::Status& status);
 
 // The method an HTTP path is logged under ("OpenAI/Embeddings", ...), or
-// "OpenAI/Unrouted" for a path no route serves.
+// kUnroutedMethod for a path no route serves.
 std::string_view HttpMethodOf(std::string_view path);
 
 }  // namespace ggufd::http

@@ -122,13 +122,14 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
 void LogHttpCall(DoorContext& door, const httplib::Request& req,
                  std::string_view method, absl::Time start, int http_status,
                  const absl::Status& status) {
-  LogRpc(door.state,
-         {.method = std::string(method),
-          .start = start,
-          .extra = {{"transport", "http"},
-                    {"peer", StrCat(req.remote_addr, ":", req.remote_port)},
-                    {"http_status", http_status}}},
-         status);
+  RpcCall call{
+      .method = std::string(method),
+      .start = start,
+      .extra = {{"transport", "http"},
+                {"peer", StrCat(req.remote_addr, ":", req.remote_port)},
+                {"http_status", http_status}}};
+  if (method == kUnroutedMethod) call.extra["path"] = req.path.substr(0, 256);
+  LogRpc(door.state, call, status);
 }
 
 std::string_view HttpMethodOf(std::string_view path) {
@@ -138,27 +139,44 @@ std::string_view HttpMethodOf(std::string_view path) {
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     return kModelsMethod;
   }
-  return "OpenAI/Unrouted";
+  return kUnroutedMethod;
 }
+
+namespace {
+
+// The answer to a connection beyond --http-max-connections.
+absl::Status Busy() {
+  return MakeError(ErrorCode::kUnavailable, "too many connections; retry");
+}
+
+}  // namespace
 
 struct OpenAiHttpDoor::Impl {
   Impl(const HttpDoorOptions& options, ServiceState& state,
        security::Guards& guards)
       : door{.state = state, .guards = guards, .spellers = spellers},
-        server(options.limits,
-               Dump(ToHttpError(MakeError(ErrorCode::kUnavailable,
-                                          "too many connections; retry"))
-                        .body),
-               [this](const httplib::Request& req, httplib::Response& res,
-                      const absl::Status& status) {
-                 if (GetErrorCode(status) == ErrorCode::kMessageTooLarge) {
-                   door.state.metrics->CountLimitRejection("message_bytes");
-                 }
-                 const HttpError error = ToHttpError(status);
-                 WriteError(res, error);
-                 LogHttpCall(door, req, HttpMethodOf(req.path), absl::Now(),
-                             error.status, status);
-               }) {}
+        server(
+            options.limits, Dump(ToHttpError(Busy()).body),
+            [this](const httplib::Request& req, httplib::Response& res,
+                   const absl::Status& status) {
+              if (GetErrorCode(status) == ErrorCode::kMessageTooLarge) {
+                door.state.metrics->CountLimitRejection("message_bytes");
+              }
+              const HttpError error = ToHttpError(status);
+              WriteError(res, error);
+              LogHttpCall(door, req, HttpMethodOf(req.path), absl::Now(),
+                          error.status, status);
+            },
+            [this](const std::string& peer) {
+              door.state.metrics->CountLimitRejection("connections");
+              LogRpc(door.state,
+                     {.method = kUnreadMethod,
+                      .start = absl::Now(),
+                      .extra = {{"transport", "http"},
+                                {"peer", peer},
+                                {"http_status", 503}}},
+                     Busy());
+            }) {}
 
   TokenSpellers spellers;
   DoorContext door;

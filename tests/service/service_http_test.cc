@@ -163,6 +163,23 @@ TEST(ServiceHttpTest, ConnectionsBeyondTheLimitAreRefused) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(json::parse(refused->body)["error"]["code"], "UNAVAILABLE");
+  // Refused before any request was read, it still logs its one rpc line.
+  auto refusal_line = [&] {
+    for (const std::string& line : server->LogLines()) {
+      const json j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == "rpc" &&
+          j.value("method", "") == "OpenAI/Unread") {
+        return j;
+      }
+    }
+    return json();
+  };
+  ASSERT_TRUE(Eventually([&] { return !refusal_line().is_null(); }));
+  const json line = refusal_line();
+  EXPECT_EQ(line.value("code", ""), "UNAVAILABLE");
+  EXPECT_EQ(line.value("http_status", 0), 503);
+  EXPECT_EQ(line.value("transport", ""), "http");
+  EXPECT_TRUE(line.value("peer", "").starts_with("127.0.0.1:"));
   Resume(*server);
   for (auto& t : queued) t.join();
   auto served = third.Get("/health");

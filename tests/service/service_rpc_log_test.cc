@@ -198,6 +198,9 @@ TEST(ServiceRpcLogTest, RefusalsAndHttpDoorCallsLogOneRpcLine) {
       EXPECT_EQ(it->value("http_status", 0), w.http_status);
       EXPECT_TRUE(it->value("peer", "").starts_with("127.0.0.1:"));
     }
+    // The method does not say what was asked for; the path does.
+    EXPECT_EQ(it->value("path", ""),
+              w.method == "OpenAI/Unrouted" ? "/v1/nowhere" : "");
     of_method.erase(it);  // each call logs one line
   }
   for (const Want& w : want) {
