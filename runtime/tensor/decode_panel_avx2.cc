@@ -1,19 +1,21 @@
-// The decode-panel kernels of q4_0, q4_1, q5_0 and q8_0 at AVX2 (compiled with
-// -mavx2 -mfma -mf16c; reached only after CPU detection), in the repacked order
-// llama.cpp gives q4_0 on these CPUs (its q4_0_8x8 gemv, panel_avx2.cc's
-// order): per row, for each block in order,
-//   acc = fma(d_w * d_a, float(isum), acc)
-// with isum the block's exact integer sum of (q - 8) * a.
+// The decode-panel kernels (decode_panels.h) of q4_0, q4_1, q5_0 and q8_0
+// at AVX2 (compiled with -mavx2 -mfma -mf16c; reached only after CPU
+// detection). A 256-bit load is half of a panel's 64-byte vector: for q8_0
+// one 4-value group of 8 rows, for the q4 types two rows' 16 packed bytes
+// (rows 2i, 2i + 1 in its 128-bit halves, each meeting the token's values
+// 0-15 and 16-31 broadcast to both halves). The 16 rows' scales are one
+// load, where the file layout's kernels (panel_avx2.cc, the tiles) convert
+// or gather them row by row.
 //
-// The file layout's kernel (panel_avx2.cc) gathers eight rows' scales and
-// widens each row's 16 packed bytes on its own; here a 256-bit load holds
-// two rows' packed bytes side by side (decode_panels.h: vector j of a block
-// holds rows 4j..4j+3, 16 bytes each), each 128-bit lane meets the token's
-// values 0-15 (low nibbles) and 16-31 (high nibbles) broadcast to both
-// lanes, and the 16 rows' scales are one load of halves.
+// q4_0 follows the repacked order llama.cpp gives it on these CPUs (its
+// q4_0_8x8 gemv, panel_avx2.cc's order): per row, for each block in order,
+//   acc = fma(d_w * d_a, float(isum), acc)
+// with isum the block's exact integer sum of (q - 8) * a. The others keep
+// vec_dot's 8 lanes per row (RunByHalves and the formats below).
 //
 // As in dot_avx2.cc, nothing here calls an inline function shared with other
-// translation units (byte_sums_impl.h gives this one its own copies).
+// translation units (byte_sums_impl.h and dot256_ops.h give this one its
+// own copies).
 #define GGUFD_SIMD_NAMESPACE avx2
 #include <immintrin.h>
 
