@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nlohmann/json.hpp"
 #include "service/http/token_speller.h"
 #include "service/security/guarded_services.h"
 #include "service/service_state.h"
@@ -55,9 +56,14 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
                                            std::string_view method,
                                            security::Role needed);
 
+// The fields of every HTTP call's "rpc" line besides method and status:
+// transport "http", the peer's "address:port" and the answer's status.
+nlohmann::json HttpCallFields(std::string peer, int http_status);
+// A request's peer as HttpCallFields takes it.
+std::string PeerOf(const httplib::Request& req);
+
 // The one "rpc" line (LogRpc) of an HTTP call that ends in the door
-// itself, refused or answered without a runtime, with the fields the
-// generation route logs too: transport, peer and http_status (and the
+// itself, refused or answered without a runtime: HttpCallFields (and the
 // path, when the method does not name a route).
 void LogHttpCall(DoorContext& door, const httplib::Request& req,
                  std::string_view method, absl::Time start, int http_status,

@@ -35,9 +35,8 @@ class HttpGenerate : public std::enable_shared_from_this<HttpGenerate> {
       : door_(door),
         in_flight_(door),
         endpoint_(endpoint),
-        method_(MethodOf(endpoint)) {
-    extra_ = {{"transport", "http"}, {"peer", std::move(peer)}};
-  }
+        method_(MethodOf(endpoint)),
+        extra_(HttpCallFields(std::move(peer), 200)) {}
 
   ~HttpGenerate() {
     // The response went away unfinished: its connection broke while it
@@ -254,7 +253,7 @@ class HttpGenerate : public std::enable_shared_from_this<HttpGenerate> {
 
 void ServeGenerate(DoorContext& door, Endpoint endpoint,
                    const httplib::Request& req, httplib::Response& res) {
-  auto call = std::make_shared<HttpGenerate>(door, endpoint, req.remote_addr);
+  auto call = std::make_shared<HttpGenerate>(door, endpoint, PeerOf(req));
   call->Serve(req, res);
 }
 

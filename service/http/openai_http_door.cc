@@ -119,15 +119,22 @@ absl::StatusOr<security::Caller> AdmitHttp(DoorContext& door,
                                   method, needed, v1::GenerateRequest());
 }
 
+json HttpCallFields(std::string peer, int http_status) {
+  return {{"transport", "http"},
+          {"peer", std::move(peer)},
+          {"http_status", http_status}};
+}
+
+std::string PeerOf(const httplib::Request& req) {
+  return StrCat(req.remote_addr, ":", req.remote_port);
+}
+
 void LogHttpCall(DoorContext& door, const httplib::Request& req,
                  std::string_view method, absl::Time start, int http_status,
                  const absl::Status& status) {
-  RpcCall call{
-      .method = std::string(method),
-      .start = start,
-      .extra = {{"transport", "http"},
-                {"peer", StrCat(req.remote_addr, ":", req.remote_port)},
-                {"http_status", http_status}}};
+  RpcCall call{.method = std::string(method),
+               .start = start,
+               .extra = HttpCallFields(PeerOf(req), http_status)};
   if (method == kUnroutedMethod) call.extra["path"] = req.path.substr(0, 256);
   LogRpc(door.state, call, status);
 }
@@ -172,9 +179,7 @@ struct OpenAiHttpDoor::Impl {
               LogRpc(door.state,
                      {.method = kUnreadMethod,
                       .start = absl::Now(),
-                      .extra = {{"transport", "http"},
-                                {"peer", peer},
-                                {"http_status", 503}}},
+                      .extra = HttpCallFields(peer, 503)},
                      Busy());
             }) {}
 

@@ -164,24 +164,31 @@ TEST(ServiceHttpTest, ConnectionsBeyondTheLimitAreRefused) {
   EXPECT_EQ(refused->status, 503);
   EXPECT_EQ(json::parse(refused->body)["error"]["code"], "UNAVAILABLE");
   // Refused before any request was read, it still logs its one rpc line.
-  auto refusal_line = [&] {
+  auto rpc_line = [&](const std::string& method) {
     for (const std::string& line : server->LogLines()) {
       const json j = json::parse(line, nullptr, false);
       if (j.is_object() && j.value("msg", "") == "rpc" &&
-          j.value("method", "") == "OpenAI/Unread") {
+          j.value("method", "") == method) {
         return j;
       }
     }
     return json();
   };
-  ASSERT_TRUE(Eventually([&] { return !refusal_line().is_null(); }));
-  const json line = refusal_line();
+  ASSERT_TRUE(Eventually([&] { return !rpc_line("OpenAI/Unread").is_null(); }));
+  const json line = rpc_line("OpenAI/Unread");
   EXPECT_EQ(line.value("code", ""), "UNAVAILABLE");
   EXPECT_EQ(line.value("http_status", 0), 503);
   EXPECT_EQ(line.value("transport", ""), "http");
   EXPECT_TRUE(line.value("peer", "").starts_with("127.0.0.1:"));
   Resume(*server);
   for (auto& t : queued) t.join();
+  // The generation route's lines carry the same fields, peer with its port.
+  ASSERT_TRUE(
+      Eventually([&] { return !rpc_line("OpenAI/Completions").is_null(); }));
+  const json completion = rpc_line("OpenAI/Completions");
+  EXPECT_EQ(completion.value("transport", ""), "http");
+  EXPECT_EQ(completion.value("http_status", 0), 200);
+  EXPECT_TRUE(completion.value("peer", "").starts_with("127.0.0.1:"));
   auto served = third.Get("/health");
   ASSERT_TRUE(served);
   EXPECT_EQ(served->status, 200);
