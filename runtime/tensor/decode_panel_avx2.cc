@@ -27,6 +27,7 @@
 #include "runtime/tensor/byte_sums_impl.h"
 #include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/dot256_ops.h"
+#include "runtime/tensor/lanes_avx2_impl.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -36,8 +37,6 @@ namespace {
 static_assert(kPanelRows == 16);
 constexpr size_t kQ4QuantBytes = 256;  // a q4_0 block's quants in a panel
 constexpr int kOffset = 8;
-// How far ahead the panel stream is prefetched (as the AVX-512 kernels do).
-constexpr size_t kPrefetchBytes = 4096;
 
 // Rows 0-7 of the 8 partial-sum vectors p (p[i]: row 2i in the low 128-bit
 // lane, 4 partials; row 2i + 1 in the high one) summed, rows in order.
@@ -47,20 +46,6 @@ inline __m256i RowSums(__m256i p0, __m256i p1, __m256i p2, __m256i p3) {
       _mm256_hadd_epi32(_mm256_hadd_epi32(p0, p1), _mm256_hadd_epi32(p2, p3));
   return _mm256_permutevar8x32_epi32(s,
                                      _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-}
-
-// Lanes [0, n) of 8 set.
-inline __m256i LaneMask(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// Prefetches the lines of [p, p + bytes) kPrefetchBytes ahead.
-inline void PrefetchAhead(const uint8_t* p, size_t bytes) {
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + off),
-                 _MM_HINT_T0);
-  }
 }
 
 // Rows 2i and 2i + 1 of the 8 row scales d, each over its 128-bit half.

@@ -45,7 +45,9 @@ void RegisterAvx2Kernels(KernelTable& t) {
       .repacked = {.dot_gemv = k::DotQ4_KQ8_KGemv,
                    .dot_gemm = k::DotQ4_KQ8_KGemm,
                    .tile_gemv = k::TileQ4_KQ8_KGemv,
-                   .tile_gemm = k::TileQ4_KQ8_KGemm}};
+                   .tile_gemm = k::TileQ4_KQ8_KGemm,
+                   .decode = k::DecodeQ4_KQ8_KGemv,
+                   .decode_gemm = k::DecodeQ4_KQ8_KGemm}};
   KernelsAt(t, T::kQ5_K, kIsa) = {.vec_dot = k::DotQ5_KQ8_K,
                                   .mat_tile = k::TileQ5_KQ8_K};
   KernelsAt(t, T::kQ6_K, kIsa) = {.vec_dot = k::DotQ6_KQ8_K,

@@ -24,6 +24,7 @@
 
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/byte_sums_impl.h"
+#include "runtime/tensor/lanes_avx2_impl.h"
 #include "runtime/tensor/simd_kernels.h"
 #include "runtime/tensor/type_traits.h"
 
@@ -173,12 +174,6 @@ void RunChunk(const Panel& p, int half, int n_blocks, int64_t b0,
   for (int t = 0; t < T; ++t) {
     _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys, store_mask, acc[t]);
   }
-}
-
-// Lanes [0, n) of 8 set.
-inline __m256i LaneMask(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // Row sums of 8 rows' int32 partial products (p[r] for row r), in order.

@@ -1,0 +1,41 @@
+// Lane and stream helpers of the AVX2 panel kernels (panel_avx2.cc,
+// decode_panel_avx2.cc, decode_panel_kquants_avx2.cc). Compiled into the
+// including translation unit's level namespace with internal linkage, as
+// byte_sums_impl.h is; GGUFD_SIMD_NAMESPACE must be defined first.
+#ifndef GGUFD_RUNTIME_TENSOR_LANES_AVX2_IMPL_H_
+#define GGUFD_RUNTIME_TENSOR_LANES_AVX2_IMPL_H_
+
+#ifndef GGUFD_SIMD_NAMESPACE
+#error "define GGUFD_SIMD_NAMESPACE before including lanes_avx2_impl.h"
+#endif
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE {
+namespace {
+
+// Lanes [0, n) of 8 set.
+inline __m256i LaneMask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// How far ahead the decode panels' stream is prefetched (as the AVX-512
+// kernels do).
+constexpr size_t kPrefetchBytes = 4096;
+
+// Prefetches the lines of [p, p + bytes) kPrefetchBytes ahead.
+inline void PrefetchAhead(const uint8_t* p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + off),
+                 _MM_HINT_T0);
+  }
+}
+
+}  // namespace
+}  // namespace ggufd::tensor::GGUFD_SIMD_NAMESPACE
+
+#endif  // GGUFD_RUNTIME_TENSOR_LANES_AVX2_IMPL_H_
