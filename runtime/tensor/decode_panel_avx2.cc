@@ -122,28 +122,92 @@ void RunWhole(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
-// The 8-lane formats below take a panel's halves (rows 0-7, 8-15) in turns
-// over runs of kChunkBlocks blocks, each half in its own accumulators: one
+// The 8-lane formats below split the work on one half (rows 0-7 or 8-15)
+// of a panel block: UnpackPiece turns piece i of its quants into the
+// vectors the products take, Scales reads its row scales, Prepare meets
+// those with one token's activation block, and AccumulatePiece adds piece
+// i's products to that token's accumulators. Each half keeps its own
+// accumulators, summed into row totals by RowTotals.
+//
+// Decoding (a few tokens) takes a panel's halves in turns over runs of
+// kChunkBlocks blocks, unpacking each block for each token as it goes: one
 // half fills the registers, and the second reads the run again from L1, so
 // the memory stream stays one forward stream. 8 blocks: 4.3 KiB of q8_0.
+// A prompt unpacks a run once for kGroupTokens tokens, which then take it
+// from L1 one after another, each with its accumulators in registers.
 constexpr int64_t kChunkBlocks = 8;
+constexpr int kFewTokens = 2;
+constexpr int kGroupTokens = 16;
 
 template <typename F>
 void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
                  size_t as, int n_tokens, float* y, size_t ys) {
+  using ABlock = typename F::ABlock;
   const int halves = n_rows > 8 ? 2 : 1;
   const int64_t nb = n / kQK;
-  for (int t = 0; t < n_tokens; ++t) {
-    const auto* ab = reinterpret_cast<const typename F::ABlock*>(
-        a + static_cast<size_t>(t) * as);
-    typename F::Acc acc[2] = {};
+  auto blocks_of = [&](int t) {
+    return reinterpret_cast<const ABlock*>(a + static_cast<size_t>(t) * as);
+  };
+  auto store = [&](int t, int h, const typename F::Acc& acc) {
+    _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
+                        LaneMask(n_rows - 8 * h), F::RowTotals(acc));
+  };
+  if (n_tokens <= kFewTokens) {
+    for (int t = 0; t < n_tokens; ++t) {
+      const ABlock* ab = blocks_of(t);
+      typename F::Acc acc[2] = {};
+      for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
+        const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
+        for (int h = 0; h < halves; ++h) {
+          typename F::Acc run = acc[h];
+          for (int64_t b = b0; b < b1; ++b) {
+            // Piece by piece: a whole unpacked block would not fit the
+            // registers beside the accumulators.
+            const auto prep = F::Prepare(F::Scales(panel, b, h), ab[b]);
+#pragma GCC unroll 8
+            for (int i = 0; i < F::kPieces; ++i) {
+              F::AccumulatePiece(F::UnpackPiece(panel, b, h, i), prep, i, run);
+            }
+          }
+          acc[h] = run;
+        }
+      }
+      for (int h = 0; h < halves; ++h) store(t, h, acc[h]);
+    }
+    return;
+  }
+  struct Unpacked {
+    typename F::Piece piece[F::kPieces];
+    typename F::BlockScales scales;
+  } u[kChunkBlocks];
+  for (int t0 = 0; t0 < n_tokens; t0 += kGroupTokens) {
+    const int nt = std::min(kGroupTokens, n_tokens - t0);
+    typename F::Acc acc[kGroupTokens][2] = {};
     for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
       const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
-      for (int h = 0; h < halves; ++h) F::Blocks(panel, ab, b0, b1, h, acc[h]);
+      for (int h = 0; h < halves; ++h) {
+        for (int64_t b = b0; b < b1; ++b) {
+          for (int i = 0; i < F::kPieces; ++i) {
+            u[b - b0].piece[i] = F::UnpackPiece(panel, b, h, i);
+          }
+          u[b - b0].scales = F::Scales(panel, b, h);
+        }
+        for (int t = 0; t < nt; ++t) {
+          const ABlock* ab = blocks_of(t0 + t);
+          typename F::Acc run = acc[t][h];
+          for (int64_t b = b0; b < b1; ++b) {
+            const auto prep = F::Prepare(u[b - b0].scales, ab[b]);
+#pragma GCC unroll 8
+            for (int i = 0; i < F::kPieces; ++i) {
+              F::AccumulatePiece(u[b - b0].piece[i], prep, i, run);
+            }
+          }
+          acc[t][h] = run;
+        }
+      }
     }
-    for (int h = 0; h < halves; ++h) {
-      _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
-                          LaneMask(n_rows - 8 * h), F::RowTotals(acc[h]));
+    for (int t = 0; t < nt; ++t) {
+      for (int h = 0; h < halves; ++h) store(t0 + t, h, acc[t][h]);
     }
   }
 }
@@ -160,42 +224,49 @@ inline __m256 HsumLanes(const __m256 (&l)[8]) {
 // accumulator takes values 4g..4g+3 of each block, fma(d_w * d_a, their
 // sum, lane), summed by HsumLanes. In the panel, vector k of a block holds
 // values 4k..4k+3 of every row (rows 0-7 in its low 256 bits), so lane g
-// of a row is accumulator k = g of 8 rows side by side.
+// of a row is accumulator k = g of 8 rows side by side. The products are
+// |w| times the sign-moved activation, as ggml's vec_dot forms them
+// without VNNI.
 struct Q8_0Format {
   using ABlock = BlockQ8_0;
   static constexpr size_t kQuantBytes = 512;
+  static constexpr int kPieces = 8;  // piece k: values 4k..4k+3
+  struct Piece {
+    __m256i w;    // signed (the panel stores them +128, for vpdpbusd)
+    __m256i abs;  // |w|
+  };
+  using BlockScales = __m256;
+  struct Prepared {
+    __m256 scale;
+    const int8_t* qs;
+  };
   struct Acc {
     __m256 l[8];
   };
-  static void Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
-                     int64_t b1, int h, Acc& acc) {
-    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
-      const uint8_t* d = panel + PairedScalesAt(b, kQuantBytes);
-      // The block's quants and the line after them.
-      if (h == 0) PrefetchAhead(q, kQuantBytes + 64);
-      const __m256 scale = _mm256_mul_ps(
-          _mm256_cvtph_ps(
-              _mm_load_si128(reinterpret_cast<const __m128i*>(d + 16 * h))),
-          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
-#pragma GCC unroll 8
-      for (int k = 0; k < 8; ++k) {
-        // Stored biased (+128, for vpdpbusd); |w| times sign-transferred a,
-        // as ggml's vec_dot does without VNNI.
-        const __m256i w = _mm256_xor_si256(
-            _mm256_load_si256(
-                reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
-            bias);
-        const __m256i ak = _mm256_set1_epi32(Dword(ab[b].qs + 4 * k));
-        const __m256i p =
-            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
-                                                   _mm256_sign_epi8(ak, w)),
-                              ones);
-        acc.l[k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(p), acc.l[k]);
-      }
-    }
+  static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int k) {
+    const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
+    // The block's quants and the line after them.
+    if (h == 0 && k == 0) PrefetchAhead(q, kQuantBytes + 64);
+    const __m256i w = _mm256_xor_si256(
+        _mm256_load_si256(
+            reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
+        _mm256_set1_epi8(static_cast<char>(0x80)));
+    return {w, _mm256_sign_epi8(w, w)};
+  }
+  static __m256 Scales(const uint8_t* panel, int64_t b, int h) {
+    return _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(
+        panel + PairedScalesAt(b, kQuantBytes) + 16 * h)));
+  }
+  static Prepared Prepare(__m256 d, const BlockQ8_0& ab) {
+    return {_mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(ab.d))), ab.qs};
+  }
+  static void AccumulatePiece(const Piece& piece, const Prepared& a, int k,
+                              Acc& acc) {
+    const __m256i ak = _mm256_set1_epi32(Dword(a.qs + 4 * k));
+    const __m256i p = _mm256_madd_epi16(
+        _mm256_maddubs_epi16(piece.abs, _mm256_sign_epi8(ak, piece.w)),
+        _mm256_set1_epi16(1));
+    acc.l[k] = _mm256_fmadd_ps(a.scale, _mm256_cvtepi32_ps(p), acc.l[k]);
   }
   static __m256 RowTotals(const Acc& acc) { return HsumLanes(acc.l); }
 };
@@ -221,58 +292,79 @@ inline __m256 PairRowSums(const __m256 (&lo)[4], const __m256 (&hi)[4]) {
                                   _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-// q4_1 in vec_dot's order (dot256_legacy_impl.h's KQ4_1): q8_0's lanes, and
-// m_w * s_a summed apart per row, added after the lanes. A 256-bit load of
-// the panel holds two rows' 16 packed bytes (rows 2i, 2i + 1), so its low
+// Piece i of a block of the q4_1 / q5_0 formats: a 256-bit load of the
+// panel holds two rows' 16 packed bytes (rows 2i, 2i + 1), so its low
 // nibbles give lanes 0-3 of both rows (values 0-15), its high nibbles
 // lanes 4-7: accumulators lo[i] and hi[i] hold a row's lanes per 128 bits.
+struct PairPiece {
+  __m256i lo, hi;
+};
+struct PairAcc {
+  __m256 lo[4], hi[4];
+};
+
+// Adds piece i's lane sums (plo, phi), scaled, to a PairAcc.
+inline void AddPairPiece(__m256 d, int i, __m256i plo, __m256i phi,
+                         PairAcc& acc) {
+  const __m256 scale = PairScale(d, i);
+  acc.lo[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(plo), acc.lo[i]);
+  acc.hi[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(phi), acc.hi[i]);
+}
+
+// q4_1 in vec_dot's order (dot256_legacy_impl.h's KQ4_1): q8_0's lanes, and
+// m_w * s_a summed apart per row, added after the lanes, as KQ4_1 does.
 struct Q4_1Format {
   using ABlock = BlockQ8_1;
   static constexpr size_t kBlockBytes = 320;  // 256 of quants, d, m
-  struct Acc {
-    __m256 lo[4], hi[4];
+  static constexpr int kPieces = 4;
+  using Piece = PairPiece;
+  struct BlockScales {
+    __m256 d, m;
+  };
+  struct Prepared {
+    __m256 d, m, s;
+    __m256i a_lo, a_hi;
+  };
+  struct Acc : PairAcc {
     __m256 ms;
   };
-  static void Blocks(const uint8_t* panel, const BlockQ8_1* ab, int64_t b0,
-                     int64_t b1, int h, Acc& acc) {
+  static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int i) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
+    if (h == 0 && i == 0) PrefetchAhead(blk, kBlockBytes);
+    const __m256i v = _mm256_load_si256(
+        reinterpret_cast<const __m256i*>(blk + 128 * h + 32 * i));
+    return {_mm256_and_si256(v, low4),
+            _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)};
+  }
+  static BlockScales Scales(const uint8_t* panel, int64_t b, int h) {
+    const uint8_t* dm = panel + static_cast<size_t>(b) * kBlockBytes + 256;
+    return {_mm256_cvtph_ps(
+                _mm_load_si128(reinterpret_cast<const __m128i*>(dm + 16 * h))),
+            _mm256_cvtph_ps(_mm_load_si128(
+                reinterpret_cast<const __m128i*>(dm + 32 + 16 * h)))};
+  }
+  static Prepared Prepare(const BlockScales& s, const BlockQ8_1& ab) {
+    return {_mm256_mul_ps(s.d, _mm256_set1_ps(_cvtsh_ss(ab.d))), s.m,
+            _mm256_set1_ps(_cvtsh_ss(ab.s)),
+            _mm256_broadcastsi128_si256(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs))),
+            _mm256_broadcastsi128_si256(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)))};
+  }
+  static void AccumulatePiece(const Piece& piece, const Prepared& a, int i,
+                              Acc& acc) {
     const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-      if (h == 0) PrefetchAhead(blk, kBlockBytes);
-      const uint8_t* dm = blk + 256;
-      const __m256 d = _mm256_mul_ps(
-          _mm256_cvtph_ps(
-              _mm_load_si128(reinterpret_cast<const __m128i*>(dm + 16 * h))),
-          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
-      const __m256 m = _mm256_cvtph_ps(
-          _mm_load_si128(reinterpret_cast<const __m128i*>(dm + 32 + 16 * h)));
-      acc.ms = _mm256_fmadd_ps(m, _mm256_set1_ps(_cvtsh_ss(ab[b].s)), acc.ms);
-      const __m256i a_lo = _mm256_broadcastsi128_si256(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab[b].qs)));
-      const __m256i a_hi = _mm256_broadcastsi128_si256(
-          _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab[b].qs + 16)));
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        const __m256i v = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(blk + 128 * h + 32 * i));
-        const __m256 scale = PairScale(d, i);
-        const __m256i plo = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_and_si256(v, low4), a_lo), ones);
-        const __m256i phi = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(
-                _mm256_and_si256(_mm256_srli_epi16(v, 4), low4), a_hi),
-            ones);
-        acc.lo[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(plo), acc.lo[i]);
-        acc.hi[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(phi), acc.hi[i]);
-      }
-    }
+    // The block's m_w * s_a, once per block and token.
+    if (i == 0) acc.ms = _mm256_fmadd_ps(a.m, a.s, acc.ms);
+    AddPairPiece(
+        a.d, i, _mm256_madd_epi16(_mm256_maddubs_epi16(piece.lo, a.a_lo), ones),
+        _mm256_madd_epi16(_mm256_maddubs_epi16(piece.hi, a.a_hi), ones), acc);
   }
   static __m256 RowTotals(const Acc& acc) {
     return _mm256_add_ps(PairRowSums(acc.lo, acc.hi), acc.ms);
   }
 };
-
 // q5_0 in vec_dot's order (dot256_legacy_impl.h's KOffsetQ): q4_1's lanes,
 // the quants 0..31 (the nibble plus 16 for a set high bit) and the offset
 // 16 entering each lane as -16 times its activations' sum, no m. The high
@@ -280,50 +372,52 @@ struct Q4_1Format {
 struct Q5_0Format {
   using ABlock = BlockQ8_0;
   static constexpr size_t kBlockBytes = 384;  // quants, masks, float d
-  struct Acc {
-    __m256 lo[4], hi[4];
+  static constexpr int kPieces = 4;
+  using Piece = PairPiece;
+  using BlockScales = __m256;
+  struct Prepared {
+    __m256 d;
+    __m256i a_lo, a_hi, off_lo, off_hi;
   };
-  static void Blocks(const uint8_t* panel, const BlockQ8_0* ab, int64_t b0,
-                     int64_t b1, int h, Acc& acc) {
+  using Acc = PairAcc;
+  static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int i) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-      if (h == 0) PrefetchAhead(blk, kBlockBytes);
-      const uint8_t* masks = blk + 256;
-      const __m256 d = _mm256_mul_ps(
-          _mm256_load_ps(reinterpret_cast<const float*>(blk + 320) + 8 * h),
-          _mm256_set1_ps(_cvtsh_ss(ab[b].d)));
-      const __m256i qa = Load256(ab[b].qs);
-      // -16 * (sum of each 4 values of a): lanes 0-3 for values 0-15 in
-      // both 128-bit halves, then lanes 4-7 for values 16-31.
-      const __m256i offset = _mm256_sub_epi32(
-          _mm256_setzero_si256(),
-          _mm256_slli_epi32(
-              AddDotU8S8(_mm256_setzero_si256(), _mm256_set1_epi8(1), qa), 4));
-      const __m256i off_lo = _mm256_permute2x128_si256(offset, offset, 0x00);
-      const __m256i off_hi = _mm256_permute2x128_si256(offset, offset, 0x11);
-      const __m256i a_lo = _mm256_permute2x128_si256(qa, qa, 0x00);
-      const __m256i a_hi = _mm256_permute2x128_si256(qa, qa, 0x11);
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        const int load = 4 * h + i;  // rows 2 * load, 2 * load + 1
-        const __m256i v = _mm256_load_si256(
-            reinterpret_cast<const __m256i*>(blk + 32 * load));
-        const int word = 4 * (load / 2) + load % 2;
-        const __m256i qlo = _mm256_or_si256(
-            _mm256_and_si256(v, low4), BitsToBytes(masks + 4 * word, 0x10));
-        const __m256i qhi =
+    const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
+    if (h == 0 && i == 0) PrefetchAhead(blk, kBlockBytes);
+    const uint8_t* masks = blk + 256;
+    const int load = 4 * h + i;  // rows 2 * load, 2 * load + 1
+    const __m256i v =
+        _mm256_load_si256(reinterpret_cast<const __m256i*>(blk + 32 * load));
+    const int word = 4 * (load / 2) + load % 2;
+    return {_mm256_or_si256(_mm256_and_si256(v, low4),
+                            BitsToBytes(masks + 4 * word, 0x10)),
             _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4),
-                            BitsToBytes(masks + 4 * (word + 2), 0x10));
-        const __m256 scale = PairScale(d, i);
-        acc.lo[i] = _mm256_fmadd_ps(
-            scale, _mm256_cvtepi32_ps(AddDotU8S8(off_lo, qlo, a_lo)),
-            acc.lo[i]);
-        acc.hi[i] = _mm256_fmadd_ps(
-            scale, _mm256_cvtepi32_ps(AddDotU8S8(off_hi, qhi, a_hi)),
-            acc.hi[i]);
-      }
-    }
+                            BitsToBytes(masks + 4 * (word + 2), 0x10))};
+  }
+  static __m256 Scales(const uint8_t* panel, int64_t b, int h) {
+    return _mm256_load_ps(
+        reinterpret_cast<const float*>(
+            panel + static_cast<size_t>(b) * kBlockBytes + 320) +
+        8 * h);
+  }
+  static Prepared Prepare(__m256 d, const BlockQ8_0& ab) {
+    const __m256i qa = Load256(ab.qs);
+    // -16 * (sum of each 4 values of a): lanes 0-3 for values 0-15 in
+    // both 128-bit halves, then lanes 4-7 for values 16-31.
+    const __m256i offset = _mm256_sub_epi32(
+        _mm256_setzero_si256(),
+        _mm256_slli_epi32(
+            AddDotU8S8(_mm256_setzero_si256(), _mm256_set1_epi8(1), qa), 4));
+    return {_mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(ab.d))),
+            _mm256_permute2x128_si256(qa, qa, 0x00),
+            _mm256_permute2x128_si256(qa, qa, 0x11),
+            _mm256_permute2x128_si256(offset, offset, 0x00),
+            _mm256_permute2x128_si256(offset, offset, 0x11)};
+  }
+  static void AccumulatePiece(const Piece& piece, const Prepared& a, int i,
+                              Acc& acc) {
+    AddPairPiece(a.d, i, AddDotU8S8(a.off_lo, piece.lo, a.a_lo),
+                 AddDotU8S8(a.off_hi, piece.hi, a.a_hi), acc);
   }
   static __m256 RowTotals(const Acc& acc) {
     return PairRowSums(acc.lo, acc.hi);

@@ -113,14 +113,16 @@ void ForEachOutputAtEveryIsa(const WeightView& w, const std::vector<float>& x,
 // Every output equals the dot kernel MatMul names for it, applied to that
 // row and token, exactly (tiling must not change results), and is close to
 // the float product. A row count that is a multiple of 8 takes ggml's
-// repacked orders for the types that have them.
+// repacked orders for the types that have them. 37 tokens pass through
+// kernels that take tokens in groups (16 at AVX2) more than once, with a
+// remainder.
 TEST_P(MatMulTest, EqualsDotKernelPerOutputAtEveryIsa) {
   for (int64_t rows : {37, 40}) {
     const BigWeight w = Cycle(v_.weight, rows);
     ThreadPool pool(2);
     ActivationBuffer scratch;
-    scratch.Reserve(9, w.view.cols);
-    for (int64_t n_tokens : {1, 2, 5, 9}) {
+    scratch.Reserve(37, w.view.cols);
+    for (int64_t n_tokens : {1, 2, 5, 9, 37}) {
       const std::vector<float> x = RandomActivations(n_tokens, w.view.cols, 7);
       ForEachOutputAtEveryIsa(
           w.view, x, n_tokens, scratch, pool,
