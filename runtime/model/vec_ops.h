@@ -92,6 +92,9 @@ const VecOps& ScalarVecOps();
 const VecOps& Avx2VecOps();       // AVX2 code in llama.cpp's AVX-512 orders
 const VecOps& Avx2OrderVecOps();  // AVX2 code in llama.cpp's AVX2 orders
 const VecOps& Avx512VecOps();     // the AVX2 set plus `multi`
+// The multi-query kernels in llama.cpp's AVX2 orders (vec_ops_multi_avx2.cc),
+// part of Avx2OrderVecOps.
+MultiQueryOps Avx2OrderMultiQueryOps();
 
 }  // namespace ggufd::model
 

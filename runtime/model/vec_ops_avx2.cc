@@ -521,18 +521,18 @@ void SiluMulx8(float* gate, const float* up, int n) {
 }  // namespace
 
 const VecOps& Avx2OrderVecOps() {
-  static constexpr VecOps kOps = {DotRows<float>,
-                                  DotRowsF16x8,
-                                  WeightedSum<float>,
-                                  WeightedSumF16x8,
-                                  ToF16,
-                                  RoundF16,
-                                  SiluMulx8,
-                                  DotRowsF16Tiledx8,
-                                  WeightedSumF16Tiledx8,
-                                  Softmaxx8,
-                                  {},
-                                  GeluMul};
+  static const VecOps kOps = {DotRows<float>,
+                              DotRowsF16x8,
+                              WeightedSum<float>,
+                              WeightedSumF16x8,
+                              ToF16,
+                              RoundF16,
+                              SiluMulx8,
+                              DotRowsF16Tiledx8,
+                              WeightedSumF16Tiledx8,
+                              Softmaxx8,
+                              Avx2OrderMultiQueryOps(),
+                              GeluMul};
   return kOps;
 }
 
