@@ -29,8 +29,12 @@ struct BlockStats {
 inline BlockStats QuantizeBlock(const float* x, uint16_t* d_out, int8_t* qs) {
   const __m512 v0 = _mm512_loadu_ps(x);
   const __m512 v1 = _mm512_loadu_ps(x + 16);
-  const float amax =
-      _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+  // A NaN magnitude counts as 0, as the scalar std::max(amax, |x|) skips it.
+  const __m512 a0 = _mm512_abs_ps(v0);
+  const __m512 a1 = _mm512_abs_ps(v1);
+  const float amax = _mm512_reduce_max_ps(_mm512_max_ps(
+      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a0, a0, _CMP_ORD_Q), a0),
+      _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a1, a1, _CMP_ORD_Q), a1)));
   const float d = amax / 127.0f;
   const float id = amax != 0 ? 127.0f / amax : 0.0f;
   *d_out = static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));

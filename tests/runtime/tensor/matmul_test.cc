@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -310,7 +311,8 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatMulTest,
                          });
 
 // The SIMD activation conversions give the scalar conversion's bytes,
-// including zero blocks, ties after scaling, tiny and huge magnitudes.
+// including zero blocks, ties after scaling, tiny, huge and non-finite
+// magnitudes.
 TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
   constexpr int64_t kCols = 32 * 64;
   std::vector<float> x = RandomActivations(1, kCols, 17);
@@ -319,6 +321,11 @@ TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
   for (int j = 64; j < 96; ++j) x[j] = 1e-30f * (j - 80);      // tiny
   for (int j = 96; j < 128; ++j) x[j] = 6e4f * ((j % 5) - 2);  // huge
   for (int j = 128; j < 160; ++j) x[j] = (j == 140) ? -3.0f : 0.0f;
+  // Non-finite values (a diverged activation) convert alike too.
+  for (int j = 160; j < 192; ++j) x[j] = 0.25f * (j - 170);
+  x[191] = std::numeric_limits<float>::quiet_NaN();
+  for (int j = 192; j < 224; ++j) x[j] = 0.5f * (j - 200);
+  x[200] = -std::numeric_limits<float>::infinity();
   for (TensorType type : {TensorType::kQ8_0, TensorType::kQ8_1}) {
     const TypeTraits& traits = Traits(type);
     const size_t bytes = kCols / 32 * traits.layout.type_size;
