@@ -35,6 +35,9 @@ void RegisterAvx2Kernels(KernelTable& t) {
                                   .mat_decode = k::DecodeQ8_0Q8_0,
                                   .from_float = k::QuantizeActivationsQ8_0};
   KernelsAt(t, T::kQ8_1, kIsa) = {.from_float = k::QuantizeActivationsQ8_1};
+  KernelsAt(t, T::kQ8_K, kIsa) = {
+      .from_float = k::QuantizeActivationsQ8_K,
+      .from_float_grouped = k::QuantizeActivationsQ8_KGrouped};
   KernelsAt(t, T::kIQ4_NL, kIsa) = {.vec_dot = k::DotIQ4_NLQ8_0,
                                     .mat_tile = k::TileIQ4_NLQ8_0};
   KernelsAt(t, T::kQ2_K, kIsa) = {.vec_dot = k::DotQ2_KQ8_K,

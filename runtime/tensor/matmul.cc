@@ -192,7 +192,6 @@ ProductPlan PlanFor(const WeightView& w, int64_t n_tokens, Isa isa) {
 
 WeightKernels KernelsFor(const WeightView& w, Isa isa) {
   const TensorType act_type = Traits(w.type).vec_dot_type;
-  const TypeTraits& act = Traits(act_type);
   WeightKernels k{.isa = isa,
                   .panels = w.panels,
                   .from_float = ResolveFromFloat(act_type, isa),
@@ -200,8 +199,8 @@ WeightKernels KernelsFor(const WeightView& w, Isa isa) {
                   .tile = ResolveMatTile(w.type, isa),
                   .few = PlanFor(w, 1, isa),
                   .many = PlanFor(w, kDecodeMaxTokens + 1, isa)};
-  k.grouped_from_float =
-      act.from_float_grouped != nullptr ? act.from_float_grouped : k.from_float;
+  const FromFloatFn grouped = ResolveFromFloatGrouped(act_type, isa);
+  k.grouped_from_float = grouped != nullptr ? grouped : k.from_float;
   return k;
 }
 
@@ -212,14 +211,14 @@ void ResolveKernels(WeightView& w, Isa isa) { w.kernels = KernelsFor(w, isa); }
 OutputKernel MatMulOutputKernel(const WeightView& w, int64_t n_tokens,
                                 int64_t t, Isa isa) {
   const TypeTraits& traits = Traits(w.type);
-  const TypeTraits& act = Traits(traits.vec_dot_type);
   OutputKernel k{.from_float = ResolveFromFloat(traits.vec_dot_type, isa),
                  .dot = ResolveVecDot(w.type, isa)};
   const RepackedOrder* repacked = RepackedOrderOf(w, isa);
   if (repacked == nullptr) return k;
   if (t < GroupedTokens(repacked, n_tokens)) {
-    if (act.from_float_grouped != nullptr) {
-      k.from_float = act.from_float_grouped;
+    if (const FromFloatFn grouped =
+            ResolveFromFloatGrouped(traits.vec_dot_type, isa)) {
+      k.from_float = grouped;
     }
     k.dot = repacked->dot_gemm;
   } else {

@@ -179,6 +179,8 @@ void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
 // Activation conversion (quantize_act_avx2.cc).
 void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n);
 void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_K(const float* src, void* dst, int64_t n);
+void QuantizeActivationsQ8_KGrouped(const float* src, void* dst, int64_t n);
 // q4_K in its repacked orders (decode_panel_kquants_avx2.cc).
 void DecodeQ4_KQ8_KGemv(int64_t n, const uint8_t* panel, int n_rows,
                         const uint8_t* a, size_t a_stride, int n_tokens,

@@ -127,6 +127,17 @@ FromFloatFn ResolveFromFloat(TensorType type, Isa isa) {
   return traits.from_float;
 }
 
+FromFloatFn ResolveFromFloatGrouped(TensorType type, Isa isa) {
+  const TypeTraits& traits = Traits(type);
+  if (traits.from_float_grouped == nullptr) return nullptr;
+  for (int level = static_cast<int>(isa); level > 0; --level) {
+    if (traits.isa[level].from_float_grouped != nullptr) {
+      return traits.isa[level].from_float_grouped;
+    }
+  }
+  return traits.from_float_grouped;
+}
+
 MatPanelsFn ResolveMatPanels(TensorType type, Isa isa) {
   const TypeTraits& traits = Traits(type);
   return traits.isa[DotLevel(traits, isa)].mat_panels;

@@ -118,9 +118,10 @@ struct IsaKernels {
   // Where dot_gemv is set, used instead of all the above for weights ggml
   // would repack (see RepackedOrder and ResolveRepackedOrder).
   RepackedOrder repacked;
-  // Activation formats: a faster conversion giving TypeTraits::from_float's
-  // bits.
+  // Activation formats: faster conversions giving TypeTraits::from_float's
+  // and from_float_grouped's bits.
   FromFloatFn from_float = nullptr;
+  FromFloatFn from_float_grouped = nullptr;
 };
 
 struct TypeTraits {
@@ -161,6 +162,8 @@ MatPanelFn ResolveMatPanel(TensorType type, Isa isa);
 // The activation conversion of `type` at `isa`: from_float, or a SIMD
 // version of it that gives the same bits.
 FromFloatFn ResolveFromFloat(TensorType type, Isa isa);
+// The same for from_float_grouped where the type has one (else null).
+FromFloatFn ResolveFromFloatGrouped(TensorType type, Isa isa);
 // The mat_panels kernel at `isa` (null: none at the level whose dot kernel
 // `isa` uses).
 MatPanelsFn ResolveMatPanels(TensorType type, Isa isa);

@@ -341,6 +341,42 @@ TEST(ActivationConversionTest, EveryIsaGivesTheScalarBytes) {
   }
 }
 
+// The same for q8_K's two conversions (the row one and the 4-row gemm's),
+// over blocks that decide which value sets the scale: zeros, +m and -m
+// tied in either order, a NaN, an infinity, tiny values.
+TEST(ActivationConversionTest, EveryIsaGivesTheScalarQ8KBytes) {
+  constexpr int64_t kBlock = 256;
+  std::vector<float> x = RandomActivations(1, 8 * kBlock, 23);
+  std::fill(x.begin(), x.begin() + kBlock, 0.0f);
+  x[kBlock + 10] = -9.0f;  // -m first: the gemm's rows prefer +m
+  x[kBlock + 100] = 9.0f;
+  x[2 * kBlock + 3] = 9.0f;  // +m first
+  x[2 * kBlock + 50] = -9.0f;
+  x[3 * kBlock + 255] = std::numeric_limits<float>::quiet_NaN();
+  x[3 * kBlock + 7] = std::numeric_limits<float>::quiet_NaN();
+  x[4 * kBlock + 77] = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 5 * kBlock; j < 6 * kBlock; ++j) x[j] *= 1e-30f;
+  x[6 * kBlock + 200] = -9.0f;  // -m alone
+  x[7 * kBlock + 16] = -9.0f;   // tied within 8 values
+  x[7 * kBlock + 20] = 9.0f;
+  const TypeTraits& traits = Traits(TensorType::kQ8_K);
+  const size_t bytes = 8 * traits.layout.type_size;
+  for (bool grouped : {false, true}) {
+    std::vector<uint8_t> want(bytes), got(bytes);
+    (grouped ? traits.from_float_grouped : traits.from_float)(
+        x.data(), want.data(), 8 * kBlock);
+    for (int level = 0; level < kIsaCount; ++level) {
+      const Isa isa = static_cast<Isa>(level);
+      if (!IsaSupported(isa)) continue;
+      std::fill(got.begin(), got.end(), 0xAB);
+      (grouped ? ResolveFromFloatGrouped(TensorType::kQ8_K, isa)
+               : ResolveFromFloat(TensorType::kQ8_K, isa))(x.data(), got.data(),
+                                                           8 * kBlock);
+      EXPECT_EQ(got, want) << "grouped " << grouped << " at " << IsaName(isa);
+    }
+  }
+}
+
 TEST(MatMulSupportTest, KnowsWhichTypesItHandles) {
   for (const std::string& name : testing::KernelVectorTypes()) {
     const auto type = ParseTensorType(name);
