@@ -212,14 +212,6 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   }
 }
 
-// ggml's hsum of a row's 8 lanes: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) +
-// (l3 + l7)).
-inline __m256 HsumLanes(const __m256 (&l)[8]) {
-  return _mm256_add_ps(
-      _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[2], l[6])),
-      _mm256_add_ps(_mm256_add_ps(l[1], l[5]), _mm256_add_ps(l[3], l[7])));
-}
-
 // q8_0 in vec_dot's order (dot_avx2.cc's KQ8_0): lane g of a row's
 // accumulator takes values 4g..4g+3 of each block, fma(d_w * d_a, their
 // sum, lane), summed by HsumLanes. In the panel, vector k of a block holds

@@ -56,7 +56,8 @@ void RegisterAvx2Kernels(KernelTable& t) {
   KernelsAt(t, T::kQ5_K, kIsa) = {.vec_dot = k::DotQ5_KQ8_K,
                                   .mat_tile = k::TileQ5_KQ8_K};
   KernelsAt(t, T::kQ6_K, kIsa) = {.vec_dot = k::DotQ6_KQ8_K,
-                                  .mat_tile = k::TileQ6_KQ8_K};
+                                  .mat_tile = k::TileQ6_KQ8_K,
+                                  .mat_decode = k::DecodeQ6_KQ8_K};
   KernelsAt(t, T::kIQ4_XS, kIsa) = {.vec_dot = k::DotIQ4_XSQ8_K,
                                     .mat_tile = k::TileIQ4_XSQ8_K};
 }

@@ -23,6 +23,14 @@ inline __m256i LaneMask(int n) {
                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// ggml's hsum of 8 lanes, ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 +
+// l7)), for 8 rows at once (l[k]: lane k of each row).
+inline __m256 HsumLanes(const __m256 (&l)[8]) {
+  return _mm256_add_ps(
+      _mm256_add_ps(_mm256_add_ps(l[0], l[4]), _mm256_add_ps(l[2], l[6])),
+      _mm256_add_ps(_mm256_add_ps(l[1], l[5]), _mm256_add_ps(l[3], l[7])));
+}
+
 // How far ahead the decode panels' stream is prefetched (as the AVX-512
 // kernels do).
 constexpr size_t kPrefetchBytes = 4096;

@@ -181,7 +181,11 @@ void QuantizeActivationsQ8_0(const float* src, void* dst, int64_t n);
 void QuantizeActivationsQ8_1(const float* src, void* dst, int64_t n);
 void QuantizeActivationsQ8_K(const float* src, void* dst, int64_t n);
 void QuantizeActivationsQ8_KGrouped(const float* src, void* dst, int64_t n);
-// q4_K in its repacked orders (decode_panel_kquants_avx2.cc).
+// q4_K in its repacked orders, q6_K in vec_dot's
+// (decode_panel_kquants_avx2.cc).
+void DecodeQ6_KQ8_K(int64_t n, const uint8_t* panel, int n_rows,
+                    const uint8_t* a, size_t a_stride, int n_tokens, float* y,
+                    size_t y_stride);
 void DecodeQ4_KQ8_KGemv(int64_t n, const uint8_t* panel, int n_rows,
                         const uint8_t* a, size_t a_stride, int n_tokens,
                         float* y, size_t y_stride);
