@@ -487,24 +487,42 @@ void WeightedSumF16Tiledx8(const float* w, const uint8_t* rows, size_t stride,
 
 // exp(x - max) with Exp8 in groups of 8 (the masked padding fills the last
 // group with zeros), each group reduced as HorizontalSum does, the group
-// sums added in double.
+// sums added in double. The max and the scaling run 8 lanes at a time (the
+// same values: a max is exact in any order, and vmaxps keeps its second
+// operand where x is NaN, as the scalar comparison keeps the running max).
 void Softmaxx8(float* x, int n) {
-  float max = x[0];
-  for (int i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
+  __m256 m = _mm256_set1_ps(x[0]);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+  __m128 h = _mm_max_ps(_mm256_extractf128_ps(m, 1), _mm256_castps256_ps128(m));
+  h = _mm_max_ps(_mm_movehl_ps(h, h), h);
+  h = _mm_max_ss(_mm_movehdup_ps(h), h);
+  float max = _mm_cvtss_f32(h);
+  for (; i < n; ++i) max = x[i] > max ? x[i] : max;
   const __m256 vmax = _mm256_set1_ps(max);
   double sum = 0;
-  for (int i = 0; i < n; i += 8) {
+  for (i = 0; i + 8 <= n; i += 8) {
+    const __m256 e = Exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+    _mm256_storeu_ps(x + i, e);
+    sum += static_cast<double>(HorizontalSum(e));
+  }
+  if (i < n) {
     alignas(32) float group[8];
-    const int count = n - i >= 8 ? 8 : n - i;
-    for (int k = 0; k < 8; ++k)
+    const int count = n - i;
+    for (int k = 0; k < 8; ++k) {
       group[k] = k < count ? x[i + k] : -__builtin_inff();
+    }
     const __m256 e = Exp8(_mm256_sub_ps(_mm256_load_ps(group), vmax));
     _mm256_store_ps(group, e);
     sum += static_cast<double>(HorizontalSum(e));
     for (int k = 0; k < count; ++k) x[i + k] = group[k];
   }
   const float inv = static_cast<float>(1.0 / sum);
-  for (int i = 0; i < n; ++i) x[i] *= inv;
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (i = 0; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+  }
+  for (; i < n; ++i) x[i] *= inv;
 }
 
 void SiluMulx8(float* gate, const float* up, int n) {
