@@ -21,9 +21,11 @@ namespace {
 // same value up to rounding.
 constexpr int64_t kSumAlignment = 64;
 
-// Decoding splits the cache among threads by position and dimension from
-// this many cached rows on (below it, a pass per KV head costs less than
-// the two extra waits for the pool), kSplitRows rows of scores at a time.
+// Decoding splits the cache by position and dimension from this many cached
+// rows on (below it, a pass per KV head costs less than the two extra waits
+// for the pool), kSplitRows rows of scores at a time. One thread splits it
+// too: reading each cache row once, for every KV head, decoded SmolLM2 Q8_0
+// at 4096 tokens of context at 43.6 tok/s instead of 36.3 (AVX2, Zen 3).
 constexpr int64_t kSplitDecodeRows = 512;
 constexpr int kSplitRows = 64;
 
@@ -148,8 +150,7 @@ void Attention(const ModelConfig& c, const KvCache& cache, int layer,
   const MultiQueryOps& multi = ops.multi;
   const bool use_multi = f16 && multi.max_dim > 0 && head_dim % 16 == 0 &&
                          head_dim <= multi.max_dim && (batched || group > 1);
-  if (use_multi && !batched && pool.size() > 1 &&
-      n_past + 1 - from_of(0) >= kSplitDecodeRows &&
+  if (use_multi && !batched && n_past + 1 - from_of(0) >= kSplitDecodeRows &&
       c.n_head <= pool.size() * kMaxQueries) {
     // One token over a long cache: each KV head's K rows are split by
     // position and its V columns by dimension, so every byte of the cache

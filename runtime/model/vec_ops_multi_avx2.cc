@@ -127,7 +127,11 @@ inline void Transpose8(__m256 (&v)[8]) {
 // reduction tree runs across them, so no query reduces a vector per row.
 // Decoding needs dim % 32 == 0 (DotRowsQ adds a remainder in double). Rows
 // past the last multiple of 8 are left to DotRowsQ.
-template <bool kBatched>
+// DotRowsQ's prompt order for 8 rows at a time, with the rows in the
+// lanes: the rows are converted and transposed once into columns, then
+// each query's lane accumulators (lane l: dims l, l + 8, ...) are columns'
+// fmas, and TreeHalves runs across them, so no query reduces a vector per
+// row. Rows past the last multiple of 8 are left to DotRowsQ.
 void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
                        size_t stride, int n_rows, int dim, float scale,
                        float* const* out) {
@@ -145,41 +149,75 @@ void DotRowsTransposed(int n_q, const float* const* q, const uint8_t* rows,
     }
     for (int i = 0; i < n_q; ++i) {
       const float* qi = q[i];
-      __m256 sum;
-      if constexpr (kBatched) {
-        __m256 acc[8];
-        for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
-        for (int d0 = 0; d0 < dim; d0 += 8) {
+      __m256 acc[8];
+      for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
+      for (int d0 = 0; d0 < dim; d0 += 8) {
 #pragma GCC unroll 8
-          for (int l = 0; l < 8; ++l) {
-            acc[l] = _mm256_fmadd_ps(_mm256_load_ps(columns[d0 + l]),
-                                     _mm256_broadcast_ss(qi + d0 + l), acc[l]);
-          }
-        }
-        sum = TreeHalves(acc);
-      } else {
-        __m256 part[4][8];
-        for (int j = 0; j < 4; ++j) {
-          __m256 acc[8];
-          for (int l = 0; l < 8; ++l) acc[l] = _mm256_setzero_ps();
-          for (int d0 = 8 * j; d0 < dim; d0 += 32) {
-#pragma GCC unroll 8
-            for (int l = 0; l < 8; ++l) {
-              acc[l] =
-                  _mm256_fmadd_ps(_mm256_load_ps(columns[d0 + l]),
-                                  _mm256_broadcast_ss(qi + d0 + l), acc[l]);
-            }
-          }
-          for (int l = 0; l < 8; ++l) part[j][l] = acc[l];
-        }
-        __m256 folded[8];
         for (int l = 0; l < 8; ++l) {
-          folded[l] = _mm256_add_ps(_mm256_add_ps(part[0][l], part[2][l]),
-                                    _mm256_add_ps(part[1][l], part[3][l]));
+          acc[l] = _mm256_fmadd_ps(_mm256_load_ps(columns[d0 + l]),
+                                   _mm256_broadcast_ss(qi + d0 + l), acc[l]);
         }
-        sum = TreePairs(folded);
       }
-      _mm256_storeu_ps(out[i] + r0, _mm256_mul_ps(sum, vscale));
+      _mm256_storeu_ps(out[i] + r0, _mm256_mul_ps(TreeHalves(acc), vscale));
+    }
+  }
+}
+
+// The 8-lane vectors f[r] of 8 rows reduced as ReduceAdd8Pairs does each
+// (s_j = l_j + l_{j+4}, then (s0 + s1) + (s2 + s3)), the 8 sums in row
+// order: the lanes of row pairs are first split across 128-bit halves, so
+// that two horizontal adds finish every row at once.
+inline __m256 ReducePairsOfRows(const __m256 (&f)[8]) {
+  __m256 s[4];
+  for (int p = 0; p < 4; ++p) {
+    // Rows 2p (low half) and 2p + 1 (high half): s_0..s_3 each.
+    s[p] = _mm256_add_ps(_mm256_permute2f128_ps(f[2 * p], f[2 * p + 1], 0x20),
+                         _mm256_permute2f128_ps(f[2 * p], f[2 * p + 1], 0x31));
+  }
+  // Rows (0, 2, 4, 6 | 1, 3, 5, 7).
+  const __m256 rows =
+      _mm256_hadd_ps(_mm256_hadd_ps(s[0], s[1]), _mm256_hadd_ps(s[2], s[3]));
+  return _mm256_permutevar8x32_ps(rows,
+                                  _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// DotRowsQ's decoding order for 8 rows at a time (dim % 32 == 0): each row
+// is converted once and meets the Q queries in registers, its 4
+// accumulators folded per query as there, and ReducePairsOfRows finishes 8
+// rows of a query at once. Rows past the last multiple of 8 are left to
+// DotRowsQ.
+template <int Q>
+void DotRowsByEight(const float* const* q, const uint8_t* rows, size_t stride,
+                    int n_rows, int dim, float scale, float* const* out) {
+  const __m256 vscale = _mm256_set1_ps(scale);
+  for (int r0 = 0; r0 + 8 <= n_rows; r0 += 8) {
+    __m256 f[Q][8];
+    for (int r = 0; r < 8; ++r) {
+      const uint16_t* row =
+          reinterpret_cast<const uint16_t*>(rows + (r0 + r) * stride);
+      __m256 acc[Q][4];
+      for (int i = 0; i < Q; ++i) {
+        for (int j = 0; j < 4; ++j) acc[i][j] = _mm256_setzero_ps();
+      }
+      for (int d = 0; d < dim; d += 32) {
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; ++j) {
+          const __m256 k = Load8(row + d + 8 * j);
+#pragma GCC unroll 4
+          for (int i = 0; i < Q; ++i) {
+            acc[i][j] = _mm256_fmadd_ps(k, _mm256_loadu_ps(q[i] + d + 8 * j),
+                                        acc[i][j]);
+          }
+        }
+      }
+      for (int i = 0; i < Q; ++i) {
+        f[i][r] = _mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][2]),
+                                _mm256_add_ps(acc[i][1], acc[i][3]));
+      }
+    }
+    for (int i = 0; i < Q; ++i) {
+      _mm256_storeu_ps(out[i] + r0,
+                       _mm256_mul_ps(ReducePairsOfRows(f[i]), vscale));
     }
   }
 }
@@ -208,9 +246,32 @@ void DotRowsQuads(int n_q, const float* const* q, const uint8_t* rows,
   }
 }
 
-// Head sizes the transposed dots take: every column of a query costs a
-// broadcast, which longer rows amortize better in DotRowsQ's own reduction.
+// Head sizes the transposed (prompt) dots take: every column of a query
+// costs a broadcast, which longer rows amortize better in DotRowsQ's own
+// reduction.
 constexpr int kMaxTransposedDim = 128;
+
+// Up to 4 queries of DotRowsByEight per pass.
+void DotRowsByEightQuads(int n_q, const float* const* q, const uint8_t* rows,
+                         size_t stride, int n_rows, int dim, float scale,
+                         float* const* out) {
+  for (int i = 0; i < n_q; i += 4) {
+    switch (n_q - i) {
+      case 1:
+        DotRowsByEight<1>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      case 2:
+        DotRowsByEight<2>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      case 3:
+        DotRowsByEight<3>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+      default:
+        DotRowsByEight<4>(q + i, rows, stride, n_rows, dim, scale, out + i);
+        break;
+    }
+  }
+}
 
 template <bool kBatched>
 void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
@@ -220,11 +281,16 @@ void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
     // The one-query prompt kernel takes the decoding order there.
     return DotRowsQuads<false>(n_q, q, rows, stride, n_rows, dim, scale, out);
   }
-  if (n_rows < 8 || dim > kMaxTransposedDim || (!kBatched && dim % 32 != 0)) {
+  if (n_rows < 8 || (kBatched && dim > kMaxTransposedDim) ||
+      (!kBatched && dim % 32 != 0)) {
     return DotRowsQuads<kBatched>(n_q, q, rows, stride, n_rows, dim, scale,
                                   out);
   }
-  DotRowsTransposed<kBatched>(n_q, q, rows, stride, n_rows, dim, scale, out);
+  if constexpr (kBatched) {
+    DotRowsTransposed(n_q, q, rows, stride, n_rows, dim, scale, out);
+  } else {
+    DotRowsByEightQuads(n_q, q, rows, stride, n_rows, dim, scale, out);
+  }
   const int done = n_rows & ~7;
   if (done == n_rows) return;
   float* rest[kMaxQueries];
