@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "runtime/model/vec_ops.h"
 
@@ -222,56 +223,42 @@ void DotRowsByEight(const float* const* q, const uint8_t* rows, size_t stride,
   }
 }
 
-// Up to 4 queries of DotRowsQ per pass (their accumulators fill the
-// registers).
+// Calls run(Q, i) for runs of Q queries from i, Q = 4 where 4 are left
+// (their accumulators fill the registers), Q a compile-time constant.
+template <typename Run>
+void InQuads(int n_q, Run run) {
+  for (int i = 0; i < n_q; i += 4) {
+    switch (n_q - i) {
+      case 1:
+        run(std::integral_constant<int, 1>{}, i);
+        break;
+      case 2:
+        run(std::integral_constant<int, 2>{}, i);
+        break;
+      case 3:
+        run(std::integral_constant<int, 3>{}, i);
+        break;
+      default:
+        run(std::integral_constant<int, 4>{}, i);
+        break;
+    }
+  }
+}
+
 template <bool kBatched>
 void DotRowsQuads(int n_q, const float* const* q, const uint8_t* rows,
                   size_t stride, int n_rows, int dim, float scale,
                   float* const* out) {
-  for (int i = 0; i < n_q; i += 4) {
-    switch (n_q - i) {
-      case 1:
-        DotRowsQ<1, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      case 2:
-        DotRowsQ<2, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      case 3:
-        DotRowsQ<3, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      default:
-        DotRowsQ<4, kBatched>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-    }
-  }
+  InQuads(n_q, [&](auto quad, int i) {
+    DotRowsQ<decltype(quad)::value, kBatched>(q + i, rows, stride, n_rows, dim,
+                                              scale, out + i);
+  });
 }
 
 // Head sizes the transposed (prompt) dots take: every column of a query
 // costs a broadcast, which longer rows amortize better in DotRowsQ's own
 // reduction.
 constexpr int kMaxTransposedDim = 128;
-
-// Up to 4 queries of DotRowsByEight per pass.
-void DotRowsByEightQuads(int n_q, const float* const* q, const uint8_t* rows,
-                         size_t stride, int n_rows, int dim, float scale,
-                         float* const* out) {
-  for (int i = 0; i < n_q; i += 4) {
-    switch (n_q - i) {
-      case 1:
-        DotRowsByEight<1>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      case 2:
-        DotRowsByEight<2>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      case 3:
-        DotRowsByEight<3>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-      default:
-        DotRowsByEight<4>(q + i, rows, stride, n_rows, dim, scale, out + i);
-        break;
-    }
-  }
-}
 
 template <bool kBatched>
 void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
@@ -289,7 +276,10 @@ void DotRowsF16Multi(int n_q, const float* const* q, const uint8_t* rows,
   if constexpr (kBatched) {
     DotRowsTransposed(n_q, q, rows, stride, n_rows, dim, scale, out);
   } else {
-    DotRowsByEightQuads(n_q, q, rows, stride, n_rows, dim, scale, out);
+    InQuads(n_q, [&](auto quad, int i) {
+      DotRowsByEight<decltype(quad)::value>(q + i, rows, stride, n_rows, dim,
+                                            scale, out + i);
+    });
   }
   const int done = n_rows & ~7;
   if (done == n_rows) return;
@@ -400,22 +390,10 @@ void WeightedSumF16Multi(int n_q, const float* const* w, const uint8_t* rows,
     }
     return;
   }
-  for (int i = 0; i < n_q; i += 4) {
-    switch (n_q - i) {
-      case 1:
-        WeightedSumQ<1, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
-        break;
-      case 2:
-        WeightedSumQ<2, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
-        break;
-      case 3:
-        WeightedSumQ<3, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
-        break;
-      default:
-        WeightedSumQ<4, kClasses>(w + i, rows, stride, n_rows, dim, out + i);
-        break;
-    }
-  }
+  InQuads(n_q, [&](auto quad, int i) {
+    WeightedSumQ<decltype(quad)::value, kClasses>(w + i, rows, stride, n_rows,
+                                                  dim, out + i);
+  });
 }
 
 }  // namespace
