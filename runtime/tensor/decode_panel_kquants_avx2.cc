@@ -1,13 +1,12 @@
 // The decode-panel kernels (decode_panels.h) of the K-quants at AVX2.
 //
 // q4_K in ggml's repacked orders (dot256_repacked_impl.h): the scalar
-// DotQ4_KQ8_KGemv
-// (spans of 256 values) and DotQ4_KQ8_KGemm (spans of 64). Per span, the
-// exact integer sums of scale * (q . a) and of min * bsums are each fused
-// into one float accumulator with d_w * d_a or dmin_w * d_a, and an output
-// is their difference: decode_panel_avx512_impl.h's arithmetic, 8 rows per
-// 256 bits (a 256-bit load is the low or high half of a panel's 64-byte
-// vector).
+// DotQ4_KQ8_KGemv (spans of 256 values) and DotQ4_KQ8_KGemm (spans of 64).
+// Per span, the exact integer sums of scale * (q . a) and of min * bsums
+// are each fused into one float accumulator with d_w * d_a or dmin_w *
+// d_a, and an output is their difference: decode_panel_avx512_impl.h's
+// arithmetic, 8 rows per 256 bits (a 256-bit load is the low or high half of a
+// panel's 64-byte vector).
 //
 // The integer sums are exact whatever their order, so they are formed where
 // they cost least: the 8 vpmaddubsw products of a 4-byte column of a chunk
@@ -171,13 +170,7 @@ struct Q6K {
         _mm256_broadcastsi128_si256(
             _mm_setr_epi32(0x03020302, 0x07060706, 0x0b0a0b0a, 0x0f0e0f0e))};
     const uint8_t* blk = panel + PairedQuantsAt(b, kQ6KQuantBytes);
-    if (h == 0) {
-      for (size_t off = 0; off < kQ6KQuantBytes; off += 64) {
-        _mm_prefetch(
-            reinterpret_cast<const char*>(blk + kQ6KPrefetchBytes + off),
-            _MM_HINT_T0);
-      }
-    }
+    if (h == 0) PrefetchAhead(blk, kQ6KQuantBytes, kQ6KPrefetchBytes);
     const __m256 dw =
         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(
             panel + PairedScalesAt(b, kQ6KQuantBytes) + 16 * h)));

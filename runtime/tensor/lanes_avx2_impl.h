@@ -32,14 +32,14 @@ inline __m256 HsumLanes(const __m256 (&l)[8]) {
 }
 
 // How far ahead the decode panels' stream is prefetched (as the AVX-512
-// kernels do).
+// kernels do), unless a kernel says otherwise.
 constexpr size_t kPrefetchBytes = 4096;
 
-// Prefetches the lines of [p, p + bytes) kPrefetchBytes ahead.
-inline void PrefetchAhead(const uint8_t* p, size_t bytes) {
+// Prefetches the lines of [p, p + bytes) `ahead` bytes ahead.
+inline void PrefetchAhead(const uint8_t* p, size_t bytes,
+                          size_t ahead = kPrefetchBytes) {
   for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + off),
-                 _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(p + ahead + off), _MM_HINT_T0);
   }
 }
 
