@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "runtime/model/vec_ops.h"
+#include "runtime/model/vec_ops_avx2_impl.h"
 
 namespace ggufd::model {
 namespace {
@@ -17,17 +18,7 @@ namespace {
 // of 16 rows); larger ones keep the plain order.
 constexpr int kMaxOrderedDim = 256;
 
-float HorizontalSum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 __m256 Load8(const float* p) { return _mm256_loadu_ps(p); }
-__m256 Load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
 float Load1(const float* p) { return *p; }
 float Load1(const uint16_t* p) { return _cvtsh_ss(*p); }
 
@@ -394,15 +385,6 @@ __m256 Exp8(__m256 x) {
       _mm256_cmp_ps(abs_n, _mm256_set1_ps(192), _CMP_GT_OQ);
   return _mm256_blendv_ps(_mm256_blendv_ps(plain, split, wide),
                           _mm256_mul_ps(s1, s1), saturated);
-}
-
-// The 8 lanes summed as ggml's F32 vector reduction does on AVX: halves,
-// then neighbours by two horizontal adds, (0 + 1) + (2 + 3).
-float ReduceAdd8Pairs(__m256 v) {
-  const __m128 t0 =
-      _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 t1 = _mm_hadd_ps(t0, t0);
-  return _mm_cvtss_f32(_mm_hadd_ps(t1, t1));
 }
 
 // q . k over F16 K rows as ggml_vec_dot_f16 with AVX2 (decoding): 4

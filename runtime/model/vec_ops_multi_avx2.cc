@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "runtime/model/vec_ops.h"
+#include "runtime/model/vec_ops_avx2_impl.h"
 
 namespace ggufd::model {
 namespace {
@@ -25,12 +26,8 @@ namespace {
 // keep the one-query kernels.
 constexpr int kMaxDim = 256;
 
-inline __m256 Load8(const uint16_t* p) {
-  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-
 // The prompt order's reduction of 8 lanes (HorizontalSum of
-// vec_ops_avx2.cc): s_j = l_j + l_{j+4}, then (s0 + s2) + (s1 + s3). Here
+// vec_ops_avx2_impl.h): s_j = l_j + l_{j+4}, then (s0 + s2) + (s1 + s3). Here
 // lane l is a vector, so 8 outputs are reduced at once.
 inline __m256 TreeHalves(const __m256 (&l)[8]) {
   __m256 s[4];
@@ -44,19 +41,6 @@ inline __m256 TreePairs(const __m256 (&l)[8]) {
   __m256 s[4];
   for (int j = 0; j < 4; ++j) s[j] = _mm256_add_ps(l[j], l[j + 4]);
   return _mm256_add_ps(_mm256_add_ps(s[0], s[1]), _mm256_add_ps(s[2], s[3]));
-}
-
-// One lane of TreeHalves / TreePairs per scalar, for a vector holding a
-// single output's 8 lanes.
-inline float ReduceHalves(__m256 v) {
-  alignas(32) float l[8];
-  _mm256_store_ps(l, v);
-  return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-}
-inline float ReducePairs(__m256 v) {
-  alignas(32) float l[8];
-  _mm256_store_ps(l, v);
-  return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
 }
 
 // out[i][r] = scale * q[i] . row r for Q queries, a row at a time: the
@@ -87,11 +71,11 @@ void DotRowsQ(const float* const* q, const uint8_t* rows, size_t stride,
     }
     for (int i = 0; i < Q; ++i) {
       if constexpr (kBatched) {
-        out[i][r] = ReduceHalves(acc[i][0]) * scale;
+        out[i][r] = HorizontalSum(acc[i][0]) * scale;
       } else {
         double sum =
-            ReducePairs(_mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][2]),
-                                      _mm256_add_ps(acc[i][1], acc[i][3])));
+            ReduceAdd8Pairs(_mm256_add_ps(_mm256_add_ps(acc[i][0], acc[i][2]),
+                                          _mm256_add_ps(acc[i][1], acc[i][3])));
         for (int d = np; d < dim; ++d) {
           sum += static_cast<double>(_cvtsh_ss(row[d]) * q[i][d]);
         }
