@@ -3,8 +3,11 @@
 // Q8_0, Q4_0 and Q4_K_M / Q5_K_M models (q4_1, q8_0, q4_0, q5_0, q4_K, q5_K,
 // q6_K), as a one-token matvec (decode) and a 512-token matmul (prefill),
 // with 1 and 2 threads, at every instruction-set level this CPU supports;
-// and the 576 -> 49152 output projection as a matvec. The scalar level is
-// the in-run reference: compare ratios, not absolute numbers.
+// and the output projections of SmolLM2 (576 -> 49152, which L3 can hold)
+// and Gemma 3 (640 -> 262144, which it cannot) as matvecs. The scalar level is
+// the in-run reference: compare ratios, not absolute numbers. At the best
+// level the weights are in decode panels where their type has them (as a
+// model's are), so the other levels show the file layout's kernels.
 //
 //   matmul_bench --benchmark_filter='q4_1/576x1536'
 #include <cstdint>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "runtime/tensor/decode_panels.h"
 #include "runtime/tensor/fp16.h"
 #include "runtime/tensor/isa.h"
 #include "runtime/tensor/matmul.h"
@@ -70,11 +74,15 @@ void BM_MatMul(benchmark::State& state, TensorType type, int64_t cols,
     return;
   }
   const std::vector<uint8_t> weight = RandomWeight(type, rows, cols);
-  const WeightView w{.type = type,
-                     .data = weight.data(),
-                     .rows = rows,
-                     .cols = cols,
-                     .row_bytes = RowBytes(type, cols)};
+  WeightView w{.type = type,
+               .data = weight.data(),
+               .rows = rows,
+               .cols = cols,
+               .row_bytes = RowBytes(type, cols)};
+  // At the CPU's best level the weights are packed into decode panels as a
+  // model's are at load, so the kernels measured are the ones models run.
+  AlignedBytes panels;
+  if (isa == BestIsa()) panels = AttachDecodePanels(w);
   std::vector<float> x(static_cast<size_t>(n_tokens * cols));
   std::mt19937 rng(7);
   std::normal_distribution<float> normal;
@@ -108,10 +116,10 @@ const bool kRegistered = [] {
        {TensorType::kQ4_1, TensorType::kQ8_0, TensorType::kQ4_0,
         TensorType::kQ5_0, TensorType::kQ4_K, TensorType::kQ5_K,
         TensorType::kQ6_K}) {
-    // 576 x 49152 is the output projection: too big for L2, so its decode
-    // shows the memory-bound matvec.
-    for (Shape shape :
-         {Shape{576, 1536}, Shape{1536, 576}, Shape{576, 49152}}) {
+    // The output projections are too big for L2, so their decodes show the
+    // memory-bound matvec; Gemma's also overflows a 32 MiB L3.
+    for (Shape shape : {Shape{576, 1536}, Shape{1536, 576}, Shape{576, 49152},
+                        Shape{640, 262144}}) {
       for (int64_t tokens : {1, 512}) {
         for (int threads : {1, 2}) {
           for (int level = 0; level < kIsaCount; ++level) {
