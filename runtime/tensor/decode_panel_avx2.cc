@@ -162,10 +162,14 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
           typename F::Acc run = acc[h];
           for (int64_t b = b0; b < b1; ++b) {
             // Piece by piece: a whole unpacked block would not fit the
-            // registers beside the accumulators.
+            // registers beside the accumulators. Each piece prefetches its
+            // share of a block ahead, so the stream does not wait while the
+            // second half computes from L1.
             const auto prep = F::Prepare(F::Scales(panel, b, h), ab[b]);
 #pragma GCC unroll 8
             for (int i = 0; i < F::kPieces; ++i) {
+              PrefetchShare(F::Stream(panel, b), F::kStreamBytes,
+                            F::kPieces * h + i, 2 * F::kPieces);
               F::AccumulatePiece(F::UnpackPiece(panel, b, h, i), prep, i, run);
             }
           }
@@ -187,6 +191,9 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
       for (int h = 0; h < halves; ++h) {
         for (int64_t b = b0; b < b1; ++b) {
+          // A whole block ahead at once: the tokens' work between two
+          // unpackings is long enough to cover it.
+          if (h == 0) PrefetchAhead(F::Stream(panel, b), F::kStreamBytes);
           for (int i = 0; i < F::kPieces; ++i) {
             u[b - b0].piece[i] = F::UnpackPiece(panel, b, h, i);
           }
@@ -235,10 +242,14 @@ struct Q8_0Format {
   struct Acc {
     __m256 l[8];
   };
+  // A block's bytes in the panel's stream: its quants and the line after
+  // them (the pair's scales after an odd block).
+  static constexpr size_t kStreamBytes = kQuantBytes + 64;
+  static const uint8_t* Stream(const uint8_t* panel, int64_t b) {
+    return panel + PairedQuantsAt(b, kQuantBytes);
+  }
   static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int k) {
-    const uint8_t* q = panel + PairedQuantsAt(b, kQuantBytes);
-    // The block's quants and the line after them.
-    if (h == 0 && k == 0) PrefetchAhead(q, kQuantBytes + 64);
+    const uint8_t* q = Stream(panel, b);
     const __m256i w = _mm256_xor_si256(
         _mm256_load_si256(
             reinterpret_cast<const __m256i*>(q + 64 * k + 32 * h)),
@@ -320,10 +331,13 @@ struct Q4_1Format {
   struct Acc : PairAcc {
     __m256 ms;
   };
+  static constexpr size_t kStreamBytes = kBlockBytes;
+  static const uint8_t* Stream(const uint8_t* panel, int64_t b) {
+    return panel + static_cast<size_t>(b) * kBlockBytes;
+  }
   static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int i) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-    if (h == 0 && i == 0) PrefetchAhead(blk, kBlockBytes);
+    const uint8_t* blk = Stream(panel, b);
     const __m256i v = _mm256_load_si256(
         reinterpret_cast<const __m256i*>(blk + 128 * h + 32 * i));
     return {_mm256_and_si256(v, low4),
@@ -372,10 +386,13 @@ struct Q5_0Format {
     __m256i a_lo, a_hi, off_lo, off_hi;
   };
   using Acc = PairAcc;
+  static constexpr size_t kStreamBytes = kBlockBytes;
+  static const uint8_t* Stream(const uint8_t* panel, int64_t b) {
+    return panel + static_cast<size_t>(b) * kBlockBytes;
+  }
   static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int i) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const uint8_t* blk = panel + static_cast<size_t>(b) * kBlockBytes;
-    if (h == 0 && i == 0) PrefetchAhead(blk, kBlockBytes);
+    const uint8_t* blk = Stream(panel, b);
     const uint8_t* masks = blk + 256;
     const int load = 4 * h + i;  // rows 2 * load, 2 * load + 1
     const __m256i v =

@@ -68,7 +68,7 @@ struct Q4K {
                     const BlockQ8_K* const* act, Acc& acc) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     const uint8_t* blk = panel + static_cast<size_t>(b) * kQ4KBlockBytes;
-    if (h == 0) PrefetchAhead(blk, kQ4KBlockBytes);
+    PrefetchShare(blk, kQ4KBlockBytes, h, 2);
     const __m256 dw = _mm256_cvtph_ps(_mm_load_si128(
         reinterpret_cast<const __m128i*>(blk + kQ4KDAt + 16 * h)));
     const __m256 dminw = _mm256_cvtph_ps(_mm_load_si128(
@@ -170,7 +170,7 @@ struct Q6K {
         _mm256_broadcastsi128_si256(
             _mm_setr_epi32(0x03020302, 0x07060706, 0x0b0a0b0a, 0x0f0e0f0e))};
     const uint8_t* blk = panel + PairedQuantsAt(b, kQ6KQuantBytes);
-    if (h == 0) PrefetchAhead(blk, kQ6KQuantBytes, kQ6KPrefetchBytes);
+    PrefetchShare(blk, kQ6KQuantBytes, h, 2, kQ6KPrefetchBytes);
     const __m256 dw =
         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(
             panel + PairedScalesAt(b, kQ6KQuantBytes) + 16 * h)));

@@ -35,12 +35,27 @@ inline __m256 HsumLanes(const __m256 (&l)[8]) {
 // kernels do), unless a kernel says otherwise.
 constexpr size_t kPrefetchBytes = 4096;
 
+// Prefetches share `step` of `steps` of the lines of [p, p + bytes),
+// `ahead` bytes ahead. A kernel that reads a block in several passes (a
+// panel's halves, its pieces) takes one share per step: prefetches sent in
+// one burst per block leave the memory idle while the later passes compute
+// from L1. Decoding, 1 thread: TinyLlama-shaped Q8_0 14.0-14.5 -> 16.8-17.4
+// tok/s, Q4_K_M 21.7-22.7 -> 23.8-26.6, Gemma 3 57-59 -> 61-62.
+inline void PrefetchShare(const uint8_t* p, size_t bytes, int step, int steps,
+                          size_t ahead = kPrefetchBytes) {
+  const size_t lines = (bytes + 63) / 64;
+  const size_t from = lines * static_cast<size_t>(step) / steps;
+  const size_t to = lines * static_cast<size_t>(step + 1) / steps;
+  for (size_t line = from; line < to; ++line) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + ahead + 64 * line),
+                 _MM_HINT_T0);
+  }
+}
+
 // Prefetches the lines of [p, p + bytes) `ahead` bytes ahead.
 inline void PrefetchAhead(const uint8_t* p, size_t bytes,
                           size_t ahead = kPrefetchBytes) {
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + ahead + off), _MM_HINT_T0);
-  }
+  PrefetchShare(p, bytes, 0, 1, ahead);
 }
 
 }  // namespace
