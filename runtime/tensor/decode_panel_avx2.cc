@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "runtime/tensor/blocks.h"
 #include "runtime/tensor/byte_sums_impl.h"
@@ -139,10 +140,13 @@ constexpr int64_t kChunkBlocks = 8;
 constexpr int kFewTokens = 2;
 constexpr int kGroupTokens = 16;
 
-template <typename F>
+// G, the prompts' format, may trade unpacking work (done once per group)
+// for work per token; it shares F's activation blocks and accumulators.
+template <typename F, typename G = F>
 void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
                  size_t as, int n_tokens, float* y, size_t ys) {
   using ABlock = typename F::ABlock;
+  static_assert(std::is_same_v<ABlock, typename G::ABlock>);
   const int halves = n_rows > 8 ? 2 : 1;
   const int64_t nb = n / kQK;
   auto blocks_of = [&](int t) {
@@ -151,6 +155,10 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   auto store = [&](int t, int h, const typename F::Acc& acc) {
     _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
                         LaneMask(n_rows - 8 * h), F::RowTotals(acc));
+  };
+  auto store_group = [&](int t, int h, const typename G::Acc& acc) {
+    _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
+                        LaneMask(n_rows - 8 * h), G::RowTotals(acc));
   };
   if (n_tokens <= kFewTokens) {
     for (int t = 0; t < n_tokens; ++t) {
@@ -181,32 +189,32 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
     return;
   }
   struct Unpacked {
-    typename F::Piece piece[F::kPieces];
-    typename F::BlockScales scales;
+    typename G::Piece piece[G::kPieces];
+    typename G::BlockScales scales;
   } u[kChunkBlocks];
   for (int t0 = 0; t0 < n_tokens; t0 += kGroupTokens) {
     const int nt = std::min(kGroupTokens, n_tokens - t0);
-    typename F::Acc acc[kGroupTokens][2] = {};
+    typename G::Acc acc[kGroupTokens][2] = {};
     for (int64_t b0 = 0; b0 < nb; b0 += kChunkBlocks) {
       const int64_t b1 = std::min(nb, b0 + kChunkBlocks);
       for (int h = 0; h < halves; ++h) {
         for (int64_t b = b0; b < b1; ++b) {
           // A whole block ahead at once: the tokens' work between two
           // unpackings is long enough to cover it.
-          if (h == 0) PrefetchAhead(F::Stream(panel, b), F::kStreamBytes);
-          for (int i = 0; i < F::kPieces; ++i) {
-            u[b - b0].piece[i] = F::UnpackPiece(panel, b, h, i);
+          if (h == 0) PrefetchAhead(G::Stream(panel, b), G::kStreamBytes);
+          for (int i = 0; i < G::kPieces; ++i) {
+            u[b - b0].piece[i] = G::UnpackPiece(panel, b, h, i);
           }
-          u[b - b0].scales = F::Scales(panel, b, h);
+          u[b - b0].scales = G::Scales(panel, b, h);
         }
         for (int t = 0; t < nt; ++t) {
           const ABlock* ab = blocks_of(t0 + t);
-          typename F::Acc run = acc[t][h];
+          typename G::Acc run = acc[t][h];
           for (int64_t b = b0; b < b1; ++b) {
-            const auto prep = F::Prepare(u[b - b0].scales, ab[b]);
+            const auto prep = G::Prepare(u[b - b0].scales, ab[b]);
 #pragma GCC unroll 8
-            for (int i = 0; i < F::kPieces; ++i) {
-              F::AccumulatePiece(u[b - b0].piece[i], prep, i, run);
+            for (int i = 0; i < G::kPieces; ++i) {
+              G::AccumulatePiece(u[b - b0].piece[i], prep, i, run);
             }
           }
           acc[t][h] = run;
@@ -214,7 +222,7 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       }
     }
     for (int t = 0; t < nt; ++t) {
-      for (int h = 0; h < halves; ++h) store(t0 + t, h, acc[t][h]);
+      for (int h = 0; h < halves; ++h) store_group(t0 + t, h, acc[t][h]);
     }
   }
 }
@@ -433,6 +441,50 @@ struct Q5_0Format {
   }
 };
 
+// q5_0 for prompts: the same lanes and integers, as sums of (q - 16) * a
+// formed the way vec_dot forms them (|w| times the sign-moved activation)
+// instead of q * a less 16 times the activations' sums. Unpacking costs two
+// operations more per vector, paid once per group of tokens; each token
+// then needs no offsets (7 of the 12 operations Q5_0Format::Prepare spends
+// per block and half). |q - 16| * 127 * 2 stays far from 2^15.
+struct Q5_0SignedFormat : Q5_0Format {
+  struct Piece {
+    __m256i lo, hi;          // q - 16
+    __m256i abs_lo, abs_hi;  // |q - 16|
+  };
+  struct Prepared {
+    __m256 d;
+    __m256i a_lo, a_hi;
+  };
+  static Piece UnpackPiece(const uint8_t* panel, int64_t b, int h, int i) {
+    const PairPiece q = Q5_0Format::UnpackPiece(panel, b, h, i);
+    const __m256i offset = _mm256_set1_epi8(16);
+    const __m256i lo = _mm256_sub_epi8(q.lo, offset);
+    const __m256i hi = _mm256_sub_epi8(q.hi, offset);
+    return {lo, hi, _mm256_sign_epi8(lo, lo), _mm256_sign_epi8(hi, hi)};
+  }
+  static Prepared Prepare(__m256 d, const BlockQ8_0& ab) {
+    return {_mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(ab.d))),
+            _mm256_broadcastsi128_si256(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs))),
+            _mm256_broadcastsi128_si256(
+                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)))};
+  }
+  static void AccumulatePiece(const Piece& piece, const Prepared& a, int i,
+                              Acc& acc) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    AddPairPiece(
+        a.d, i,
+        _mm256_madd_epi16(_mm256_maddubs_epi16(
+                              piece.abs_lo, _mm256_sign_epi8(a.a_lo, piece.lo)),
+                          ones),
+        _mm256_madd_epi16(_mm256_maddubs_epi16(
+                              piece.abs_hi, _mm256_sign_epi8(a.a_hi, piece.hi)),
+                          ones),
+        acc);
+  }
+};
+
 }  // namespace
 
 void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
@@ -444,7 +496,8 @@ void DecodeQ8_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
 void DecodeQ5_0Q8_0(int64_t n, const uint8_t* panel, int n_rows,
                     const uint8_t* a, size_t as, int n_tokens, float* y,
                     size_t ys) {
-  RunByHalves<Q5_0Format>(n, panel, n_rows, a, as, n_tokens, y, ys);
+  RunByHalves<Q5_0Format, Q5_0SignedFormat>(n, panel, n_rows, a, as, n_tokens,
+                                            y, ys);
 }
 
 void DecodeQ4_1Q8_1(int64_t n, const uint8_t* panel, int n_rows,
