@@ -98,6 +98,8 @@ struct Q4K {
           ghi[t] = _mm256_add_epi16(
               ghi[t],
               _mm256_maddubs_epi16(hi, _mm256_set1_epi32(Dword(qa + 32))));
+          KeepInRegister(glo[t]);
+          KeepInRegister(ghi[t]);
         }
       }
       const uint8_t* scales = blk + kQ4KScalesAt + 8 * h;

@@ -154,6 +154,7 @@ void RunChunk(const Panel& p, int half, int n_blocks, int64_t b0,
         p16[t] = _mm256_add_epi16(
             p16[t], _mm256_maddubs_epi16(
                         wk, _mm256_set1_epi32(Dword(ab[t]->qs + 4 * k))));
+        KeepInRegister(p16[t]);
       }
     }
     const __m256 dw = _mm256_load_ps(&p.d[b][kLanes * half]);
