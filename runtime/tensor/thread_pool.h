@@ -17,12 +17,12 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // Splits [0, n) into min(n, 2 * size()) contiguous chunks (the boundaries
-  // depend only on n and the pool size) and runs fn(begin, end, thread) on
-  // each, on whichever thread claims it first; `thread` is the index of the
-  // thread running it (0 = the caller), for per-thread scratch. Returns when
-  // all chunks are done. Results must not depend on which thread runs which
-  // chunk.
+  // Splits [0, n) into min(n, 2 * size()) contiguous, non-empty chunks,
+  // shorter towards the end (the boundaries depend only on n and the pool
+  // size), and runs fn(begin, end, thread) on each, on whichever thread
+  // claims it first; `thread` is the index of the thread running it (0 =
+  // the caller), for per-thread scratch. Returns when all chunks are done.
+  // Results must not depend on which thread runs which chunk.
   void ParallelFor(int64_t n,
                    const std::function<void(int64_t, int64_t, int)>& fn);
 

@@ -1,5 +1,6 @@
 #include "runtime/tensor/thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -45,15 +46,25 @@ TEST(ThreadPoolTest, SplitIsDeterministicAndContiguous) {
   };
   const auto first = split(100);
   for (int i = 0; i < 50; ++i) ASSERT_EQ(split(100), first);
-  // Two chunks per thread, together [0, 100) in order.
+  // Two chunks per thread, together [0, 100) in order, each shorter than
+  // the one before (the last ones decide when an operation ends).
   ASSERT_EQ(first.size(), 6u);
   int64_t next = 0;
+  int64_t previous_size = 100;
   for (const auto& [begin, end] : first) {
     EXPECT_EQ(begin, next);
+    EXPECT_LT(end - begin, previous_size) << "chunk at " << begin;
+    previous_size = end - begin;
     next = end;
   }
   EXPECT_EQ(next, 100);
-  EXPECT_EQ(split(5).size(), 5u);
+  EXPECT_LE(previous_size, 5);
+  // None is empty, however few the indices.
+  for (int64_t n : {5, 6, 7, 13}) {
+    const auto chunks = split(n);
+    EXPECT_EQ(chunks.size(), static_cast<size_t>(std::min<int64_t>(n, 6)));
+    for (const auto& [begin, end] : chunks) EXPECT_LT(begin, end) << n;
+  }
 }
 
 // A thread stalled inside a chunk (descheduled, say) holds up only that
