@@ -314,6 +314,15 @@ struct PairAcc {
   __m256 lo[4], hi[4];
 };
 
+// Values 0-15 (lo) and 16-31 (hi) of an activation block, each in both
+// 128-bit halves, to meet a pair piece's two rows.
+inline PairPiece BroadcastHalves(const int8_t* qs) {
+  return {_mm256_broadcastsi128_si256(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs))),
+          _mm256_broadcastsi128_si256(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs + 16)))};
+}
+
 // Adds piece i's lane sums (plo, phi), scaled, to a PairAcc.
 inline void AddPairPiece(__m256 d, int i, __m256i plo, __m256i phi,
                          PairAcc& acc) {
@@ -359,12 +368,9 @@ struct Q4_1Format {
                 reinterpret_cast<const __m128i*>(dm + 32 + 16 * h)))};
   }
   static Prepared Prepare(const BlockScales& s, const BlockQ8_1& ab) {
+    const PairPiece a = BroadcastHalves(ab.qs);
     return {_mm256_mul_ps(s.d, _mm256_set1_ps(_cvtsh_ss(ab.d))), s.m,
-            _mm256_set1_ps(_cvtsh_ss(ab.s)),
-            _mm256_broadcastsi128_si256(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs))),
-            _mm256_broadcastsi128_si256(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)))};
+            _mm256_set1_ps(_cvtsh_ss(ab.s)), a.lo, a.hi};
   }
   static void AccumulatePiece(const Piece& piece, const Prepared& a, int i,
                               Acc& acc) {
@@ -464,11 +470,8 @@ struct Q5_0SignedFormat : Q5_0Format {
     return {lo, hi, _mm256_sign_epi8(lo, lo), _mm256_sign_epi8(hi, hi)};
   }
   static Prepared Prepare(__m256 d, const BlockQ8_0& ab) {
-    return {_mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(ab.d))),
-            _mm256_broadcastsi128_si256(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs))),
-            _mm256_broadcastsi128_si256(
-                _mm_loadu_si128(reinterpret_cast<const __m128i*>(ab.qs + 16)))};
+    const PairPiece a = BroadcastHalves(ab.qs);
+    return {_mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(ab.d))), a.lo, a.hi};
   }
   static void AccumulatePiece(const Piece& piece, const Prepared& a, int i,
                               Acc& acc) {
