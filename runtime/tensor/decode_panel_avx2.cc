@@ -152,13 +152,9 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
   auto blocks_of = [&](int t) {
     return reinterpret_cast<const ABlock*>(a + static_cast<size_t>(t) * as);
   };
-  auto store = [&](int t, int h, const typename F::Acc& acc) {
+  auto store = [&](int t, int h, __m256 row_totals) {
     _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
-                        LaneMask(n_rows - 8 * h), F::RowTotals(acc));
-  };
-  auto store_group = [&](int t, int h, const typename G::Acc& acc) {
-    _mm256_maskstore_ps(y + static_cast<size_t>(t) * ys + 8 * h,
-                        LaneMask(n_rows - 8 * h), G::RowTotals(acc));
+                        LaneMask(n_rows - 8 * h), row_totals);
   };
   if (n_tokens <= kFewTokens) {
     for (int t = 0; t < n_tokens; ++t) {
@@ -189,7 +185,7 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
           acc[h] = run;
         }
       }
-      for (int h = 0; h < halves; ++h) store(t, h, acc[h]);
+      for (int h = 0; h < halves; ++h) store(t, h, F::RowTotals(acc[h]));
     }
     return;
   }
@@ -227,7 +223,9 @@ void RunByHalves(int64_t n, const uint8_t* panel, int n_rows, const uint8_t* a,
       }
     }
     for (int t = 0; t < nt; ++t) {
-      for (int h = 0; h < halves; ++h) store_group(t0 + t, h, acc[t][h]);
+      for (int h = 0; h < halves; ++h) {
+        store(t0 + t, h, G::RowTotals(acc[t][h]));
+      }
     }
   }
 }
